@@ -1,0 +1,3 @@
+from datetime import timedelta
+
+ONE = timedelta(days=1)

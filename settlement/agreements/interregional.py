@@ -1,0 +1,162 @@
+"""Agreement kind `interregional`: working agreements between regions on placements across
+them (RULES.md §5.2), as Emmen, Assen, Groningen and Leeuwarden (EAGLE) made
+[Regiovisie Zuidoost-Drenthe §4.2, §6.3].
+
+It covers a new BW placement whose payer (§4.4) is, on the start, a member of another party
+region than the care region. The care region must notify the payer within
+`notify_within_days` (default 14: the two weeks iWmo gives to answer a woonplaats question).
+Late or never: every line carries `late_notification`; with `shift` the days before the
+notification (all days when never notified) stay with the care region's centrumgemeente.
+
+A new BW line whose payer lies outside the care region and that no interregional agreement
+covers carries `no_interregional_agreement` and is still charged to the payer (the law).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, Callable
+
+from .._util import ONE
+from ..periods import covers, overlap
+from ..rules.base import Share, Step
+from .base import Agreement, Case, as_date, check_unknown, need
+
+WOONPLAATS_BASES = ("reentry", "woonplaats", "woonplaats_before_institution", "vangnet")
+NO_AGREEMENT_REF = "RULES.md §5.2 (laatste alinea): geen interregionale afspraak; de wet geldt"
+
+
+def _new_bw(case: Case) -> bool:
+    return case.status == "new" and case.product.domain == "BW" and case.product.bw_definition
+
+
+@dataclass(frozen=True)
+class Interregional(Agreement):
+    kind = "interregional"
+    reference = "RULES.md §5.2; Regiovisie Zuidoost-Drenthe §4.2 en §6.3 (EAGLE-werkafspraken)"
+    fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification"})
+
+    id: str
+    regions: tuple[str, ...]
+    valid_from: date
+    valid_to: date | None
+    notify_within_days: int
+    late_notification: str
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], ds, problem: Callable[[str, str], None]) -> "Interregional | None":
+        check_unknown(raw, cls.fields, problem)
+        regions = need(raw, "regions", problem)
+        ok = True
+        if regions is not None:
+            if not isinstance(regions, list) or len(regions) < 2 or len(set(map(str, regions))) != len(regions):
+                problem("regions", "must list at least two different regions")
+                ok = False
+            else:
+                for r in regions:
+                    if r not in ds.regions:
+                        problem("regions", f"unknown region {r!r}")
+                        ok = False
+        valid_from = as_date(raw, "valid_from", problem)
+        valid_to = as_date(raw, "valid_to", problem, required=False)
+        if valid_from and valid_to and valid_to < valid_from:
+            problem("valid_to", f"{valid_to} lies before valid_from {valid_from}")
+        days = raw.get("notify_within_days", 14)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            problem("notify_within_days", f"must be a whole number of days >= 0, not {days!r}")
+            ok = False
+        late = need(raw, "late_notification", problem)
+        if late is not None and late not in ("shift", "flag"):
+            problem("late_notification", f"must be \"shift\" or \"flag\", not {late!r}")
+            ok = False
+        if not ok or regions is None or valid_from is None or late is None:
+            return None
+        return cls(id=raw["id"], regions=tuple(sorted(regions)), valid_from=valid_from, valid_to=valid_to,
+                   notify_within_days=days, late_notification=late)
+
+    def canonical(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "regions": list(self.regions),
+                "valid_from": self.valid_from.isoformat(),
+                "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+                "notify_within_days": self.notify_within_days, "late_notification": self.late_notification}
+
+    def evaluate(self, case: Case, shares: list[Share]) -> Step:
+        def no(reason: str) -> Step:
+            return Step(self.id, self.reference, False, [self.ref], reason=reason)
+        p = case.placement
+        if not _new_bw(case):
+            return no("only new placements of a BW product are covered")
+        if not covers(self.valid_from, self.valid_to, p.start):
+            return no(f"the agreement is not valid on the start {p.start.isoformat()}")
+        if p.region not in self.regions:
+            return no(f"the care region {p.region} is not a party")
+        payer = shares[0].payer if shares else None
+        membership = case.ds.region_of(payer, p.start) if payer else None
+        if membership is None or membership.region not in self.regions or membership.region == p.region:
+            where = membership.region if membership else "no region"
+            return no(f"the payer {payer} belongs to {where} on {p.start.isoformat()}, not to another party region")
+        deadline = p.start + timedelta(days=self.notify_within_days)
+        notices = [n for n in case.ds.notifications_by_placement.get(p.placement, ()) if n.municipality == payer]
+        first = notices[0] if notices else None
+        read = [self.ref, {"record": f"region_members {payer}", "region": membership.region,
+                           "valid_from": membership.valid_from.isoformat(),
+                           "valid_to": membership.valid_to.isoformat() if membership.valid_to else None}]
+        if first is not None:
+            read.append({"record": f"notifications.csv:{first.line}", "municipality": first.municipality,
+                         "notified_on": first.notified_on.isoformat()})
+        on_time = first is not None and first.notified_on <= deadline
+        outcome: dict[str, Any] = {"payer": payer, "payer_region": membership.region, "deadline": deadline.isoformat(),
+                                   "notified_on": first.notified_on.isoformat() if first else None,
+                                   "on_time": on_time, "late_notification": self.late_notification}
+        if on_time:
+            reason = f"{payer} was notified on {first.notified_on.isoformat()}, within the deadline {deadline.isoformat()}"  # type: ignore[union-attr]
+        elif first is None:
+            reason = f"{payer} was never notified (deadline {deadline.isoformat()})"
+        else:
+            reason = f"{payer} was notified on {first.notified_on.isoformat()}, after the deadline {deadline.isoformat()}"
+        return Step(self.id, self.reference, True, read, outcome=outcome, reason=reason)
+
+    def apply(self, case: Case, shares: list[Share], step: Step) -> list[Share]:
+        assert step.outcome is not None
+        if step.outcome["on_time"]:
+            return shares
+        flagged = [replace(s, flags=s.flags | {"late_notification"}) for s in shares]
+        if self.late_notification == "flag":
+            return flagged
+        notified = step.outcome["notified_on"]
+        shift_to = (date.fromisoformat(notified) - ONE) if notified else None
+        shifted = overlap(case.placement.start, shift_to, case.lo, case.hi) if (shift_to is None or shift_to >= case.placement.start) else None
+        if shifted is None:
+            step.outcome["shifted_days"] = 0
+            return flagged
+        cg = case.ds.regions[case.placement.region].centrumgemeente
+        out = [Share(payer=cg, basis="late_notification", ranges=(shifted,), flags=frozenset({"late_notification"}))]
+        rest = overlap(shifted[1] + ONE, None, case.lo, case.hi)
+        if rest is not None:
+            out += [replace(s, ranges=(rest,)) for s in flagged]
+        step.outcome["shifted_days"] = (shifted[1] - shifted[0]).days + 1
+        step.outcome["shifted_to"] = cg
+        return sorted(out, key=lambda s: s.first_day)
+
+    @classmethod
+    def unclaimed(cls, case: Case, shares: list[Share], agreements: list[Agreement]) -> tuple[list[Share], Step | None]:
+        if not _new_bw(case):
+            return shares, None
+        p = case.placement
+        out, read, outside = [], [], []
+        for s in shares:
+            if s.basis in WOONPLAATS_BASES and s.payer is not None:
+                membership = case.ds.region_of(s.payer, p.start)
+                if membership is None or membership.region != p.region:
+                    outside.append(s.payer)
+                    read.append({"record": f"region_members {s.payer}",
+                                 "region": membership.region if membership else None})
+                    s = replace(s, flags=s.flags | {"no_interregional_agreement"})
+            out.append(s)
+        if not outside:
+            return shares, None
+        return out, Step("no_interregional_agreement", NO_AGREEMENT_REF, True, read,
+                         outcome={"flag": "no_interregional_agreement", "payer": outside[0]},
+                         reason=(f"the payer {outside[0]} lies outside the care region {p.region} and no "
+                                 f"interregional agreement covers the placement; it is still charged to the payer"))

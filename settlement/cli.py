@@ -1,0 +1,154 @@
+"""The `settle` command line (INTERFACE.md §2). Exit status: 0 success, 2 refused input, 1 other."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .engine import InvariantError, SettlementError
+from .loader import LoadError
+from .periods import Month
+
+
+def _month(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return Month.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+class Guarded(click.Group):
+    """Turns the engine's errors into one clear sentence and an exit status, never a traceback."""
+
+    def invoke(self, ctx):
+        from .service import UserError
+        try:
+            return super().invoke(ctx)
+        except LoadError as e:
+            for p in e.problems:
+                click.echo(p, err=True)
+            _fail(f"the dataset was refused ({len(e.problems)} problem(s)); nothing was stored", 2)
+        except SettlementError as e:
+            for p in e.problems:
+                click.echo(p, err=True)
+            _fail(f"the month cannot be settled ({len(e.problems)} problem(s) in the data); nothing was stored", 2)
+        except UserError as e:
+            _fail(str(e), 1)
+        except InvariantError as e:
+            _fail(f"an invariant failed, nothing was stored (this is a bug, please report it): {e}", 1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as e:  # an unexpected failure: one sentence unless debugging
+            if os.environ.get("SETTLEMENT_DEBUG"):
+                raise
+            _fail(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                  f"(set SETTLEMENT_DEBUG=1 for details)", 1)
+
+
+@click.group(cls=Guarded)
+@click.version_option(__version__, prog_name="settle")
+@click.option("--db", "db_url", envvar="SETTLEMENT_DB", default=None,
+              help="Database URL (sqlite:///file.db or postgresql+psycopg://...); default sqlite:///settlement.db.")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None) -> None:
+    """settle: inter-municipal settlement of beschermd wonen and maatschappelijke opvang."""
+    ctx.obj = {"db": db_url}
+
+
+@main.command()
+@click.pass_obj
+def init(obj) -> None:
+    """Create or upgrade the database schema."""
+    from . import service
+    engine = service.init(obj["db"])
+    click.echo(f"schema is current in {engine.url.render_as_string()}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def load(obj, directory: Path) -> None:
+    """Validate DIRECTORY and store it as one snapshot, or refuse it whole."""
+    from . import service
+    if not directory.is_dir():
+        _fail(f"{directory}: no such directory", 2)
+    engine = service.open_db(obj["db"])
+    snapshot_id, what = service.load(engine, directory)
+    message = {"loaded": "loaded as snapshot", "unchanged": "unchanged: already the current snapshot",
+               "current": "identical to an earlier load; made current again: snapshot"}[what]
+    click.echo(f"{directory}: {message} {snapshot_id}")
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="The month to settle, YYYY-MM.")
+@click.pass_obj
+def run(obj, month: Month) -> None:
+    """Settle a month on the current snapshot and store it as a draft run."""
+    from . import service
+    from .report import municipality_table
+    engine = service.open_db(obj["db"])
+    outcome = service.run_months(engine, [month])[0]
+    with engine.connect() as conn:
+        from .store import current_snapshot
+        names = service.municipality_names(conn, current_snapshot(conn).id)  # type: ignore[union-attr]
+    click.echo(f"{month}: draft run {outcome.run_id}, {len(outcome.result.lines)} lines")
+    click.echo(municipality_table(outcome.result.totals, names))
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="YYYY-MM")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE.")
+@click.pass_obj
+def export(obj, month: Month, out: Path | None) -> None:
+    """Write the month's latest run as settlement-export/1 JSON."""
+    from . import service
+    text = service.export_month(service.open_db(obj["db"]), month)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="YYYY-MM")
+@click.option("--client", required=True, help="The client's pseudonym.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def explain(obj, month: Month, client: str, fmt: str) -> None:
+    """Show why each of a client's lines in a month landed where it did."""
+    from . import service
+    from .explain import render_text
+    run, lines, names = service.client_lines(service.open_db(obj["db"]), month, client)
+    if fmt == "json":
+        click.echo(json.dumps({"month": str(month), "client": client, "run": run.id,
+                               "engine_version": run.engine_version, "input_hash": run.input_hash,
+                               "agreements_hash": run.agreements_hash,
+                               "traces": [l.trace for l in lines]}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(str(month), client, lines, names), nl=False)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Directory for the database and the outputs.")
+def demo(out: Path) -> None:
+    """The whole job on the bundled demonstration data."""
+    from .demo.run import run_demo
+    run_demo(out, echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,238 @@
+"""The database schema (SQLModel) and how to reach it. SQLite by default, PostgreSQL in production.
+
+Every fact row belongs to a snapshot: loads are append-only, so a run can always be traced back
+to the exact data it was computed from. Runs, lines and pool shares are written once.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, Text, UniqueConstraint, event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlmodel import Field, SQLModel, create_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+DEFAULT_URL = "sqlite:///settlement.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    url = explicit or os.environ.get("SETTLEMENT_DB") or DEFAULT_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if "://" not in url:  # a bare path means an SQLite file
+        url = f"sqlite:///{Path(url)}"
+    return url
+
+
+def make_engine(url: str) -> SAEngine:
+    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    return engine
+
+
+def cents_column() -> Column:
+    return Column(BigInteger, nullable=False)
+
+
+class Snapshot(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    input_hash: str = Field(max_length=80)
+    agreements_hash: str = Field(max_length=80)
+    agreements_toml: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    seq: int = Field(index=True)
+    loaded_at: datetime
+    __table_args__ = (UniqueConstraint("input_hash", "agreements_hash"),)
+
+
+class MunicipalityRow(SQLModel, table=True):
+    __tablename__ = "municipality"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    code: str = Field(primary_key=True, max_length=4)
+    name: str
+    iban: str = Field(max_length=34)
+    street: str
+    postcode: str
+    city: str
+    oin: Optional[str] = None
+
+
+class RegionRow(SQLModel, table=True):
+    __tablename__ = "region"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    region: str = Field(primary_key=True)
+    name: str
+    centrumgemeente: str = Field(max_length=4)
+    cutover: date
+
+
+class RegionMemberRow(SQLModel, table=True):
+    __tablename__ = "region_member"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    region: str
+    municipality: str = Field(max_length=4)
+    valid_from: date
+    valid_to: Optional[date] = None
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "product"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    product: str = Field(primary_key=True)
+    name: str
+    domain: str = Field(max_length=3)
+    bw_definition: bool
+    unit: str = Field(max_length=5)
+    iwmo_category: Optional[str] = None
+
+
+class TariffRow(SQLModel, table=True):
+    __tablename__ = "tariff"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    product: str
+    region: str
+    valid_from: date
+    valid_to: Optional[date] = None
+    price: int = Field(sa_column=cents_column())
+
+
+class ClientRow(SQLModel, table=True):
+    __tablename__ = "client"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    client: str = Field(primary_key=True)
+    bsn: str = Field(max_length=9)
+
+
+class BrpRow(SQLModel, table=True):
+    __tablename__ = "brp"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    client: str
+    municipality: Optional[str] = Field(default=None, max_length=4)
+    kind: str = Field(max_length=12)
+    valid_from: date
+    valid_to: Optional[date] = None
+    line: int
+
+
+class ApplicationRow(SQLModel, table=True):
+    __tablename__ = "application"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    client: str
+    region: str
+    municipality: str = Field(max_length=4)
+    date: date
+    line: int
+
+
+class PlacementRow(SQLModel, table=True):
+    __tablename__ = "placement"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    placement: str = Field(primary_key=True)
+    client: str
+    product: str
+    region: str
+    provider: str
+    location: str = Field(max_length=4)
+    start: date
+    end: Optional[date] = None
+    financing: str = Field(max_length=3)
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "notification"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    placement: str
+    municipality: str = Field(max_length=4)
+    notified_on: date
+    line: int
+
+
+class DeclarationRow(SQLModel, table=True):
+    __tablename__ = "declaration"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    placement: str = Field(primary_key=True)
+    month: str = Field(primary_key=True, max_length=7)
+    amount: int = Field(sa_column=cents_column())
+
+
+class BudgetRow(SQLModel, table=True):
+    __tablename__ = "budget"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    municipality: str = Field(primary_key=True, max_length=4)
+    year: int = Field(primary_key=True)
+    historic: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    objective: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class Run(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    month: str = Field(max_length=7, index=True)
+    kind: str = Field(max_length=10)  # draft (final and correction: see the statements issue)
+    engine_version: str
+    rules_version: str
+    input_hash: str
+    agreements_hash: str
+    export_hash: str
+    calculated_at: datetime
+
+
+class LineRow(SQLModel, table=True):
+    __tablename__ = "line"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id")
+    seq: int
+    placement: str
+    client: str
+    product: str
+    region: str
+    days: int
+    amount: int = Field(sa_column=cents_column())
+    status: str = Field(max_length=8)
+    basis: str = Field(max_length=32)
+    payer: Optional[str] = Field(default=None, max_length=4)
+    pool: Optional[str] = None
+    creditor: str = Field(max_length=4)
+    flags: str
+    trace: str = Field(sa_column=Column(Text, nullable=False))
+    __table_args__ = (UniqueConstraint("run_id", "seq"), Index("ix_line_run_id_client", "run_id", "client"))
+
+
+class PoolShareRow(SQLModel, table=True):
+    __tablename__ = "pool_share"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    agreement: str = Field(primary_key=True)
+    municipality: str = Field(primary_key=True, max_length=4)
+    creditor: str = Field(max_length=4)
+    total: int = Field(sa_column=cents_column())
+    weight: str
+    share: int = Field(sa_column=cents_column())
+
+
+FACT_TABLES = (MunicipalityRow, RegionRow, RegionMemberRow, ProductRow, TariffRow, ClientRow, BrpRow,
+               ApplicationRow, PlacementRow, NotificationRow, DeclarationRow, BudgetRow)

@@ -1,0 +1,66 @@
+"""`settle demo`: the whole monthly job on the bundled demonstration data.
+
+A fresh SQLite database in the output directory; load the bundled dataset; settle every month of
+2023 and 2024; write each month's export and a readable summary; print a table per municipality.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+from .. import service
+from ..money import format_cents
+from ..periods import Month
+from ..report import month_summary, table
+
+DATA = Path(__file__).resolve().parent / "data"
+FIRST, LAST = Month(2023, 1), Month(2024, 12)
+
+
+def months() -> list[Month]:
+    out, m = [], FIRST
+    while m <= LAST:
+        out.append(m)
+        m = m.next()
+    return out
+
+
+def run_demo(out: Path, echo: Callable[[str], None] = print) -> None:
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    db_file = out / "settlement.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db_file}"
+    engine = service.init(url)
+    snapshot_id, _ = service.load(engine, DATA)
+    echo(f"loaded the demonstration data ({DATA}) into {db_file} as snapshot {snapshot_id}")
+    outcomes = service.run_months(engine, months())
+    with engine.connect() as conn:
+        names = service.municipality_names(conn, snapshot_id)
+    yearly: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for o in outcomes:
+        m = o.result.month
+        (out / f"export-{m}.json").write_text(o.export_text, encoding="utf-8")
+        (out / f"summary-{m}.txt").write_text(month_summary(o.result, names), encoding="utf-8")
+        for code, (payable, receivable) in o.result.totals.items():
+            yearly[(code, m.year)][0] += payable
+            yearly[(code, m.year)][1] += receivable
+    years = sorted({y for _, y in yearly})
+    rows = []
+    for code in sorted(names):
+        row = [code, names[code]]
+        for y in years:
+            p, r = yearly[(code, y)]
+            row += [format_cents(p), format_cents(r)]
+        rows.append(row)
+    headers = ["code", "municipality"] + [f"{h} {y}" for y in years for h in ("payable", "receivable")]
+    echo("")
+    echo(table(headers, rows, set(range(2, len(headers)))))
+    lines = sum(len(o.result.lines) for o in outcomes)
+    echo("")
+    echo(f"settled {len(outcomes)} months ({FIRST}..{LAST}), {lines} lines, in "
+         f"{time.perf_counter() - started:.1f} s; exports and summaries in {out}/")

@@ -1,0 +1,292 @@
+"""The engine: a month of placements in, cost lines with payer, basis and trace out.
+
+Pure: it reads a `Dataset` held in memory and returns values; the database, files and rendering
+stay at the edges. To find why a client's cost lands where it does, read `Engine._allocate`:
+it consults the rules of RULES.md §4 in order, then the agreements of §5.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import RULES_VERSION, __version__
+from .agreements import KINDS, Agreement, Case, PoolResult
+from .agreements.pool import Pool
+from .facts import Dataset, Placement
+from .money import format_cents, largest_remainder
+from .periods import Month
+from .rules import amount, historic, mo, reentry, registration, status, vangnet, woonplaats
+from .rules.base import InputError, Share, Step
+
+TRACE_FORMAT = "settlement-trace/1"
+BASES = ("mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution", "vangnet",
+         "registration", "late_notification")
+FLAGS = ("vangnet", "late_notification", "no_interregional_agreement")
+
+
+class SettlementError(Exception):
+    """The input cannot be settled: every problem, each naming its records."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+class InvariantError(Exception):
+    """A money invariant failed: a bug, never an input problem."""
+
+
+@dataclass
+class Line:
+    placement: str
+    client: str
+    product: str
+    region: str
+    days: int
+    amount: int
+    status: str
+    basis: str
+    payer: str | None
+    pool: str | None
+    creditor: str
+    flags: tuple[str, ...]
+    trace: dict[str, Any]
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.placement, self.payer or "", self.basis)
+
+
+@dataclass
+class MonthResult:
+    month: Month
+    lines: list[Line]
+    pools: list[PoolResult]
+    invoices: list[tuple[str, str, int]] = field(default_factory=list)  # (creditor, debtor, cents)
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (payable, receivable)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The payer of a new BW placement, fixed once at its start (RULES.md §4.4)."""
+
+    payer: str
+    basis: str
+    flags: frozenset[str]
+    steps: tuple[Step, ...]
+
+
+class Engine:
+    def __init__(self, ds: Dataset, agreements: list[Agreement]):
+        self.ds = ds
+        self.agreements = sorted(agreements, key=lambda a: a.id)
+        self._status: dict[str, tuple[str, Step]] = {}
+        self._decisions: dict[str, Decision] = {}
+
+    # -- §4.2 ------------------------------------------------------------------------------
+    def status_of(self, p: Placement) -> tuple[str, Step]:
+        if p.placement not in self._status:
+            self._status.update(status.evaluate_client_region(self.ds, p.client, p.region))
+        return self._status[p.placement]
+
+    # -- §4.4, fixed once per placement at its start -----------------------------------------
+    def decide_woonplaats(self, p: Placement) -> Decision:
+        if p.placement in self._decisions:
+            return self._decisions[p.placement]
+        steps: list[Step] = []
+        chain = (
+            ("reentry", lambda: reentry.evaluate(self.ds, p, self.responsible_for)),
+            ("woonplaats", lambda: woonplaats.evaluate_woonplaats(self.ds, p)),
+            ("woonplaats_before_institution", lambda: woonplaats.evaluate_before_institution(self.ds, p)),
+            ("vangnet", lambda: vangnet.evaluate(self.ds, p)),
+        )
+        decided: tuple[str, str] | None = None
+        for basis, rule in chain:
+            if decided is not None:
+                steps.append(Step(basis, "RULES.md §4.4", False,
+                                  reason=f"not evaluated: rule {decided[1]} comes first and decided"))
+                continue
+            payer, step = rule()
+            steps.append(step)
+            if payer is not None:
+                decided = (payer, basis)
+        assert decided is not None  # vangnet always decides
+        flags = frozenset({"vangnet"}) if decided[1] == "vangnet" else frozenset()
+        d = Decision(decided[0], decided[1], flags, tuple(steps))
+        self._decisions[p.placement] = d
+        return d
+
+    def responsible_for(self, q: Placement) -> tuple[str, str]:
+        """The municipality responsible for an earlier BW placement (for reentry): its payer, or
+        its care region's centrumgemeente when it was historic or pooled."""
+        cg = self.ds.regions[q.region].centrumgemeente
+        st, _ = self.status_of(q)
+        if st == "historic":
+            return cg, f"{q.placement} was historic in {q.region}: its centrumgemeente {cg} is responsible"
+        assert q.end is not None
+        end_month = Month(q.end.year, q.end.month)
+        case = Case(self.ds, q, self.ds.products[q.product], end_month, st, q.end, q.end)
+        for a in self.agreements:
+            if isinstance(a, Pool) and a.evaluate(case, []).applies:
+                return cg, f"{q.placement} was pooled by {a.id}: its centrumgemeente {cg} is responsible"
+        d = self.decide_woonplaats(q)
+        return d.payer, f"{q.placement} was paid by {d.payer} (basis {d.basis})"
+
+    # -- one placement-month -----------------------------------------------------------------
+    def _allocate(self, p: Placement, month: Month, amt: amount.Amount) -> tuple[str, list[Share], list[Step]]:
+        ds = self.ds
+        product = ds.products[p.product]
+        steps: list[Step] = [amt.step]
+        whole = ((amt.lo, amt.hi),)
+
+        payer, step = mo.evaluate(ds, p, product)  # §4.1
+        steps.append(step)
+        if payer is not None:
+            st = "n/a"
+            shares = [Share(payer, "mo", whole)]
+        else:
+            st, step = self.status_of(p)  # §4.2
+            steps.append(step)
+            payer, step = historic.evaluate(ds, p, st)  # §4.3
+            steps.append(step)
+            if payer is not None:
+                shares = [Share(payer, "historic", whole)]
+            elif product.bw_definition:  # §4.4
+                d = self.decide_woonplaats(p)
+                steps.extend(d.steps)
+                steps.append(Step(registration.RULE, registration.REFERENCE, False,
+                                  reason=f"product {p.product} has the BW definition: the woonplaats rules decide"))
+                shares = [Share(d.payer, d.basis, whole, d.flags)]
+            else:  # §4.5
+                steps.append(Step("woonplaats", "RULES.md §4.4", False,
+                                  reason=f"product {p.product} lacks the BW definition: §4.5 decides day by day"))
+                shares, reg_steps = registration.evaluate(ds, p, amt.lo, amt.hi)
+                steps.extend(reg_steps)
+
+        case = Case(ds, p, product, month, st, amt.lo, amt.hi)  # §5
+        claims: list[tuple[Agreement, Step]] = []
+        for a in self.agreements:
+            step = a.evaluate(case, shares)
+            steps.append(step)
+            if step.applies:
+                claims.append((a, step))
+        if len(claims) > 1:
+            raise InputError(f"placement {p.placement} in {month} is claimed by agreements "
+                             f"{' and '.join(a.id for a, _ in claims)}; one line may follow one agreement only")
+        if claims:
+            shares = claims[0][0].apply(case, shares, claims[0][1])
+        claimed_kinds = {a.kind for a, _ in claims}
+        for kind in sorted(KINDS):
+            if kind not in claimed_kinds:
+                shares, step = KINDS[kind].unclaimed(case, shares, self.agreements)
+                if step is not None:
+                    steps.append(step)
+        return st, shares, steps
+
+    def _lines(self, p: Placement, month: Month) -> list[Line]:
+        amt = amount.compute(self.ds, p, month)  # §3
+        if amt is None:
+            return []
+        st, shares, steps = self._allocate(p, month, amt)
+        creditor = self.ds.regions[p.region].centrumgemeente
+        if len(shares) == 1:
+            parts = {0: amt.cents}
+        else:  # §3: split in proportion to days, largest remainder, ties to the earlier day range
+            keyed = sorted(range(len(shares)), key=lambda i: (shares[i].first_day, i))
+            rank = {i: n for n, i in enumerate(keyed)}
+            parts = largest_remainder(amt.cents, [(rank[i], shares[i].days) for i in range(len(shares))])
+            parts = {i: parts[rank[i]] for i in range(len(shares))}
+        trace_steps = [s.as_dict() for s in steps]
+        split = None if len(shares) == 1 else {
+            "total": format_cents(amt.cents), "method": "largest remainder over days, ties to the earlier day range",
+            "parts": [{"payer": s.payer, "basis": s.basis, "days": s.days, "amount": format_cents(parts[i]),
+                       "ranges": [[a.isoformat(), b.isoformat()] for a, b in s.ranges]}
+                      for i, s in enumerate(shares)]}
+        out = []
+        for i, s in enumerate(shares):
+            flags = tuple(sorted(s.flags))
+            trace: dict[str, Any] = {
+                "format": TRACE_FORMAT, "period": str(month), "placement": p.placement, "client": p.client,
+                "decision": {f"payer<{month}>": s.payer, f"basis<{month}>": s.basis, "status": st, "pool": s.pool,
+                             "creditor": creditor, "days": s.days, "amount": format_cents(parts[i]),
+                             "flags": list(flags)},
+                "steps": trace_steps}
+            if split:
+                trace["split"] = split
+            out.append(Line(p.placement, p.client, p.product, p.region, s.days, parts[i], st, s.basis,
+                            s.payer, s.pool, creditor, flags, trace))
+        return out
+
+    # -- a month -----------------------------------------------------------------------------
+    def settle(self, month: Month) -> MonthResult:
+        lines: list[Line] = []
+        problems: list[str] = []
+        for p in sorted(self.ds.placements.values(), key=lambda p: p.placement):
+            if p.start > month.last or (p.end is not None and p.end < month.first):
+                continue
+            try:
+                lines.extend(self._lines(p, month))
+            except InputError as e:
+                problems.append(str(e))
+        if problems:
+            raise SettlementError(problems)
+        lines.sort(key=lambda l: l.sort_key)
+
+        pooled: dict[str, list[Line]] = defaultdict(list)
+        for line in lines:
+            if line.pool is not None:
+                pooled[line.pool].append(line)
+        pools: list[PoolResult] = []
+        for a in self.agreements:
+            if a.id in pooled:
+                result = a.settle(month, [l.amount for l in pooled[a.id]])
+                assert result is not None
+                pools.append(result)
+                described = Pool.describe(result)
+                for line in pooled[a.id]:
+                    line.trace["pool"] = {"agreement": a.id, **described}
+        result = MonthResult(month, lines, pools)
+        totals_and_invoices(result, sorted(self.ds.municipalities))
+        check_invariants(result)
+        return result
+
+
+def totals_and_invoices(result: MonthResult, municipalities: list[str]) -> None:
+    """RULES.md §8: one invoice per (creditor, debtor != creditor); payable and receivable."""
+    owed: dict[tuple[str, str], int] = defaultdict(int)
+    payable: dict[str, int] = defaultdict(int)
+    for line in result.lines:
+        if line.payer is not None:
+            payable[line.payer] += line.amount
+            owed[(line.creditor, line.payer)] += line.amount
+    for pool in result.pools:
+        for code, share in pool.shares.items():
+            payable[code] += share
+            owed[(pool.creditor, code)] += share
+    result.invoices = sorted((c, d, v) for (c, d), v in owed.items() if c != d and v != 0)
+    receivable: dict[str, int] = defaultdict(int)
+    for creditor, _, v in result.invoices:
+        receivable[creditor] += v
+    result.totals = {m: (payable.get(m, 0), receivable.get(m, 0)) for m in municipalities}
+
+
+def check_invariants(result: MonthResult) -> None:
+    """Conservation (RULES.md §8) and the pool invariant (§5.1), checked on every run."""
+    for line in result.lines:
+        if (line.payer is None) == (line.pool is None):
+            raise InvariantError(f"line {line.sort_key} must have exactly one payer or one pool")
+    for pool in result.pools:
+        if sum(pool.shares.values()) != pool.total:
+            raise InvariantError(f"pool {pool.agreement}: shares do not sum to the total")
+        if pool.total != sum(l.amount for l in result.lines if l.pool == pool.agreement):
+            raise InvariantError(f"pool {pool.agreement}: total differs from its lines")
+    line_sum = sum(l.amount for l in result.lines)
+    payable_sum = sum(p for p, _ in result.totals.values())
+    if line_sum != payable_sum:
+        raise InvariantError(f"{result.month}: lines sum to {line_sum} cents but payables to {payable_sum}")
+
+
+def engine_info() -> dict[str, str]:
+    return {"engine_version": __version__, "rules_version": RULES_VERSION}

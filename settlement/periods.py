@@ -1,0 +1,73 @@
+"""Days and months. Every interval here is inclusive at both ends (RULES.md §2)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+FAR_FUTURE = date(9999, 12, 31)
+ONE_DAY = timedelta(days=1)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        m = _MONTH.match(text or "")
+        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+            raise ValueError(f"{text!r} is not a month YYYY-MM")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last(self) -> date:
+        return date(self.year, self.month, self.days)
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    def next(self) -> "Month":
+        return Month(self.year + (self.month == 12), self.month % 12 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def parse_date(text: str) -> date:
+    """Strict YYYY-MM-DD (31 February is refused)."""
+    if not re.match(r"^\d{4}-\d{2}-\d{2}$", text or ""):
+        raise ValueError(f"{text!r} is not a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date that exists") from None
+
+
+def overlap(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> tuple[date, date] | None:
+    """The inclusive intersection of two intervals (None end = open), or None."""
+    lo = max(a_from, b_from)
+    hi = min(a_to or FAR_FUTURE, b_to or FAR_FUTURE)
+    return (lo, hi) if lo <= hi else None
+
+
+def days_between(lo: date, hi: date) -> int:
+    """Number of days in the inclusive interval lo..hi."""
+    return (hi - lo).days + 1
+
+
+def covers(valid_from: date, valid_to: date | None, day: date) -> bool:
+    return valid_from <= day <= (valid_to or FAR_FUTURE)
+
+
+def iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None

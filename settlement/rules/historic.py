@@ -1,0 +1,23 @@
+"""RULES.md §4.3: a historic client stays on the historic budget of the centrumgemeente.
+
+Overgangscliënten (in care before the region's cutover) stay with the centrumgemeente of the
+care region, unless a pool agreement carries them (see `settlement.agreements.pool`)
+[003, §4.1.2; 000, §5.3 for existing Thuis Plus clients].
+"""
+
+from __future__ import annotations
+
+from ..facts import Dataset, Placement
+from .base import Step
+
+RULE = "historic"
+REFERENCE = "RULES.md §4.3; Regiovisie IJssel-Vecht §4.1.2; Regiovisie Zuidoost-Drenthe §5.3"
+
+
+def evaluate(ds: Dataset, p: Placement, status: str) -> tuple[str | None, Step]:
+    if status != "historic":
+        return None, Step(RULE, REFERENCE, False, [], reason="the placement's chain is new, not historic")
+    cg = ds.regions[p.region].centrumgemeente
+    return cg, Step(RULE, REFERENCE, True, [{"record": f"region {p.region}", "centrumgemeente": cg}],
+                    outcome={"payer": cg, "basis": "historic"},
+                    reason="historic client: the centrumgemeente of the care region pays")

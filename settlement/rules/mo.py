@@ -1,0 +1,25 @@
+"""RULES.md §4.1: maatschappelijke opvang stays with the centrumgemeente of the care region.
+
+Opvang keeps national access; wetsvoorstel 36288 changes art. 1.2.1 sub b Wmo 2015 only (the
+woonplaatsbeginsel for beschermd wonen) [004, bouwsteen 5d].
+"""
+
+from __future__ import annotations
+
+from ..facts import Dataset, Placement, Product
+from .base import Step
+
+RULE = "mo"
+REFERENCE = "RULES.md §4.1; wetsvoorstel 36288 (wijzigt alleen art. 1.2.1 sub b Wmo 2015); Leidse Regio bouwsteen 5d"
+
+
+def evaluate(ds: Dataset, p: Placement, product: Product) -> tuple[str | None, Step]:
+    if product.domain != "MO":
+        return None, Step(RULE, REFERENCE, False, [{"record": f"product {product.product}", "domain": product.domain}],
+                          reason=f"product {product.product} is of domain {product.domain}, not MO")
+    cg = ds.regions[p.region].centrumgemeente
+    return cg, Step(RULE, REFERENCE, True,
+                    [{"record": f"product {product.product}", "domain": "MO"},
+                     {"record": f"region {p.region}", "centrumgemeente": cg}],
+                    outcome={"payer": cg, "basis": "mo", "status": "n/a"},
+                    reason="opvang: the centrumgemeente of the care region pays")

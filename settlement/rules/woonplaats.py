@@ -1,0 +1,72 @@
+"""RULES.md §4.4 rules 2 and 3: the woonplaats on the day before the stay.
+
+Rule 2 `woonplaats`: the BRP registration on the day before the start is a woonadres -> its
+municipality [wetsvoorstel 36288, art. 1.2.1a lid 1; Regiovisie Zuidoost-Drenthe §4.2].
+Rule 3 `woonplaats_before_institution`: that registration is an institution -> walk back through
+contiguous earlier institution registrations to the woonadres just before them (the Jeugdwet
+pattern: the address immediately before the stay).
+"""
+
+from __future__ import annotations
+
+from ..facts import Dataset, Placement, Registration
+from .._util import ONE
+from .base import InputError, Step
+
+WOONPLAATS = "woonplaats"
+WOONPLAATS_REF = "wetsvoorstel 36288, art. 1.2.1a lid 1 (woonplaatsbeginsel); RULES.md §4.4 regel 2"
+BEFORE_INSTITUTION = "woonplaats_before_institution"
+BEFORE_INSTITUTION_REF = ("wetsvoorstel 36288, art. 1.2.1a; RULES.md §4.4 regel 3 "
+                          "(adres direct voorafgaand aan het verblijf, als in de Jeugdwet)")
+
+
+def _require_brp(ds: Dataset, p: Placement) -> list[Registration]:
+    history = ds.brp_by_client.get(p.client)
+    if not history:
+        raise InputError(f"placement {p.placement}: client {p.client} has no BRP history at all "
+                         f"(brp.csv), which the woonplaats rules need")
+    return history
+
+
+def evaluate_woonplaats(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
+    _require_brp(ds, p)
+    day = p.start - ONE
+    reg = ds.registration_on(p.client, day)
+    if reg is None:
+        return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [],
+                          reason=f"no BRP registration on {day.isoformat()}, the day before the start")
+    if reg.kind != "woonadres":
+        return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [reg.ref],
+                          reason=f"the BRP registration on {day.isoformat()} is a {reg.kind}, not a woonadres")
+    return reg.municipality, Step(WOONPLAATS, WOONPLAATS_REF, True, [reg.ref],
+                                  outcome={"payer": reg.municipality, "basis": WOONPLAATS},
+                                  reason=f"woonadres in {reg.municipality} on {day.isoformat()}, the day before the start")
+
+
+def evaluate_before_institution(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
+    day = p.start - ONE
+    reg = ds.registration_on(p.client, day)
+    if reg is None or reg.kind != "institution":
+        what = "no BRP registration" if reg is None else f"a {reg.kind}"
+        return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False, [reg.ref] if reg else [],
+                          reason=f"on {day.isoformat()} the client had {what}, not an institution address")
+    walked = [reg]
+    while True:
+        prev = ds.registration_on(p.client, walked[-1].valid_from - ONE)
+        if prev is None or prev.kind not in ("institution", "woonadres"):
+            what = "no BRP registration" if prev is None else f"a {prev.kind}"
+            return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False,
+                              [r.ref for r in walked] + ([prev.ref] if prev else []),
+                              reason=(f"walking back through {len(walked)} institution registration(s) "
+                                      f"reaches {what} on {(walked[-1].valid_from - ONE).isoformat()}, "
+                                      f"not a woonadres"))
+        if prev.kind == "woonadres":
+            return prev.municipality, Step(
+                BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, True, [r.ref for r in walked] + [prev.ref],
+                outcome={"payer": prev.municipality, "basis": BEFORE_INSTITUTION,
+                         "institutions_walked": len(walked)},
+                reason=(f"institution address(es) back to {walked[-1].valid_from.isoformat()}; the woonadres "
+                        f"just before them was in {prev.municipality}"))
+        walked.append(prev)
+        if len(walked) > 10_000:  # registrations do not overlap, so this cannot loop; guard anyway
+            raise InputError(f"placement {p.placement}: BRP history of {p.client} cannot be walked back")

@@ -1,0 +1,75 @@
+"""The bundled demonstration data: reproducible from its generator, and settled as its scenarios say."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from click.testing import CliRunner
+
+from settlement.cli import main
+from settlement.demo.generate import SCENARIOS, expected_outcomes, generate
+from settlement.demo.run import DATA, months
+from settlement.engine import Engine
+from settlement.loader import load_dir
+from settlement.periods import Month
+
+
+def test_bundled_data_is_what_the_generator_writes(tmp_path):
+    generate(tmp_path)
+    for f in sorted(DATA.iterdir()):
+        assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_every_scenario_settles_as_described():
+    """The generator states, per scenario placement, the status, basis and payer that RULES.md §4
+    gives on its first settled day (worked out independently of the engine)."""
+    ds, agreements = load_dir(DATA)
+    engine = Engine(ds, agreements)
+    results = {m: engine.settle(m) for m in months()}
+    assert len(SCENARIOS) >= 40
+    checked = 0
+    for pid, (status, basis, payer, flags) in sorted(expected_outcomes().items()):
+        p = ds.placements[pid]
+        lines = [l for m in months() for l in results[m].lines if l.placement == pid]
+        if not lines:  # ended before 2023: nothing to settle in the demo months
+            assert p.end is not None and p.end < date(2023, 1, 1), pid
+            continue
+        checked += 1
+        assert all(l.status == status for l in lines), pid
+        first = lines[0]
+        if basis == "pool":
+            assert all(l.pool == "ijv-solidariteit-historisch" and l.payer is None for l in lines), pid
+        elif "late_notification" in flags and first.basis == "late_notification":
+            # shift: the days before the notification go to the care region's centrumgemeente;
+            # the payer pays from the notification on, or never when it was never notified
+            assert (any(l.payer == payer and l.basis == basis for l in lines)
+                    or all(l.basis == "late_notification" for l in lines)), pid
+        else:
+            assert first.payer == payer and first.basis == basis, (pid, first.payer, first.basis)
+        for f in flags:
+            assert any(f in l.flags for l in lines), (pid, f)
+    assert checked >= 45
+
+
+def test_demo_command(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "0193  Zwolle" in r.output
+    for m in months():
+        doc = json.loads((out / f"export-{m}.json").read_text(encoding="utf-8"))
+        assert doc["month"] == str(m)
+        assert (out / f"summary-{m}.txt").exists()
+    first = (out / "export-2024-07.json").read_bytes()
+    r = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+    assert (out / "export-2024-07.json").read_bytes() == first
+    # every basis and flag of RULES.md occurs in the demo
+    seen_bases, seen_flags = set(), set()
+    for m in months():
+        for line in json.loads((out / f"export-{m}.json").read_text(encoding="utf-8"))["lines"]:
+            seen_bases.add(line["basis"])
+            seen_flags.update(line["flags"])
+    assert seen_bases == {"mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution",
+                          "vangnet", "registration", "late_notification"}
+    assert seen_flags == {"vangnet", "late_notification", "no_interregional_agreement"}
