@@ -97,7 +97,9 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot) -> tuple[Dataset, list
         else:
             kwargs[attr] = records
     ds = Dataset(**kwargs, input_hash=snapshot.input_hash, agreements_hash=snapshot.agreements_hash)
-    return ds, parse_agreements_text(snapshot.agreements_toml, ds)
+    agreements = parse_agreements_text(snapshot.agreements_toml, ds)
+    ds.agreements = [a.canonical() for a in agreements]
+    return ds, agreements
 
 
 def save_run(engine: SAEngine, snapshot: db.Snapshot, result: MonthResult, info: dict[str, str],

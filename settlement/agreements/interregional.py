@@ -50,7 +50,8 @@ class Interregional(Agreement):
         regions = need(raw, "regions", problem)
         ok = True
         if regions is not None:
-            if not isinstance(regions, list) or len(regions) < 2 or len(set(map(str, regions))) != len(regions):
+            if (not isinstance(regions, list) or not all(isinstance(r, str) for r in regions)
+                    or len(regions) < 2 or len(set(regions)) != len(regions)):
                 problem("regions", "must list at least two different regions")
                 ok = False
             else:

@@ -380,9 +380,13 @@ class Registration:
 
 
 class Dataset:
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, n_clients: int = 300) -> None:
         self.rng = rng
-        pool = [str(n) for n in range(999990000, 1000000000) if bsn_valid(str(n))]
+        self.n_clients = n_clients
+        # test-person BSNs 999990000..999999999 (about 900) suffice for the bundled data; a larger
+        # synthetic set (for benchmarks) draws from a wider range
+        low = 999990000 if n_clients <= 800 else 999999999 - 12 * n_clients
+        pool = [str(n) for n in range(low, 1000000000) if bsn_valid(str(n))]
         rng.shuffle(pool)
         self._bsns = iter(pool)
         self.clients: dict[str, str] = {}
@@ -1079,12 +1083,12 @@ late_notification = "shift"
 
 # --------------------------------------------------------------------------- generation
 
-def build(seed: int = DEFAULT_SEED) -> Dataset:
-    ds = Dataset(random.Random(seed))
+def build(seed: int = DEFAULT_SEED, clients: int = N_CLIENTS) -> Dataset:
+    ds = Dataset(random.Random(seed), clients)
     _scenarios(ds)
     assert sorted(ds.clients) == sorted(SCENARIOS), "SCENARIOS and the scenario code disagree"
     first_random_pid = len(ds.placements)
-    for i in range(len(ds.clients) + 1, N_CLIENTS + 1):
+    for i in range(len(ds.clients) + 1, clients + 1):
         _random_client(ds, f"C{i:04d}")
     _random_notifications(ds, first_random_pid)
     return ds
@@ -1105,11 +1109,12 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
         writer.writerows(body)
 
 
-def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
-    """Write the demonstration dataset (INTERFACE.md §1) into out_dir."""
+def generate(out_dir: Path, seed: int = DEFAULT_SEED, clients: int = N_CLIENTS) -> None:
+    """Write the demonstration dataset (INTERFACE.md §1) into out_dir: the scenario clients plus
+    random ones up to `clients` (300 for the bundled data; more for benchmarks)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ds = build(seed)
+    ds = build(seed, clients)
     tariffs = _tariffs()
     budgets = _budgets()
     _self_check(ds, tariffs, budgets)
@@ -1176,7 +1181,7 @@ def _self_check(ds: Dataset, tariffs: list, budgets: list) -> None:  # noqa: C90
         assert all(a[1] + ONE == b[0] for a, b in zip(spans, spans[1:]))
 
     # clients and BSNs
-    assert len(ds.clients) == N_CLIENTS
+    assert len(ds.clients) == ds.n_clients
     assert len(set(ds.clients.values())) == len(ds.clients)
     assert all(bsn_valid(b) for b in ds.clients.values())
 
@@ -1257,14 +1262,16 @@ def _summary(ds: Dataset) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """python -m settlement.demo.generate [DIR [CLIENTS]]"""
     out = Path(argv[1]) if len(argv) > 1 else DATA_DIR
-    generate(out)
+    clients = int(argv[2]) if len(argv) > 2 else N_CLIENTS
+    generate(out, clients=clients)
     for f in sorted(out.iterdir()):
         if f.suffix == ".csv":
             rows = f.read_text(encoding="utf-8").count("\n") - 1
             print(f"{f.name:20} {rows:5} rows")
     print("placements by status and basis on their first day:")
-    print(_summary(build()))
+    print(_summary(build(clients=clients)))
     return 0
 
 

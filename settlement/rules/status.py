@@ -40,7 +40,7 @@ def chains(ds: Dataset, client: str, region: str) -> list[Chain]:
     acts.sort(key=lambda a: (a[0], a[1], a[2]["record"]))
     out: list[Chain] = []
     for start, end, ref in acts:
-        if out and start <= out[-1].last + WINDOW:
+        if out and (out[-1].last == FAR_FUTURE or start <= out[-1].last + WINDOW):  # ongoing: all join
             out[-1].last = max(out[-1].last, end)
             out[-1].members.append(ref)
         else:

@@ -1,0 +1,871 @@
+"""Reading a dataset directory (INTERFACE.md §1): every file checked, every problem collected.
+
+`load_dir` reads the CSV files and `agreements.toml` of a directory, validates all of it and either
+returns the `Dataset` and its agreements or raises `LoadError` with every problem as
+`file:line: column: message` (sorted by file, line, column). Nothing is half-loaded.
+
+Files are read as a stream of lines (bytes decoded one physical line at a time), so a huge file
+costs one line of memory at a time; reading a file stops after `MAX_PROBLEMS_PER_FILE` problems.
+All cross-checks are dictionary look-ups or sorted sweeps: O(n log n).
+
+`canonical_tables` and `hash_of` define the snapshot's identity (`input_hash`, `agreements_hash`)
+from Dataset fields only, so the database layer recomputes the same hashes from stored rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from stdnum.nl import bsn as _bsn
+
+from .agreements import KINDS, Agreement
+from .facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification, Placement,
+                    Product, Region, RegionMember, Registration, Tariff)
+from .money import parse_euros
+from .periods import FAR_FUTURE, Month, covers, parse_date
+
+MAX_FIELD = 1000                    # characters in one cell
+MAX_LINE_BYTES = 1 << 20            # one physical line; beyond this a field is certainly too long
+MAX_PROBLEMS_PER_FILE = 100         # then stop reading that file; the report shows this many per file
+MAX_TOML_BYTES = 10 << 20
+BOM = b"\xef\xbb\xbf"
+
+AGREEMENTS = "agreements.toml"
+MASTER_FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv")
+
+#: file -> (columns, required). The order of the columns here is the documented one.
+FILES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "municipalities.csv": (("code", "name", "iban", "street", "postcode", "city", "oin"), True),
+    "regions.csv": (("region", "name", "centrumgemeente", "cutover"), True),
+    "region_members.csv": (("region", "municipality", "valid_from", "valid_to"), True),
+    "products.csv": (("product", "name", "domain", "bw_definition", "unit", "iwmo_category"), True),
+    "tariffs.csv": (("product", "region", "valid_from", "valid_to", "price"), True),
+    "clients.csv": (("client", "bsn"), True),
+    "brp.csv": (("client", "municipality", "kind", "valid_from", "valid_to"), True),
+    "applications.csv": (("client", "region", "municipality", "date"), True),
+    "placements.csv": (("placement", "client", "product", "region", "provider", "location", "start", "end",
+                        "financing"), True),
+    "notifications.csv": (("placement", "municipality", "notified_on"), False),
+    "declarations.csv": (("placement", "month", "amount"), False),
+    "budgets.csv": (("municipality", "year", "historic", "objective"), False),
+}
+
+DOMAINS = ("BW", "MO", "WMO")
+UNITS = ("day", "month")
+BRP_KINDS = ("woonadres", "institution", "briefadres", "abroad")
+FINANCING = ("ZIN", "PGB")
+IWMO_CATEGORIES = ("15", "16", "17", "18")
+BOOLEANS = {"true": True, "false": False}
+
+_CODE = re.compile(r"^\d{4}$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_BSN = re.compile(r"^\d{9}$")
+_OIN = re.compile(r"^\d{20}$")
+_YEAR = re.compile(r"^\d{4}$")
+_PLAIN = re.compile(r"^[\w.:/+@-]{1,40}$")
+_TOML_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+
+
+class LoadError(Exception):
+    """The dataset was refused. `problems`: every problem as 'file:line: column: message'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "no details"
+        super().__init__(f"the dataset was refused with {len(self.problems)} problem(s); the first: {first}")
+
+
+# Problems ---------------------------------------------------------------------------------------
+
+class Problems:
+    """Collects (file, line, column, message); counts per file so that reading can stop early."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, int, str, str]] = []
+        self.count: dict[str, int] = defaultdict(int)
+        self.stopped: dict[str, int] = {}  # file -> the line where reading stopped
+
+    def add(self, file: str, line: int, column: str, message: str) -> None:
+        self.items.append((file, line, column, message))
+        self.count[file] += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def formatted(self, limit: int = MAX_PROBLEMS_PER_FILE) -> list[str]:
+        by_file: dict[str, list[tuple[str, int, str, str]]] = defaultdict(list)
+        for item in sorted(set(self.items), key=lambda p: (p[0], p[1], p[2], p[3])):
+            by_file[item[0]].append(item)
+        out = []
+        for file in sorted(by_file):
+            items = by_file[file]
+            out += [f"{f}:{line}: {col}: {msg}" for f, line, col, msg in items[:limit]]
+            if len(items) > limit:
+                more = len(items) - limit
+                out.append(f"{file}:{items[limit][1]}: -: ... and {more} more problem{'s' * (more > 1)} in {file}")
+            if file in self.stopped:
+                out.append(f"{file}:{self.stopped[file]}: -: stopped reading after {MAX_PROBLEMS_PER_FILE} "
+                           f"problems; the rest of {file} was not checked")
+        return out
+
+
+def show(value: Any) -> str:
+    """A value for a message: plain tokens as they are, anything odd quoted and cut short."""
+    text = str(value)
+    if _PLAIN.match(text):
+        return text
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _span(valid_from: date, valid_to: date | None) -> str:
+    return f"{valid_from.isoformat()}..{valid_to.isoformat() if valid_to else 'open'}"
+
+
+# Reading CSV as a stream ------------------------------------------------------------------------
+
+def _lines(f: Any, name: str, out: Problems, bad: set[int]) -> Iterator[str]:
+    """Decoded physical lines of a binary file; problems of encoding and length are reported and
+    their lines remembered in `bad` (the records touching them are skipped)."""
+    n = 0
+    while True:
+        raw = f.readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        n += 1
+        if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the line without holding it
+                chunk = f.readline(MAX_LINE_BYTES)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            out.add(name, n, "-", f"field is longer than {MAX_FIELD} characters (the line is longer than "
+                                  f"{MAX_LINE_BYTES // (1 << 20)} MiB)")
+            bad.add(n)
+            yield "\n"
+            continue
+        if n == 1 and raw.startswith(BOM):
+            out.add(name, 1, "-", "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
+            raw = raw[len(BOM):]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            out.add(name, n, "-", f"is not valid UTF-8 (byte {e.start + 1} of the line); save the file as UTF-8")
+            bad.add(n)
+            text = raw.decode("utf-8", "replace")
+        yield text
+
+
+def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
+              state: dict[str, bool]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line, {column: cell}) for each well-formed row. Sets state['complete'] to whether the
+    file was read to its end with a usable header and no row was dropped (so that every key of the
+    file is known and references to it can be checked)."""
+    state["complete"] = False
+    dropped = False
+    bad: set[int] = set()
+    with open(path, "rb") as f:
+        reader = csv.reader(_lines(f, name, out, bad), strict=True)
+        last = 0
+        header: list[str] | None = None
+        while True:
+            if out.count[name] >= MAX_PROBLEMS_PER_FILE:
+                out.stopped[name] = last + 1
+                return
+            start = last + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                last = reader.line_num
+                if not (bad and any(i in bad for i in range(start, last + 1))):
+                    out.add(name, start, "-", f"malformed CSV: {e}")
+                if header is None:
+                    return
+                dropped = True
+                continue
+            last = reader.line_num
+            if bad and any(i in bad for i in range(start, last + 1)):
+                if header is None:
+                    return
+                dropped = True
+                continue
+            if header is None:
+                header = row
+                if not _check_header(name, header, columns, out):
+                    return
+                index = [(i, c) for i, c in enumerate(header) if c in columns]
+                continue
+            if not row or row == [""]:
+                continue  # a blank line
+            if len(row) != len(header):
+                cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
+                out.add(name, start, "-", f"the row has {cells}, the header has {len(header)}")
+                dropped = True
+                continue
+            long = [c for i, c in index if len(row[i]) > MAX_FIELD]
+            if long:
+                for c in long:
+                    out.add(name, start, c, f"field is longer than {MAX_FIELD} characters")
+                dropped = True
+                continue
+            yield start, {c: row[i] for i, c in index}
+        if header is None:
+            out.add(name, 1, "-", f"the file is empty; expected a header row: {','.join(columns)}")
+            return
+    state["complete"] = not dropped
+
+
+def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: Problems) -> bool:
+    """Report header problems; False when the rows cannot be read by this header."""
+    if len(header) == 1 and ";" in header[0]:
+        out.add(name, 1, "-", f"the header is separated by semicolons; the file must be comma-separated "
+                              f"(expected: {','.join(columns)})")
+        return False
+    ok = True
+    seen: set[str] = set()
+    for c in header:
+        if c in seen:
+            out.add(name, 1, show(c) if c else "-", f"column {show(c)} appears more than once in the header")
+            ok = False
+        seen.add(c)
+    for c in header:
+        if c not in columns:
+            hint = ""
+            if c.strip() in columns and c.strip() != c:
+                hint = f" (remove the spaces around {c.strip()})"
+            else:
+                close = difflib.get_close_matches(c, columns, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+            out.add(name, 1, show(c) if c else "-", f"unknown column {show(c)}{hint}; expected: {','.join(columns)}")
+    for c in columns:
+        if c not in seen:
+            out.add(name, 1, c, "missing column in the header")
+            ok = False
+    return ok
+
+
+# One row ----------------------------------------------------------------------------------------
+
+class Row:
+    """The cells of one CSV row with typed accessors that report what is wrong per column."""
+
+    __slots__ = ("file", "line", "cells", "out", "ok")
+
+    def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems):
+        self.file, self.line, self.cells, self.out, self.ok = file, line, cells, out, True
+
+    def bad(self, column: str, message: str) -> None:
+        self.out.add(self.file, self.line, column, message)
+        self.ok = False
+
+    def raw(self, col: str) -> str | None:
+        value = self.cells[col]
+        return None if value.strip() == "" else value
+
+    def text(self, col: str, required: bool = True) -> str | None:
+        value = self.raw(col)
+        if value is None and required:
+            self.bad(col, "is required")
+        return value
+
+    def ident(self, col: str, required: bool = True) -> str | None:
+        """A key or reference: non-empty, without surrounding spaces."""
+        value = self.text(col, required)
+        if value is not None and value != value.strip():
+            self.bad(col, f"{show(value)} has leading or trailing spaces")
+            return None
+        return value
+
+    def code(self, col: str, required: bool = True) -> str | None:
+        value = self.text(col, required)
+        if value is not None and not _CODE.match(value):
+            self.bad(col, f"{show(value)} is not a 4-digit CBS municipality code (such as 0193)")
+            return None
+        return value
+
+    def slug(self, col: str) -> str | None:
+        value = self.text(col)
+        if value is not None and not _SLUG.match(value):
+            self.bad(col, f"{show(value)} is not a region slug of lowercase letters, digits and hyphens")
+            return None
+        return value
+
+    def date(self, col: str, required: bool = True) -> date | None:
+        value = self.text(col, required)
+        if value is None:
+            return None
+        try:
+            return parse_date(value)
+        except ValueError as e:
+            message = str(e).replace(repr(value), show(value), 1)
+            self.bad(col, message)
+            return None
+
+    def cents(self, col: str, required: bool = True) -> int | None:
+        value = self.text(col, required)
+        if value is None:
+            return None
+        try:
+            cents = parse_euros(value)
+        except ValueError:
+            self.bad(col, f"{show(value)} is not an amount in euros with a '.' and at most two decimals")
+            return None
+        if cents < 0:
+            self.bad(col, f"{show(value)} is negative; amounts must not be negative")
+            return None
+        return cents
+
+    def choice(self, col: str, options: Iterable[str], required: bool = True) -> str | None:
+        value = self.text(col, required)
+        options = tuple(options)
+        if value is not None and value not in options:
+            self.bad(col, f"{show(value)} is not one of {', '.join(options)}")
+            return None
+        return value
+
+    def interval(self, lo: str = "valid_from", hi: str = "valid_to") -> tuple[date | None, date | None]:
+        a, b = self.date(lo), self.date(hi, required=False)
+        if a and b and b < a:
+            self.bad(hi, f"{b.isoformat()} lies before {lo} {a.isoformat()}")
+        return a, b
+
+
+# The tables -------------------------------------------------------------------------------------
+
+def _municipality(r: Row) -> Municipality | None:
+    code, name = r.code("code"), r.text("name")
+    iban_raw = r.text("iban")
+    iban = None
+    if iban_raw is not None:
+        try:
+            import schwifty
+            iban = schwifty.IBAN(iban_raw).compact.upper()
+        except Exception as e:  # schwifty raises subclasses of ValueError
+            reason = str(e).rstrip(".") or e.__class__.__name__
+            r.bad("iban", f"{show(iban_raw)} is not a valid IBAN: {reason[0].lower() + reason[1:]}")
+    street, postcode, city = r.text("street"), r.text("postcode"), r.text("city")
+    oin = r.text("oin", required=False)
+    if oin is not None and not _OIN.match(oin):
+        r.bad("oin", f"{show(oin)} is not an OIN of 20 digits")
+    if not r.ok:
+        return None
+    return Municipality(code, name, iban, street, postcode, city, oin)  # type: ignore[arg-type]
+
+
+def _region(r: Row) -> Region | None:
+    region, name, cg, cutover = r.slug("region"), r.text("name"), r.code("centrumgemeente"), r.date("cutover")
+    return Region(region, name, cg, cutover) if r.ok else None  # type: ignore[arg-type]
+
+
+def _member(r: Row) -> RegionMember | None:
+    region, code = r.ident("region"), r.code("municipality")
+    a, b = r.interval()
+    return RegionMember(region, code, a, b) if r.ok else None  # type: ignore[arg-type]
+
+
+def _product(r: Row) -> Product | None:
+    product, name = r.ident("product"), r.text("name")
+    domain = r.choice("domain", DOMAINS)
+    flag = r.choice("bw_definition", BOOLEANS)
+    unit = r.choice("unit", UNITS)
+    category = r.choice("iwmo_category", IWMO_CATEGORIES, required=False)
+    bw = BOOLEANS.get(flag or "")
+    if bw and domain in ("MO", "WMO"):
+        r.bad("bw_definition", f"a {domain} product cannot have the BW definition; "
+                               f"bw_definition true is only allowed for domain BW")
+    return Product(product, name, domain, bw, unit, category) if r.ok else None  # type: ignore[arg-type]
+
+
+def _tariff(r: Row) -> Tariff | None:
+    product, region = r.ident("product"), r.ident("region")
+    a, b = r.interval()
+    price = r.cents("price")
+    return Tariff(product, region, a, b, price) if r.ok else None  # type: ignore[arg-type]
+
+
+def _client(r: Row) -> Client | None:
+    client = r.ident("client")
+    value = r.raw("bsn")
+    who = f"client {show(client)}" if client else "this client"
+    if value is None:
+        r.bad("bsn", "is required")
+    elif not _BSN.match(value):
+        r.bad("bsn", f"{who}: bsn must be exactly 9 digits")
+    elif not _bsn.is_valid(value):
+        r.bad("bsn", f"{who}: bsn fails the 11-proef")
+    return Client(client, value) if r.ok else None  # type: ignore[arg-type]
+
+
+def _registration(r: Row) -> Registration | None:
+    client = r.ident("client")
+    kind = r.choice("kind", BRP_KINDS)
+    code = r.code("municipality", required=False)
+    if r.raw("municipality") is None and kind is not None and kind != "abroad":
+        r.bad("municipality", f"is required for kind {kind} (only kind abroad may leave it empty)")
+    a, b = r.interval()
+    return Registration(client, code, kind, a, b, r.line) if r.ok else None  # type: ignore[arg-type]
+
+
+def _application(r: Row) -> Application | None:
+    client, region, code, day = r.ident("client"), r.ident("region"), r.code("municipality"), r.date("date")
+    return Application(client, region, code, day, r.line) if r.ok else None  # type: ignore[arg-type]
+
+
+def _placement(r: Row) -> Placement | None:
+    pid, client, product, region = r.ident("placement"), r.ident("client"), r.ident("product"), r.ident("region")
+    provider, location = r.text("provider"), r.code("location")
+    start, end = r.interval("start", "end")
+    financing = r.choice("financing", FINANCING)
+    if not r.ok:
+        return None
+    return Placement(pid, client, product, region, provider, location, start, end, financing)  # type: ignore[arg-type]
+
+
+def _notification(r: Row) -> Notification | None:
+    pid, code, day = r.ident("placement"), r.code("municipality"), r.date("notified_on")
+    return Notification(pid, code, day, r.line) if r.ok else None  # type: ignore[arg-type]
+
+
+def _declaration(r: Row) -> Declaration | None:
+    pid, month_raw = r.ident("placement"), r.text("month")
+    month = None
+    if month_raw is not None:
+        try:
+            month = str(Month.parse(month_raw))
+        except ValueError:
+            r.bad("month", f"{show(month_raw)} is not a month YYYY-MM")
+    amount = r.cents("amount")
+    return Declaration(pid, month, amount) if r.ok else None  # type: ignore[arg-type]
+
+
+def _budget(r: Row) -> Budget | None:
+    code, year_raw = r.code("municipality"), r.text("year")
+    year = None
+    if year_raw is not None:
+        if _YEAR.match(year_raw) and 1900 <= int(year_raw) <= 2999:
+            year = int(year_raw)
+        else:
+            r.bad("year", f"{show(year_raw)} is not a year such as 2024")
+    historic, objective = r.cents("historic", required=False), r.cents("objective", required=False)
+    return Budget(code, year, historic, objective) if r.ok else None  # type: ignore[arg-type]
+
+
+PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {
+    # file: (row parser, key column: its raw values count as "known" for references)
+    "municipalities.csv": (_municipality, "code"),
+    "regions.csv": (_region, "region"),
+    "region_members.csv": (_member, None),
+    "products.csv": (_product, "product"),
+    "tariffs.csv": (_tariff, None),
+    "clients.csv": (_client, "client"),
+    "brp.csv": (_registration, None),
+    "applications.csv": (_application, None),
+    "placements.csv": (_placement, "placement"),
+    "notifications.csv": (_notification, None),
+    "declarations.csv": (_declaration, None),
+    "budgets.csv": (_budget, None),
+}
+
+
+@dataclass
+class _Table:
+    rows: list[tuple[int, Any]]     # (line, record) of the rows that parsed
+    known: set[str]                 # raw key values of every row (also the ones with a bad cell)
+    complete: bool                  # every row was read: references to `known` can be checked
+
+
+# Cross-checks -----------------------------------------------------------------------------------
+
+class _Checker:
+    def __init__(self, tables: dict[str, _Table], out: Problems):
+        self.t, self.out = tables, out
+
+    def ref(self, file: str, line: int, column: str, value: str | None, target: str, what: str) -> None:
+        """A reference to a key of another file (skipped when that file could not be read whole)."""
+        table = self.t[target]
+        if value is None or not table.complete:
+            return
+        if value not in table.known:
+            self.out.add(file, line, column, f"unknown {what} {show(value)} (not in {target})")
+
+    def duplicates(self, file: str, column: str, items: Iterable[tuple[int, Any]], what: str) -> None:
+        first: dict[Any, int] = {}
+        for line, key in items:
+            if key in first:
+                self.out.add(file, line, column, f"duplicate {what} (first on line {first[key]})")
+            else:
+                first[key] = line
+
+    def overlaps(self, file: str, column: str, rows: list[tuple[int, Any]], group: Callable[[Any], Any],
+                 span: Callable[[Any], tuple[date, date | None]], message: Callable[[Any, int, Any], str]) -> None:
+        """Per group, intervals must not overlap: the later line is reported, naming the earlier."""
+        groups: dict[Any, list[tuple[date, int, Any]]] = defaultdict(list)
+        for line, rec in rows:
+            groups[group(rec)].append((span(rec)[0], line, rec))
+        for items in groups.values():
+            if len(items) < 2:
+                continue
+            items.sort(key=lambda t: (t[0], t[1]))
+            reach: tuple[date, int, Any] | None = None  # the interval reaching furthest so far
+            for lo, line, rec in items:
+                hi = span(rec)[1] or FAR_FUTURE
+                if reach is not None and lo <= reach[0]:
+                    (later, later_rec), (earlier, earlier_rec) = sorted(
+                        [(line, rec), (reach[1], reach[2])], key=lambda t: t[0], reverse=True)
+                    self.out.add(file, later, column, message(later_rec, earlier, earlier_rec))
+                if reach is None or hi > reach[0]:
+                    reach = (hi, line, rec)
+
+
+def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
+    c = _Checker(tables, out)
+    T = tables
+
+    # keys
+    c.duplicates("municipalities.csv", "code", ((l, m.code) for l, m in T["municipalities.csv"].rows),
+                 "municipality code")
+    c.duplicates("regions.csv", "region", ((l, r.region) for l, r in T["regions.csv"].rows), "region")
+    c.duplicates("products.csv", "product", ((l, p.product) for l, p in T["products.csv"].rows), "product")
+    c.duplicates("clients.csv", "client", ((l, x.client) for l, x in T["clients.csv"].rows), "client")
+    first_bsn: dict[str, tuple[int, str]] = {}
+    for line, x in T["clients.csv"].rows:
+        if x.bsn in first_bsn and first_bsn[x.bsn][1] != x.client:
+            other_line, other = first_bsn[x.bsn]
+            out.add("clients.csv", line, "bsn", f"client {show(x.client)}: bsn is the same as that of client "
+                                               f"{show(other)} on line {other_line}")
+        first_bsn.setdefault(x.bsn, (line, x.client))
+    c.duplicates("placements.csv", "placement", ((l, p.placement) for l, p in T["placements.csv"].rows),
+                 "placement")
+    c.duplicates("notifications.csv", "-", ((l, (n.placement, n.municipality, n.notified_on))
+                                            for l, n in T["notifications.csv"].rows), "notification")
+    c.duplicates("declarations.csv", "month", ((l, (d.placement, d.month)) for l, d in T["declarations.csv"].rows),
+                 "declaration for this placement and month")
+    c.duplicates("budgets.csv", "year", ((l, (b.municipality, b.year)) for l, b in T["budgets.csv"].rows),
+                 "budget for this municipality and year")
+
+    # references
+    M, R, P, C, PL = "municipalities.csv", "regions.csv", "products.csv", "clients.csv", "placements.csv"
+    for line, r in T["regions.csv"].rows:
+        c.ref("regions.csv", line, "centrumgemeente", r.centrumgemeente, M, "municipality code")
+    for line, m in T["region_members.csv"].rows:
+        c.ref("region_members.csv", line, "region", m.region, R, "region")
+        c.ref("region_members.csv", line, "municipality", m.municipality, M, "municipality code")
+    for line, t in T["tariffs.csv"].rows:
+        c.ref("tariffs.csv", line, "product", t.product, P, "product")
+        c.ref("tariffs.csv", line, "region", t.region, R, "region")
+    for line, b in T["brp.csv"].rows:
+        c.ref("brp.csv", line, "client", b.client, C, "client")
+        c.ref("brp.csv", line, "municipality", b.municipality, M, "municipality code")
+    for line, a in T["applications.csv"].rows:
+        c.ref("applications.csv", line, "client", a.client, C, "client")
+        c.ref("applications.csv", line, "region", a.region, R, "region")
+        c.ref("applications.csv", line, "municipality", a.municipality, M, "municipality code")
+    for line, p in T["placements.csv"].rows:
+        c.ref(PL, line, "client", p.client, C, "client")
+        c.ref(PL, line, "product", p.product, P, "product")
+        c.ref(PL, line, "region", p.region, R, "region")
+        c.ref(PL, line, "location", p.location, M, "municipality code")
+    for line, n in T["notifications.csv"].rows:
+        c.ref("notifications.csv", line, "placement", n.placement, PL, "placement")
+        c.ref("notifications.csv", line, "municipality", n.municipality, M, "municipality code")
+    placements = {p.placement: p for _, p in T["placements.csv"].rows}
+    for line, d in T["declarations.csv"].rows:
+        c.ref("declarations.csv", line, "placement", d.placement, PL, "placement")
+        p = placements.get(d.placement)
+        if p is not None:
+            month = Month.parse(d.month)
+            if not (p.start <= month.last and (p.end is None or p.end >= month.first)):
+                out.add("declarations.csv", line, "month", f"{d.month} lies outside placement {show(p.placement)} "
+                                                           f"({_span(p.start, p.end)})")
+    for line, b in T["budgets.csv"].rows:
+        c.ref("budgets.csv", line, "municipality", b.municipality, M, "municipality code")
+
+    # intervals
+    c.overlaps("region_members.csv", "valid_from", T["region_members.csv"].rows, lambda m: m.municipality,
+               lambda m: (m.valid_from, m.valid_to),
+               lambda m, l, e: f"membership of {m.municipality} overlaps its membership of region {e.region} "
+                               f"on line {l} ({_span(e.valid_from, e.valid_to)})")
+    c.overlaps("tariffs.csv", "valid_from", T["tariffs.csv"].rows, lambda t: (t.product, t.region),
+               lambda t: (t.valid_from, t.valid_to),
+               lambda t, l, e: f"tariff of {show(t.product)} in {t.region} overlaps the tariff on line {l} "
+                               f"({_span(e.valid_from, e.valid_to)})")
+    c.overlaps("brp.csv", "valid_from", T["brp.csv"].rows, lambda b: b.client,
+               lambda b: (b.valid_from, b.valid_to),
+               lambda b, l, e: f"registration of client {show(b.client)} overlaps the registration on line {l} "
+                               f"({_span(e.valid_from, e.valid_to)})")
+    c.overlaps(PL, "start", T["placements.csv"].rows, lambda p: (p.client, p.product, p.region),
+               lambda p: (p.start, p.end),
+               lambda p, l, e: f"placement {show(p.placement)} overlaps placement {show(e.placement)} on line {l} "
+                               f"({_span(e.start, e.end)}) of the same client, product and region")
+
+    # the centrumgemeente is a member of its region on the cutover
+    members: dict[tuple[str, str], list[RegionMember]] = defaultdict(list)
+    for _, m in T["region_members.csv"].rows:
+        members[(m.region, m.municipality)].append(m)
+    if T["region_members.csv"].complete and not out.count["region_members.csv"]:
+        for line, r in T["regions.csv"].rows:
+            if r.centrumgemeente not in T[M].known:
+                continue
+            if not any(covers(m.valid_from, m.valid_to, r.cutover) for m in members[(r.region, r.centrumgemeente)]):
+                out.add("regions.csv", line, "centrumgemeente",
+                        f"{r.centrumgemeente} is not a member of region {r.region} on the cutover "
+                        f"{r.cutover.isoformat()} (region_members.csv)")
+
+
+# Agreements -------------------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[\s*agreement\s*\]\]\s*(?:#.*)?$")
+
+
+def _block_lines(lines: list[str]) -> list[int]:
+    """1-based lines of the `[[agreement]]` headers, in order."""
+    return [i + 1 for i, text in enumerate(lines) if _HEADER.match(text)]
+
+
+def _field_line(lines: list[str], start: int, end: int, field: str) -> int:
+    """The line of `field = ...` (or `[agreement.field]`, `field.x = ...`) in lines start..end-1."""
+    name = re.escape(field)
+    pattern = re.compile(rf'^\s*(?:(?:"{name}"|\'{name}\'|{name})\s*[=.]|\[\s*agreement\s*\.\s*"?{name}"?\s*\])')
+    for i in range(start, min(end, len(lines) + 1)):
+        if pattern.match(lines[i - 1]):
+            return i
+    return start
+
+
+def _decode_toml(data: bytes, out: Problems) -> str | None:
+    if data.startswith(BOM):
+        out.add(AGREEMENTS, 1, "-", "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
+        data = data[len(BOM):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        out.add(AGREEMENTS, line, "-", "is not valid UTF-8; save the file as UTF-8")
+        return None
+
+
+def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agreement]:
+    """Parse and check agreements; with `ds` None only the file's structure, ids and kinds (the
+    dataset is too broken to check references against)."""
+    lines = text.splitlines()
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = _TOML_POS.search(msg)
+        base = _TOML_POS.sub("", msg) if m else msg
+        base = base[:1].lower() + base[1:]
+        if m and m.group(1):
+            out.add(AGREEMENTS, int(m.group(1)), "-", f"invalid TOML: {base} (column {m.group(2)})")
+        else:
+            out.add(AGREEMENTS, max(len(lines), 1), "-", f"invalid TOML: {base} at the end of the file")
+        return []
+    for key in sorted(set(doc) - {"agreement"}):
+        out.add(AGREEMENTS, _field_line(lines, 1, len(lines) + 1, key), show(key),
+                "unknown top-level key; every agreement is an [[agreement]] table")
+    raws = doc.get("agreement", [])
+    if not isinstance(raws, list):
+        out.add(AGREEMENTS, _field_line(lines, 1, len(lines) + 1, "agreement"), "-",
+                "agreements must be [[agreement]] tables (an array of tables), not a single table or value")
+        return []
+    headers = _block_lines(lines)
+    if len(headers) != len(raws):  # written as an inline array: no header lines to point at
+        headers = [_field_line(lines, 1, len(lines) + 1, "agreement")] * len(raws)
+    bounds = list(zip(headers, headers[1:] + [len(lines) + 1]))
+
+    result: list[Agreement] = []
+    first_id: dict[str, int] = {}
+    for (start, end), raw in zip(bounds, raws):
+        reported = []
+
+        def problem(field: str, message: str, start: int = start, end: int = end, reported: list = reported) -> None:
+            reported.append(field)
+            line = _field_line(lines, start, end, field) if field not in ("-", "") else start
+            out.add(AGREEMENTS, line, show(field) if field else "-", message)
+
+        if not isinstance(raw, dict):
+            problem("-", "every agreement must be a table")
+            continue
+        aid, kind = raw.get("id"), raw.get("kind")
+        ok = True
+        if not isinstance(aid, str) or not aid.strip():
+            problem("id", "is required: a non-empty string" if aid is None else
+                    f"must be a non-empty string, not {aid!r}")
+            ok = False
+        elif aid in first_id:
+            problem("id", f"duplicate agreement id {show(aid)} (first on line {first_id[aid]})")
+            ok = False
+        else:
+            first_id[aid] = start
+        if kind is None:
+            problem("kind", f"is required: one of {', '.join(sorted(KINDS))}")
+            continue
+        if not isinstance(kind, str) or kind not in KINDS:
+            problem("kind", f"unknown kind {show(kind)}; known kinds: {', '.join(sorted(KINDS))}")
+            continue
+        if ds is None:
+            continue
+        try:
+            agreement = KINDS[kind].parse(raw if ok else {**raw, "id": ""}, ds, problem)
+        except Exception as e:  # a malformed value the kind did not foresee
+            problem("-", f"the agreement cannot be read: {e.__class__.__name__}: {e}")
+            continue
+        if agreement is None and not reported:
+            problem("-", "the agreement is not valid")
+        if agreement is not None and ok and not reported:
+            result.append(agreement)
+    return sorted(result, key=lambda a: a.id)
+
+
+def parse_agreements_text(text: str, ds: Dataset) -> list[Agreement]:
+    """The agreements of an `agreements.toml` text, validated against `ds` (raises LoadError)."""
+    out = Problems()
+    agreements = _parse_agreements(text, ds, out)
+    if out:
+        raise LoadError(out.formatted())
+    return agreements
+
+
+# Canonical form and hashes ----------------------------------------------------------------------
+
+TABLES = ("municipalities", "regions", "members", "products", "tariffs", "clients", "registrations",
+          "applications", "placements", "notifications", "declarations", "budgets")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def canonical_tables(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None) -> dict[str, Any]:
+    """{'input': {table: sorted records}, 'agreements': [canonical agreements sorted by id]}.
+
+    A record is the list of its dataclass field values (dates ISO, cents as ints, booleans, None);
+    a table's records are sorted by their JSON text, so row order, column order and quoting in the
+    files do not matter. Built from Dataset fields only: a Dataset read back from the database
+    gives the same result. `agreements`: Agreement objects or their canonical dicts (default:
+    `ds.agreements`).
+    """
+    tables: dict[str, list[Any]] = {}
+    for name in TABLES:
+        value = getattr(ds, name)
+        records = list(value.values() if isinstance(value, dict) else value)
+        names = [f.name for f in fields(records[0])] if records else []
+        rows = [[_plain(getattr(r, n)) for n in names] for r in records]
+        tables[name] = sorted(rows, key=_dumps)
+    if agreements is None:
+        agreements = ds.agreements
+    canon = [a.canonical() if isinstance(a, Agreement) else a for a in agreements]
+    canon.sort(key=lambda a: str(a.get("id")))
+    return {"input": tables, "agreements": canon}
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def hash_of(obj: Any) -> str:
+    """'sha256:' + hex digest of the canonical JSON of `obj`."""
+    return "sha256:" + hashlib.sha256(_dumps(obj).encode("utf-8")).hexdigest()
+
+
+def dataset_hashes(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None) -> tuple[str, str]:
+    """(input_hash, agreements_hash) of a dataset and its agreements."""
+    canon = canonical_tables(ds, agreements)
+    return hash_of(canon["input"]), hash_of(canon["agreements"])
+
+
+# The directory ----------------------------------------------------------------------------------
+
+def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
+    """Read and validate a dataset directory; raise LoadError listing every problem."""
+    path = Path(path)
+    if not path.is_dir():
+        raise LoadError([f"{path}:0: -: is not a directory"])
+    out = Problems()
+
+    known_names = set(FILES) | {AGREEMENTS}
+    for p in sorted(path.iterdir()):
+        if p.name not in known_names and p.suffix in (".csv", ".toml"):
+            close = difflib.get_close_matches(p.name, sorted(known_names), n=1, cutoff=0.8)
+            if close and not (path / close[0]).exists():
+                out.add(p.name, 0, "-", f"is not a file of the exchange format; did you mean {close[0]}?")
+
+    tables: dict[str, _Table] = {}
+    for name, (columns, required) in FILES.items():
+        file = path / name
+        parse, key = PARSERS[name]
+        table = _Table([], set(), False)
+        tables[name] = table
+        if not file.is_file():
+            if required:
+                out.add(name, 0, "-", "the file is missing")
+            else:
+                table.complete = True  # absent optional file: an empty table
+            continue
+        state: dict[str, bool] = {}
+        try:
+            for line, cells in _read_csv(file, name, columns, out, state):
+                if key is not None:
+                    table.known.add(cells[key])
+                record = parse(Row(name, line, cells, out))
+                if record is not None:
+                    table.rows.append((line, record))
+        except OSError as e:
+            out.add(name, 0, "-", f"cannot be read: {e.strerror or e}")
+        table.complete = state.get("complete", False)
+
+    _cross_check(tables, out)
+
+    def records(name: str) -> list[Any]:
+        return [r for _, r in tables[name].rows]
+
+    ds = Dataset(
+        municipalities={m.code: m for m in records("municipalities.csv")},
+        regions={r.region: r for r in records("regions.csv")},
+        members=records("region_members.csv"),
+        products={p.product: p for p in records("products.csv")},
+        tariffs=records("tariffs.csv"),
+        clients={c.client: c for c in records("clients.csv")},
+        registrations=records("brp.csv"),
+        applications=records("applications.csv"),
+        placements={p.placement: p for p in records("placements.csv")},
+        notifications=records("notifications.csv"),
+        declarations=records("declarations.csv"),
+        budgets=records("budgets.csv"),
+    )
+
+    agreements: list[Agreement] = []
+    toml_path = path / AGREEMENTS
+    if not toml_path.is_file():
+        out.add(AGREEMENTS, 0, "-", "the file is missing (an empty file means no agreements)")
+    elif toml_path.stat().st_size > MAX_TOML_BYTES:
+        out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 20} MB")
+    else:
+        try:
+            text = _decode_toml(toml_path.read_bytes(), out)
+        except OSError as e:
+            out.add(AGREEMENTS, 0, "-", f"cannot be read: {e.strerror or e}")
+            text = None
+        if text is not None:
+            # agreements refer to municipalities, regions, memberships and products: when those
+            # files have problems, check the agreements' structure only (no cascade of problems)
+            broken = any(out.count[f] for f in MASTER_FILES)
+            agreements = _parse_agreements(text, None if broken else ds, out)
+
+    if out:
+        raise LoadError(out.formatted())
+    ds.agreements = [a.canonical() for a in agreements]
+    ds.input_hash, ds.agreements_hash = dataset_hashes(ds, agreements)
+    return ds, agreements

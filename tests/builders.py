@@ -1,0 +1,163 @@
+"""A small fluent builder for in-memory `Dataset`s, and helpers to settle a month in tests.
+
+Defaults (see RULES.md §2):
+- region `noord`: centrumgemeente 0106, members 0106, 1680, 1730; cutover 2023-01-01
+- region `zuid`:  centrumgemeente 0114, members 0114, 0109;       cutover 2023-01-01
+- products BW-INTRA (BW, bw_definition, day), BEGELEID (BW, bw_definition, month),
+  THUIS (WMO, no bw_definition, month), MO (MO, no bw_definition, day)
+- tariffs in both regions from 2020-01-01, open: `TARIFF` below (cents per unit)
+
+Dates may be given as `date` or as 'YYYY-MM-DD' strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+from settlement.engine import Engine, MonthResult
+from settlement.facts import (Application, Client, Dataset, Declaration, Municipality, Notification,
+                              Placement, Product, Region, RegionMember, Registration, Tariff)
+from settlement.periods import Month
+
+CUTOVER = date(2023, 1, 1)
+TARIFF = {"BW-INTRA": 10000, "BEGELEID": 150000, "THUIS": 10000, "MO": 5000}  # cents per day / month
+NAMES = {"0106": "Assen", "1680": "Aa en Hunze", "1730": "Tynaarlo", "0114": "Emmen", "0109": "Coevorden",
+         "0193": "Zwolle", "0160": "Hardenberg"}
+
+
+def d(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+class DatasetBuilder:
+    def __init__(self) -> None:
+        self.regions: dict[str, Region] = {}
+        self.members: list[RegionMember] = []
+        self.products = {
+            "BW-INTRA": Product("BW-INTRA", "Beschermd wonen intramuraal", "BW", True, "day"),
+            "BEGELEID": Product("BEGELEID", "Beschermd wonen begeleid", "BW", True, "month"),
+            "THUIS": Product("THUIS", "Thuis Plus", "WMO", False, "month"),
+            "MO": Product("MO", "Maatschappelijke opvang", "MO", False, "day"),
+        }
+        self.tariffs: dict[tuple[str, str], list[Tariff]] = {}
+        self.clients: dict[str, Client] = {}
+        self.registrations: list[Registration] = []
+        self.applications: list[Application] = []
+        self.placements: dict[str, Placement] = {}
+        self.notifications: list[Notification] = []
+        self.declarations: list[Declaration] = []
+        self.region("noord", "0106", ["0106", "1680", "1730"])
+        self.region("zuid", "0114", ["0114", "0109"])
+
+    # -- world ----------------------------------------------------------------------------
+    def region(self, region: str, centrumgemeente: str, members: Iterable[str],
+               cutover: date | str = CUTOVER, tariffs: bool = True) -> "DatasetBuilder":
+        self.regions[region] = Region(region, region.title(), centrumgemeente, d(cutover))
+        self.members = [m for m in self.members if m.region != region]  # redefining a region replaces it
+        for code in members:
+            self.member(region, code)
+        if tariffs:
+            for product, price in TARIFF.items():
+                self.tariff(product, region, [("2020-01-01", None, price)])
+        return self
+
+    def member(self, region: str, code: str, valid_from: date | str = "2000-01-01",
+               valid_to: date | str | None = None) -> "DatasetBuilder":
+        self.members.append(RegionMember(region, code, d(valid_from), d(valid_to)))
+        return self
+
+    def move(self, code: str, old: str, new: str, on: date | str) -> "DatasetBuilder":
+        """Municipality `code` leaves region `old` the day before `on` and joins `new` on `on`."""
+        on = d(on)
+        self.members = [m for m in self.members if m.municipality != code]
+        self.member(old, code, "2000-01-01", date.fromordinal(on.toordinal() - 1))
+        return self.member(new, code, on)
+
+    def tariff(self, product: str, region: str,
+               periods: list[tuple[date | str, date | str | None, int]]) -> "DatasetBuilder":
+        """Replace the tariffs of (product, region) by [(valid_from, valid_to, cents)]."""
+        self.tariffs[(product, region)] = [Tariff(product, region, d(f), d(t), price) for f, t, price in periods]
+        return self
+
+    # -- people and care ------------------------------------------------------------------
+    def client(self, client: str, brp: Iterable[tuple] = (),
+               applications: Iterable[tuple] = ()) -> "DatasetBuilder":
+        """brp: [(kind, municipality, from, to)]; applications: [(region, municipality, date)]."""
+        self.clients[client] = Client(client, "123456782")
+        for kind, municipality, f, t in brp:
+            self.registrations.append(
+                Registration(client, municipality, kind, d(f), d(t), line=len(self.registrations) + 2))
+        for region, municipality, on in applications:
+            self.applications.append(
+                Application(client, region, municipality, d(on), line=len(self.applications) + 2))
+        return self
+
+    def placement(self, placement: str, client: str, product: str, region: str,
+                  start: date | str, end: date | str | None = None) -> "DatasetBuilder":
+        self.placements[placement] = Placement(placement, client, product, region, "PROV1",
+                                               self.regions[region].centrumgemeente, d(start), d(end), "ZIN")
+        return self
+
+    def declaration(self, placement: str, month: str, cents: int) -> "DatasetBuilder":
+        self.declarations.append(Declaration(placement, month, cents))
+        return self
+
+    def notification(self, placement: str, municipality: str, on: date | str) -> "DatasetBuilder":
+        self.notifications.append(Notification(placement, municipality, d(on), line=len(self.notifications) + 2))
+        return self
+
+    def build(self) -> Dataset:
+        codes = {m.municipality for m in self.members} | {r.centrumgemeente for r in self.regions.values()}
+        municipalities = {c: Municipality(c, NAMES.get(c, c), "NL00TEST0000000000", "Markt 1", "1234 AB",
+                                          NAMES.get(c, c)) for c in sorted(codes)}
+        return Dataset(municipalities=municipalities, regions=dict(self.regions), members=list(self.members),
+                       products=dict(self.products), tariffs=[t for ts in self.tariffs.values() for t in ts],
+                       clients=dict(self.clients), registrations=list(self.registrations),
+                       applications=list(self.applications), placements=dict(self.placements),
+                       notifications=list(self.notifications), declarations=list(self.declarations))
+
+
+def world() -> DatasetBuilder:
+    return DatasetBuilder()
+
+
+def settle(ds: Dataset | DatasetBuilder, month: str, agreements: Iterable = ()) -> MonthResult:
+    """Settle one month and check the money invariants of RULES.md §5.1, §8 on the result."""
+    if isinstance(ds, DatasetBuilder):
+        ds = ds.build()
+    result = Engine(ds, list(agreements)).settle(Month.parse(month))
+    check_money(result)
+    return result
+
+
+def check_money(result: MonthResult) -> None:
+    lines = result.lines
+    assert sum(l.amount for l in lines) == sum(p for p, _ in result.totals.values())  # conservation §8
+    for pool in result.pools:
+        assert sum(pool.shares.values()) == pool.total
+        assert pool.total == sum(l.amount for l in lines if l.pool == pool.agreement)
+    for line in lines:
+        assert (line.payer is None) != (line.pool is None)
+        assert (line.basis == "pool") == (line.payer is None)
+        assert list(line.flags) == sorted(set(line.flags))
+    assert [l.sort_key for l in lines] == sorted(l.sort_key for l in lines)
+    receivable: dict[str, int] = {}
+    for creditor, debtor, cents in result.invoices:
+        assert creditor != debtor
+        receivable[creditor] = receivable.get(creditor, 0) + cents
+    assert {c: r for c, (_, r) in result.totals.items() if r} == receivable
+
+
+def only(result: MonthResult, placement: str | None = None):
+    """The single line (of a placement)."""
+    lines = [l for l in result.lines if placement is None or l.placement == placement]
+    assert len(lines) == 1, [(l.placement, l.payer, l.basis, l.days, l.amount) for l in lines]
+    return lines[0]
+
+
+def lines_of(result: MonthResult, placement: str) -> dict[tuple[str | None, str], object]:
+    """The lines of a placement keyed by (payer, basis)."""
+    return {(l.payer, l.basis): l for l in result.lines if l.placement == placement}
