@@ -97,15 +97,16 @@ class Engine:
             return self._decisions[p.placement]
         steps: list[Step] = []
         chain = (
-            ("reentry", lambda: reentry.evaluate(self.ds, p, self.responsible_for)),
-            ("woonplaats", lambda: woonplaats.evaluate_woonplaats(self.ds, p)),
-            ("woonplaats_before_institution", lambda: woonplaats.evaluate_before_institution(self.ds, p)),
-            ("vangnet", lambda: vangnet.evaluate(self.ds, p)),
+            ("reentry", reentry.REFERENCE, lambda: reentry.evaluate(self.ds, p, self.responsible_for)),
+            ("woonplaats", woonplaats.WOONPLAATS_REF, lambda: woonplaats.evaluate_woonplaats(self.ds, p)),
+            ("woonplaats_before_institution", woonplaats.BEFORE_INSTITUTION_REF,
+             lambda: woonplaats.evaluate_before_institution(self.ds, p)),
+            ("vangnet", vangnet.REFERENCE, lambda: vangnet.evaluate(self.ds, p)),
         )
         decided: tuple[str, str] | None = None
-        for basis, rule in chain:
+        for basis, reference, rule in chain:
             if decided is not None:
-                steps.append(Step(basis, "RULES.md §4.4", False,
+                steps.append(Step(basis, reference, False,
                                   reason=f"not evaluated: rule {decided[1]} comes first and decided"))
                 continue
             payer, step = rule()
@@ -160,7 +161,7 @@ class Engine:
                                   reason=f"product {p.product} has the BW definition: the woonplaats rules decide"))
                 shares = [Share(d.payer, d.basis, whole, d.flags)]
             else:  # §4.5
-                steps.append(Step("woonplaats", "RULES.md §4.4", False,
+                steps.append(Step("woonplaats", woonplaats.WOONPLAATS_REF, False,
                                   reason=f"product {p.product} lacks the BW definition: §4.5 decides day by day"))
                 shares, reg_steps = registration.evaluate(ds, p, amt.lo, amt.hi)
                 steps.extend(reg_steps)

@@ -23,14 +23,22 @@ def render_text(month: str, client: str, lines: list[Line], names: dict[str, str
     if not lines:
         return f"Client {client} has no lines in {month}.\n"
     out = [f"Client {client}, {month}: {len(lines)} line(s), total EUR {format_cents(sum(l.amount for l in lines))}", ""]
+    shown: dict[str, int] = {}
     for n, line in enumerate(lines, 1):
         out.append(f"Line {n}: placement {line.placement} ({line.product}, care region {line.region}), "
                    f"{line.days} day(s), EUR {format_cents(line.amount)}")
         payer = f"pool {line.pool}" if line.pool else _name(line.payer, names)
         out.append(f"  paid by {payer}; basis {line.basis}; status {line.status}; "
                    f"creditor {_name(line.creditor, names)}; flags: {', '.join(line.flags) or 'none'}")
-        out.append("  How it was decided, rule by rule:")
-        for i, step in enumerate(line.trace.get("steps", []), 1):
+        steps = line.trace.get("steps", [])
+        key = repr(steps)
+        if key in shown:
+            out.append(f"  How it was decided: the same rules as line {shown[key]} (one placement-month, split by days)")
+            steps = []
+        else:
+            shown[key] = n
+            out.append("  How it was decided, rule by rule:")
+        for i, step in enumerate(steps, 1):
             mark = "APPLIES " if step["applies"] else "does not apply"
             out.append(f"   {i:2}. {step['rule']} [{step['reference']}]: {mark}")
             if step.get("reason"):
@@ -43,6 +51,9 @@ def render_text(month: str, client: str, lines: list[Line], names: dict[str, str
                     out.append(f"       total {o['exact_cents']} cents, rounded half away from zero: EUR {o['amount']}")
                 if "declaration" in o:
                     out.append(f"       declaration: EUR {o['declaration']}")
+            elif step.get("outcome"):
+                out.append("       decided: " + ", ".join(f"{k}={v}" for k, v in sorted(step["outcome"].items())
+                                                    if v is not None and not isinstance(v, (dict, list))))
             for r in step.get("read", []):
                 out.append(f"       read: {_record(r)}")
         if "split" in line.trace:

@@ -127,7 +127,7 @@ class Interregional(Agreement):
             return flagged
         notified = step.outcome["notified_on"]
         shift_to = (date.fromisoformat(notified) - ONE) if notified else None
-        shifted = overlap(case.placement.start, shift_to, case.lo, case.hi) if (shift_to is None or shift_to >= case.placement.start) else None
+        shifted = overlap(case.placement.start, shift_to, case.lo, case.hi)
         if shifted is None:
             step.outcome["shifted_days"] = 0
             return flagged
