@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Hashable, Mapping, Sequence, TypeVar
+from typing import Hashable, Sequence, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
@@ -168,7 +168,3 @@ def read_pools(conn: Connection, run_id: int) -> list[PoolResult]:
 def municipality_codes(conn: Connection, snapshot_id: int) -> list[str]:
     t = db.MunicipalityRow.__table__
     return [c for (c,) in conn.execute(select(t.c.code).where(t.c.snapshot_id == snapshot_id).order_by(t.c.code))]
-
-
-def count_snapshots(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(db.Snapshot.__table__)).scalar_one()

@@ -53,6 +53,5 @@ def db_url(request, tmp_path):
     try:
         yield f"{base}/{name}"
     finally:
-        from sqlalchemy.pool import NullPool  # noqa: F401
         with psycopg.connect(_plain(PG_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,7 +12,6 @@ from settlement.demo.generate import SCENARIOS, expected_outcomes, generate
 from settlement.demo.run import DATA, months
 from settlement.engine import Engine
 from settlement.loader import load_dir
-from settlement.periods import Month
 
 
 def test_bundled_data_is_what_the_generator_writes(tmp_path):

@@ -530,7 +530,7 @@ def test_huge_file_stops_after_100_problems(tmp_path):
     d = write(tmp_path / "d", data, toml)
     with open(d / "brp.csv", "a") as f:
         for i in range(200000):
-            f.write(f"C1,0166,nowhere,2000-01-01,\n")
+            f.write("C1,0166,nowhere,2000-01-01,\n")
     t0 = time.perf_counter()
     problems = problems_of(d)
     assert time.perf_counter() - t0 < 2

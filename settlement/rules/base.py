@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .._util import ONE
+
 
 class InputError(Exception):
     """A fact needed and absent, or two facts or rules claiming one case (RULES.md §3, §4.6).
@@ -56,7 +58,6 @@ class Share:
 def merge_days(days: list[tuple[date, str | None, str, frozenset[str]]]) -> list[Share]:
     """Group a day-by-day allocation [(day, payer, basis, flags)] (consecutive days) into one
     Share per (payer, basis), keeping its day ranges."""
-    from .._util import ONE
     ranges: dict[tuple[str | None, str], list[list[date]]] = {}
     flags: dict[tuple[str | None, str], frozenset[str]] = {}
     order: list[tuple[str | None, str]] = []

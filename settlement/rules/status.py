@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ..facts import Dataset, Placement
+from ..facts import Dataset
 from ..periods import FAR_FUTURE
 from .base import Step
 
