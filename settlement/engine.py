@@ -107,7 +107,7 @@ class Engine:
         for basis, reference, rule in chain:
             if decided is not None:
                 steps.append(Step(basis, reference, False,
-                                  reason=f"not evaluated: rule {decided[1]} comes first and decided"))
+                                  why=("not_reached", {"decided": decided[1]})))
                 continue
             payer, step = rule()
             steps.append(step)
@@ -119,21 +119,21 @@ class Engine:
         self._decisions[p.placement] = d
         return d
 
-    def responsible_for(self, q: Placement) -> tuple[str, str]:
+    def responsible_for(self, q: Placement) -> tuple[str, tuple[str, dict[str, Any]]]:
         """The municipality responsible for an earlier BW placement (for reentry): its payer, or
         its care region's centrumgemeente when it was historic or pooled."""
         cg = self.ds.regions[q.region].centrumgemeente
         st, _ = self.status_of(q)
         if st == "historic":
-            return cg, f"{q.placement} was historic in {q.region}: its centrumgemeente {cg} is responsible"
+            return cg, ("responsible_historic", {"placement": q.placement, "region": q.region, "payer": cg})
         assert q.end is not None
         end_month = Month(q.end.year, q.end.month)
         case = Case(self.ds, q, self.ds.products[q.product], end_month, st, q.end, q.end)
         for a in self.agreements:
             if isinstance(a, Pool) and a.evaluate(case, []).applies:
-                return cg, f"{q.placement} was pooled by {a.id}: its centrumgemeente {cg} is responsible"
+                return cg, ("responsible_pooled", {"placement": q.placement, "agreement": a.id, "payer": cg})
         d = self.decide_woonplaats(q)
-        return d.payer, f"{q.placement} was paid by {d.payer} (basis {d.basis})"
+        return d.payer, ("responsible_payer", {"placement": q.placement, "payer": d.payer, "basis": d.basis})
 
     # -- one placement-month -----------------------------------------------------------------
     def _allocate(self, p: Placement, month: Month, amt: amount.Amount) -> tuple[str, list[Share], list[Step]]:
@@ -158,11 +158,11 @@ class Engine:
                 d = self.decide_woonplaats(p)
                 steps.extend(d.steps)
                 steps.append(Step(registration.RULE, registration.REFERENCE, False,
-                                  reason=f"product {p.product} has the BW definition: the woonplaats rules decide"))
+                                  why=("registration_not_bw", {"product": p.product})))
                 shares = [Share(d.payer, d.basis, whole, d.flags)]
             else:  # §4.5
                 steps.append(Step("woonplaats", woonplaats.WOONPLAATS_REF, False,
-                                  reason=f"product {p.product} lacks the BW definition: §4.5 decides day by day"))
+                                  why=("woonplaats_not_wmo", {"product": p.product})))
                 shares, reg_steps = registration.evaluate(ds, p, amt.lo, amt.hi)
                 steps.extend(reg_steps)
 

@@ -83,20 +83,20 @@ class Interregional(Agreement):
                 "notify_within_days": self.notify_within_days, "late_notification": self.late_notification}
 
     def evaluate(self, case: Case, shares: list[Share]) -> Step:
-        def no(reason: str) -> Step:
-            return Step(self.id, self.reference, False, [self.ref], reason=reason)
+        def no(code: str, **params: Any) -> Step:
+            return Step(self.id, self.reference, False, [self.ref], why=(code, params))
         p = case.placement
         if not _new_bw(case):
-            return no("only new placements of a BW product are covered")
+            return no("ir_not_new_bw")
         if not covers(self.valid_from, self.valid_to, p.start):
-            return no(f"the agreement is not valid on the start {p.start.isoformat()}")
+            return no("ir_not_valid", start=p.start.isoformat())
         if p.region not in self.regions:
-            return no(f"the care region {p.region} is not a party")
+            return no("ir_not_party", region=p.region)
         payer = shares[0].payer if shares else None
         membership = case.ds.region_of(payer, p.start) if payer else None
         if membership is None or membership.region not in self.regions or membership.region == p.region:
-            where = membership.region if membership else "no region"
-            return no(f"the payer {payer} belongs to {where} on {p.start.isoformat()}, not to another party region")
+            return no("ir_payer_not_party", payer=payer, payer_region=membership.region if membership else None,
+                      start=p.start.isoformat())
         deadline = p.start + timedelta(days=self.notify_within_days)
         notices = [n for n in case.ds.notifications_by_placement.get(p.placement, ()) if n.municipality == payer]
         first = notices[0] if notices else None
@@ -110,13 +110,10 @@ class Interregional(Agreement):
         outcome: dict[str, Any] = {"payer": payer, "payer_region": membership.region, "deadline": deadline.isoformat(),
                                    "notified_on": first.notified_on.isoformat() if first else None,
                                    "on_time": on_time, "late_notification": self.late_notification}
-        if on_time:
-            reason = f"{payer} was notified on {first.notified_on.isoformat()}, within the deadline {deadline.isoformat()}"  # type: ignore[union-attr]
-        elif first is None:
-            reason = f"{payer} was never notified (deadline {deadline.isoformat()})"
-        else:
-            reason = f"{payer} was notified on {first.notified_on.isoformat()}, after the deadline {deadline.isoformat()}"
-        return Step(self.id, self.reference, True, read, outcome=outcome, reason=reason)
+        code = "ir_on_time" if on_time else ("ir_never" if first is None else "ir_late")
+        return Step(self.id, self.reference, True, read, outcome=outcome,
+                    why=(code, {"payer": payer, "deadline": deadline.isoformat(),
+                                "notified_on": first.notified_on.isoformat() if first else None}))
 
     def apply(self, case: Case, shares: list[Share], step: Step) -> list[Share]:
         assert step.outcome is not None
@@ -159,5 +156,4 @@ class Interregional(Agreement):
             return shares, None
         return out, Step("no_interregional_agreement", NO_AGREEMENT_REF, True, read,
                          outcome={"flag": "no_interregional_agreement", "payer": outside[0]},
-                         reason=(f"the payer {outside[0]} lies outside the care region {p.region} and no "
-                                 f"interregional agreement covers the placement; it is still charged to the payer"))
+                         why=("no_agreement", {"payer": outside[0], "region": p.region}))

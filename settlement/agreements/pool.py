@@ -99,20 +99,21 @@ class Pool(Agreement):
         return {c: str(w) for c, w in self.weights}
 
     def evaluate(self, case: Case, shares: list[Share]) -> Step:
-        def no(reason: str) -> Step:
-            return Step(self.id, self.reference, False, [self.ref], reason=reason)
+        def no(code: str, **params: Any) -> Step:
+            return Step(self.id, self.reference, False, [self.ref], why=(code, params))
         if case.placement.region != self.region:
-            return no(f"the care region is {case.placement.region}, the pool is of {self.region}")
+            return no("pool_other_region", region=case.placement.region, pool_region=self.region)
         if not overlap(self.valid_from, self.valid_to, case.month.first, case.month.last):
-            return no(f"the pool is not valid in {case.month}")
+            return no("pool_not_valid", month=str(case.month))
         if case.product.domain not in self.domains:
-            return no(f"domain {case.product.domain} is not among the pool's domains {', '.join(self.domains)}")
+            return no("pool_other_domain", domain=case.product.domain, domains=", ".join(self.domains))
         if self.clients != "all" and case.status != self.clients:
-            return no(f"the line's status is {case.status}; the pool carries {self.clients} clients only")
+            return no("pool_other_status", status=case.status, clients=self.clients)
         return Step(self.id, self.reference, True, [self.ref],
                     outcome={"basis": "pool", "payer": None, "pool": self.id, "creditor": self.creditor,
                              "key": self._key()},
-                    reason=f"{case.status} {case.product.domain} line of {self.region} in {case.month}: carried by the pool")
+                    why=("pool_applies", {"status": case.status, "domain": case.product.domain,
+                                          "region": self.region, "month": str(case.month)}))
 
     def apply(self, case: Case, shares: list[Share], step: Step) -> list[Share]:
         flags = frozenset().union(*(s.flags for s in shares)) if shares else frozenset()

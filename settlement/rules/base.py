@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from .._util import ONE
+from ..phrases import say
 
 
 class InputError(Exception):
@@ -17,21 +18,27 @@ class InputError(Exception):
 @dataclass
 class Step:
     """One rule evaluation: which rule, on what authority, what it read, what it decided,
-    or why it did not apply. Recorded when the rule runs, not reconstructed afterwards."""
+    and why (a phrase code with its parameters, see `settlement.phrases`). Recorded when the
+    rule runs, not reconstructed afterwards."""
 
     rule: str
     reference: str
     applies: bool
     read: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] | None = None
-    reason: str | None = None
+    why: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def reason(self) -> str | None:
+        return say("en", *self.why) if self.why else None
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"rule": self.rule, "reference": self.reference, "applies": self.applies,
                              "read": self.read}
         if self.outcome is not None:
             d["outcome"] = self.outcome
-        if self.reason is not None:
+        if self.why is not None:
+            d["why"] = {"code": self.why[0], "params": self.why[1]}
             d["reason"] = self.reason
         return d
 

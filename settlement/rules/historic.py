@@ -16,8 +16,8 @@ REFERENCE = "RULES.md §4.3; Regiovisie IJssel-Vecht §4.1.2; Regiovisie Zuidoos
 
 def evaluate(ds: Dataset, p: Placement, status: str) -> tuple[str | None, Step]:
     if status != "historic":
-        return None, Step(RULE, REFERENCE, False, [], reason="the placement's chain is new, not historic")
+        return None, Step(RULE, REFERENCE, False, [], why=("historic_not_new", {}))
     cg = ds.regions[p.region].centrumgemeente
     return cg, Step(RULE, REFERENCE, True, [{"record": f"region {p.region}", "centrumgemeente": cg}],
                     outcome={"payer": cg, "basis": "historic"},
-                    reason="historic client: the centrumgemeente of the care region pays")
+                    why=("historic_applies", {"payer": cg}))

@@ -16,10 +16,10 @@ REFERENCE = "RULES.md §4.1; wetsvoorstel 36288 (wijzigt alleen art. 1.2.1 sub b
 def evaluate(ds: Dataset, p: Placement, product: Product) -> tuple[str | None, Step]:
     if product.domain != "MO":
         return None, Step(RULE, REFERENCE, False, [{"record": f"product {product.product}", "domain": product.domain}],
-                          reason=f"product {product.product} is of domain {product.domain}, not MO")
+                          why=("mo_not_domain", {"product": product.product, "domain": product.domain}))
     cg = ds.regions[p.region].centrumgemeente
     return cg, Step(RULE, REFERENCE, True,
                     [{"record": f"product {product.product}", "domain": "MO"},
                      {"record": f"region {p.region}", "centrumgemeente": cg}],
                     outcome={"payer": cg, "basis": "mo", "status": "n/a"},
-                    reason="opvang: the centrumgemeente of the care region pays")
+                    why=("mo_applies", {"payer": cg}))

@@ -18,7 +18,7 @@ from .base import InputError, Step
 RULE = "reentry"
 REFERENCE = "wetsvoorstel 36288, art. 1.2.1a lid 1 sub a; RULES.md §4.4 regel 1"
 
-Responsible = Callable[[Placement], tuple[str, str]]
+Responsible = Callable[[Placement], tuple[str, tuple[str, dict]]]
 
 
 def evaluate(ds: Dataset, p: Placement, responsible: Responsible) -> tuple[str | None, Step]:
@@ -34,12 +34,11 @@ def evaluate(ds: Dataset, p: Placement, responsible: Responsible) -> tuple[str |
             earlier.append(q)
     if not earlier:
         return None, Step(RULE, REFERENCE, False, [],
-                          reason="no earlier BW placement of this client ended 1 to 365 days before the start "
-                                 f"{p.start.isoformat()}")
+                          why=("reentry_none", {"start": p.start.isoformat()}))
     latest_end = max(q.end for q in earlier)  # type: ignore[type-var]
     last = [q for q in earlier if q.end == latest_end]
     answers = {q.placement: responsible(q) for q in last}
-    municipalities = {m for m, _ in answers.values()}
+    municipalities = {m for m, _ in answers.values()}  # (municipality, why) per earlier placement
     if len(municipalities) > 1:
         raise InputError(
             f"placement {p.placement}: reentry is claimed by placements "
@@ -49,6 +48,7 @@ def evaluate(ds: Dataset, p: Placement, responsible: Responsible) -> tuple[str |
     payer, how = answers[q.placement]
     return payer, Step(RULE, REFERENCE, True, [q.ref],
                        outcome={"payer": payer, "basis": "reentry", "earlier_placement": q.placement,
-                                "days_since_end": (p.start - latest_end).days, "responsible_as": how},
-                       reason=(f"earlier BW placement {q.placement} ended {latest_end.isoformat()}, "
-                               f"{(p.start - latest_end).days} days before the start; {how}"))
+                                "days_since_end": (p.start - latest_end).days, "responsible_as": how[0]},
+                       why=("reentry_applies", {"earlier": q.placement, "end": latest_end.isoformat(),
+                                                "days": (p.start - latest_end).days,
+                                                "how": {"code": how[0], "params": how[1]}}))

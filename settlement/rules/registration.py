@@ -27,7 +27,6 @@ def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share]
     days: list[tuple[date, str | None, str, frozenset[str]]] = []
     read: dict[str, dict] = {}
     vangnet_step: Step | None = None
-    first_gap: date | None = None
     day = lo
     while day <= hi:
         reg = ds.registration_on(p.client, day)
@@ -37,7 +36,6 @@ def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share]
             days.append((day, reg.municipality, RULE, frozenset()))
         else:
             if vangnet_step is None:
-                first_gap = day
                 payer, vangnet_step = vangnet.evaluate(ds, p, day)
             days.append((day, vangnet_step.outcome["payer"], vangnet.RULE, frozenset({"vangnet"})))  # type: ignore[index]
         day += ONE
@@ -45,8 +43,7 @@ def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share]
     outcome = {"parts": [{"payer": s.payer, "basis": s.basis, "days": s.days,
                           "ranges": [[a.isoformat(), b.isoformat()] for a, b in s.ranges]} for s in shares]}
     steps = [Step(RULE, REFERENCE, True, list(read.values()), outcome=outcome,
-                  reason="each day is paid by the municipality of that day's woonadres")]
+                  why=("registration_applies", {}))]
     if vangnet_step is not None:
-        vangnet_step.reason = f"from {first_gap.isoformat()}: {vangnet_step.reason}"  # type: ignore[union-attr]
         steps.append(vangnet_step)
     return shares, steps

@@ -59,9 +59,8 @@ def evaluate_client_region(ds: Dataset, client: str, region_id: str) -> dict[str
             outcome={"status": status, "chain_first_day": chain.first.isoformat(),
                      "chain_last_day": None if chain.last == FAR_FUTURE else chain.last.isoformat(),
                      "cutover": region.cutover.isoformat(), "region": region_id},
-            reason=(f"the chain of activity in {region_id} starts {chain.first.isoformat()}, "
-                    f"{'before' if status == 'historic' else 'on or after'} the cutover "
-                    f"{region.cutover.isoformat()}"))
+            why=("status", {"region": region_id, "first": chain.first.isoformat(), "status": status,
+                            "cutover": region.cutover.isoformat()}))
         for m in chain.members:
             if m["record"].startswith("placement "):
                 out[m["record"][len("placement "):]] = (status, step)

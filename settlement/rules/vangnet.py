@@ -35,14 +35,13 @@ def governing_application(ds: Dataset, p: Placement):
 def evaluate(ds: Dataset, p: Placement, day: date | None = None) -> tuple[str, Step]:
     """Always applies: the last rule. `day` names the day that had no woonadres (for traces)."""
     app = governing_application(ds, p)
-    when = f"on {day.isoformat()}" if day else "before the start"
     if app is not None:
         return app.municipality, Step(
             RULE, REFERENCE, True, [app.ref],
             outcome={"payer": app.municipality, "basis": RULE, "flag": "vangnet"},
-            reason=f"no woonadres {when}; the governing application was made in {app.municipality}")
+            why=("vangnet_application", {"payer": app.municipality, "day": day.isoformat() if day else None}))
     cg = ds.regions[p.region].centrumgemeente
     return cg, Step(
         RULE, REFERENCE, True, [{"record": f"region {p.region}", "centrumgemeente": cg}],
         outcome={"payer": cg, "basis": RULE, "flag": "vangnet"},
-        reason=f"no woonadres {when} and no application in {p.region}; the centrumgemeente pays")
+        why=("vangnet_centrumgemeente", {"payer": cg, "region": p.region, "day": day.isoformat() if day else None}))

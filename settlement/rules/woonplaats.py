@@ -32,41 +32,35 @@ def evaluate_woonplaats(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
     _require_brp(ds, p)
     day = p.start - ONE
     reg = ds.registration_on(p.client, day)
-    if reg is None:
-        return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [],
-                          reason=f"no BRP registration on {day.isoformat()}, the day before the start")
-    if reg.kind != "woonadres":
-        return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [reg.ref],
-                          reason=f"the BRP registration on {day.isoformat()} is a {reg.kind}, not a woonadres")
+    if reg is None or reg.kind != "woonadres":
+        return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [reg.ref] if reg else [],
+                          why=("woonplaats_none", {"day": day.isoformat(), "kind": reg.kind if reg else None}))
     return reg.municipality, Step(WOONPLAATS, WOONPLAATS_REF, True, [reg.ref],
                                   outcome={"payer": reg.municipality, "basis": WOONPLAATS},
-                                  reason=f"woonadres in {reg.municipality} on {day.isoformat()}, the day before the start")
+                                  why=("woonplaats_applies", {"payer": reg.municipality, "day": day.isoformat()}))
 
 
 def evaluate_before_institution(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
     day = p.start - ONE
     reg = ds.registration_on(p.client, day)
     if reg is None or reg.kind != "institution":
-        what = "no BRP registration" if reg is None else f"a {reg.kind}"
         return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False, [reg.ref] if reg else [],
-                          reason=f"on {day.isoformat()} the client had {what}, not an institution address")
+                          why=("institution_none", {"day": day.isoformat(), "kind": reg.kind if reg else None}))
     walked = [reg]
     while True:
         prev = ds.registration_on(p.client, walked[-1].valid_from - ONE)
         if prev is None or prev.kind not in ("institution", "woonadres"):
-            what = "no BRP registration" if prev is None else f"a {prev.kind}"
             return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False,
                               [r.ref for r in walked] + ([prev.ref] if prev else []),
-                              reason=(f"walking back through {len(walked)} institution registration(s) "
-                                      f"reaches {what} on {(walked[-1].valid_from - ONE).isoformat()}, "
-                                      f"not a woonadres"))
+                              why=("institution_walk_fails", {"walked": len(walked), "kind": prev.kind if prev else None,
+                                                              "day": (walked[-1].valid_from - ONE).isoformat()}))
         if prev.kind == "woonadres":
             return prev.municipality, Step(
                 BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, True, [r.ref for r in walked] + [prev.ref],
                 outcome={"payer": prev.municipality, "basis": BEFORE_INSTITUTION,
                          "institutions_walked": len(walked)},
-                reason=(f"institution address(es) back to {walked[-1].valid_from.isoformat()}; the woonadres "
-                        f"just before them was in {prev.municipality}"))
+                why=("institution_applies", {"since": walked[-1].valid_from.isoformat(),
+                                             "payer": prev.municipality}))
         walked.append(prev)
         if len(walked) > 10_000:  # registrations do not overlap, so this cannot loop; guard anyway
             raise InputError(f"placement {p.placement}: BRP history of {p.client} cannot be walked back")

@@ -1,0 +1,144 @@
+"""The words of the traces, in English (messages, `settle explain`) and Dutch (documents, dossiers).
+
+A rule records *why* as a phrase code with parameters; the trace keeps the code, the parameters
+and the English sentence, and a Dutch document renders the same code in Dutch. One place for
+the wording, so that the two languages cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable
+
+MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+             "oktober", "november", "december")
+
+
+def nl_date(value: str | date | None) -> str:
+    if value is None:
+        return "-"
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d.day} {MONTHS_NL[d.month - 1]} {d.year}"
+
+
+Phrase = Callable[[dict[str, Any]], str]
+
+KIND_NL = {"woonadres": "een woonadres", "institution": "een instellingsadres", "briefadres": "een briefadres",
+           "abroad": "een registratie in het buitenland", None: "geen BRP-registratie"}
+KIND_EN = {"woonadres": "a woonadres", "institution": "an institution address", "briefadres": "a briefadres",
+           "abroad": "a period abroad", None: "no BRP registration"}
+
+
+def _how_en(p: dict[str, Any]) -> str:
+    return say("en", p["how"]["code"], p["how"]["params"])
+
+
+def _how_nl(p: dict[str, Any]) -> str:
+    return say("nl", p["how"]["code"], p["how"]["params"])
+
+
+EN: dict[str, Phrase] = {
+    "mo_not_domain": lambda p: f"product {p['product']} is of domain {p['domain']}, not MO",
+    "mo_applies": lambda p: "opvang: the centrumgemeente of the care region pays",
+    "status": lambda p: (f"the chain of activity in {p['region']} starts {p['first']}, "
+                         f"{'before' if p['status'] == 'historic' else 'on or after'} the cutover {p['cutover']}"),
+    "historic_not_new": lambda p: "the placement's chain is new, not historic",
+    "historic_applies": lambda p: "historic client: the centrumgemeente of the care region pays",
+    "reentry_none": lambda p: f"no earlier BW placement of this client ended 1 to 365 days before the start {p['start']}",
+    "reentry_applies": lambda p: (f"earlier BW placement {p['earlier']} ended {p['end']}, {p['days']} days before "
+                                  f"the start; " + _how_en(p)),
+    "responsible_historic": lambda p: f"{p['placement']} was historic in {p['region']}: its centrumgemeente {p['payer']} is responsible",
+    "responsible_pooled": lambda p: f"{p['placement']} was pooled by {p['agreement']}: its centrumgemeente {p['payer']} is responsible",
+    "responsible_payer": lambda p: f"{p['placement']} was paid by {p['payer']} (basis {p['basis']})",
+    "woonplaats_none": lambda p: f"on {p['day']}, the day before the start, the client had {KIND_EN[p['kind']]}, not a woonadres",
+    "woonplaats_applies": lambda p: f"woonadres in {p['payer']} on {p['day']}, the day before the start",
+    "institution_none": lambda p: f"on {p['day']} the client had {KIND_EN[p['kind']]}, not an institution address",
+    "institution_walk_fails": lambda p: (f"walking back through {p['walked']} institution registration(s) reaches "
+                                         f"{KIND_EN[p['kind']]} on {p['day']}, not a woonadres"),
+    "institution_applies": lambda p: (f"institution address(es) back to {p['since']}; the woonadres just before them "
+                                      f"was in {p['payer']}"),
+    "vangnet_application": lambda p: (f"no woonadres {'on ' + p['day'] if p.get('day') else 'before the start'}; "
+                                      f"the governing application was made in {p['payer']}"),
+    "vangnet_centrumgemeente": lambda p: (f"no woonadres {'on ' + p['day'] if p.get('day') else 'before the start'} "
+                                          f"and no application in {p['region']}; the centrumgemeente pays"),
+    "registration_applies": lambda p: "each day is paid by the municipality of that day's woonadres",
+    "not_reached": lambda p: f"not evaluated: rule {p['decided']} comes first and decided",
+    "registration_not_bw": lambda p: f"product {p['product']} has the BW definition: the woonplaats rules decide",
+    "woonplaats_not_wmo": lambda p: f"product {p['product']} lacks the BW definition: §4.5 decides day by day",
+    "pool_other_region": lambda p: f"the care region is {p['region']}, the pool is of {p['pool_region']}",
+    "pool_not_valid": lambda p: f"the pool is not valid in {p['month']}",
+    "pool_other_domain": lambda p: f"domain {p['domain']} is not among the pool's domains {p['domains']}",
+    "pool_other_status": lambda p: f"the line's status is {p['status']}; the pool carries {p['clients']} clients only",
+    "pool_applies": lambda p: f"{p['status']} {p['domain']} line of {p['region']} in {p['month']}: carried by the pool",
+    "ir_not_new_bw": lambda p: "only new placements of a BW product are covered",
+    "ir_not_valid": lambda p: f"the agreement is not valid on the start {p['start']}",
+    "ir_not_party": lambda p: f"the care region {p['region']} is not a party",
+    "ir_payer_not_party": lambda p: (f"the payer {p['payer']} belongs to {p['payer_region'] or 'no region'} on "
+                                     f"{p['start']}, not to another party region"),
+    "ir_on_time": lambda p: f"{p['payer']} was notified on {p['notified_on']}, within the deadline {p['deadline']}",
+    "ir_never": lambda p: f"{p['payer']} was never notified (deadline {p['deadline']})",
+    "ir_late": lambda p: f"{p['payer']} was notified on {p['notified_on']}, after the deadline {p['deadline']}",
+    "no_agreement": lambda p: (f"the payer {p['payer']} lies outside the care region {p['region']} and no interregional "
+                               f"agreement covers the placement; it is still charged to the payer"),
+}
+
+NL: dict[str, Phrase] = {
+    "mo_not_domain": lambda p: f"product {p['product']} valt onder domein {p['domain']}, niet onder maatschappelijke opvang",
+    "mo_applies": lambda p: "maatschappelijke opvang: de centrumgemeente van de zorgregio betaalt",
+    "status": lambda p: (f"de keten van aanmeldingen en plaatsingen in {p['region']} begint op {nl_date(p['first'])}, "
+                         f"{'vóór' if p['status'] == 'historic' else 'op of na'} de overgangsdatum {nl_date(p['cutover'])}; "
+                         f"de cliënt is daarom {'historisch' if p['status'] == 'historic' else 'nieuw'}"),
+    "historic_not_new": lambda p: "de keten van de plaatsing is nieuw, niet historisch",
+    "historic_applies": lambda p: "historische cliënt: de centrumgemeente van de zorgregio betaalt",
+    "reentry_none": lambda p: (f"geen eerdere BW-plaatsing van deze cliënt eindigde 1 tot 365 dagen vóór de start "
+                               f"op {nl_date(p['start'])}"),
+    "reentry_applies": lambda p: (f"eerdere BW-plaatsing {p['earlier']} eindigde op {nl_date(p['end'])}, {p['days']} dagen "
+                                  f"vóór de start; " + _how_nl(p)),
+    "responsible_historic": lambda p: (f"{p['placement']} was historisch in {p['region']}: de centrumgemeente "
+                                       f"{p['payer']} is verantwoordelijk"),
+    "responsible_pooled": lambda p: (f"{p['placement']} viel onder de pool {p['agreement']}: de centrumgemeente "
+                                     f"{p['payer']} is verantwoordelijk"),
+    "responsible_payer": lambda p: f"{p['placement']} werd betaald door {p['payer']} (grondslag {p['basis']})",
+    "woonplaats_none": lambda p: (f"op {nl_date(p['day'])}, de dag vóór de start, had de cliënt {KIND_NL[p['kind']]}, "
+                                  f"geen woonadres"),
+    "woonplaats_applies": lambda p: f"woonadres in {p['payer']} op {nl_date(p['day'])}, de dag vóór de start",
+    "institution_none": lambda p: f"op {nl_date(p['day'])} had de cliënt {KIND_NL[p['kind']]}, geen instellingsadres",
+    "institution_walk_fails": lambda p: (f"terug door {p['walked']} instellingsadres(sen) komt men op {nl_date(p['day'])} "
+                                         f"uit bij {KIND_NL[p['kind']]}, niet bij een woonadres"),
+    "institution_applies": lambda p: (f"instellingsadres(sen) terug tot {nl_date(p['since'])}; het woonadres direct "
+                                      f"daarvoor lag in {p['payer']}"),
+    "vangnet_application": lambda p: (f"geen woonadres {'op ' + nl_date(p['day']) if p.get('day') else 'vóór de start'}; "
+                                      f"de bepalende aanmelding is gedaan in {p['payer']}"),
+    "vangnet_centrumgemeente": lambda p: (f"geen woonadres {'op ' + nl_date(p['day']) if p.get('day') else 'vóór de start'} "
+                                          f"en geen aanmelding in {p['region']}; de centrumgemeente betaalt"),
+    "registration_applies": lambda p: "elke dag betaalt de gemeente van het woonadres op die dag",
+    "not_reached": lambda p: f"niet beoordeeld: regel {p['decided']} gaat voor en besliste",
+    "registration_not_bw": lambda p: (f"product {p['product']} valt onder de BW-definitie: de woonplaatsregels "
+                                      f"beslissen"),
+    "woonplaats_not_wmo": lambda p: (f"product {p['product']} valt niet onder de BW-definitie: de inschrijving per dag "
+                                     f"beslist (§4.5)"),
+    "pool_other_region": lambda p: f"de zorgregio is {p['region']}, de pool hoort bij {p['pool_region']}",
+    "pool_not_valid": lambda p: f"de pool geldt niet in {p['month']}",
+    "pool_other_domain": lambda p: f"domein {p['domain']} hoort niet bij de domeinen van de pool ({p['domains']})",
+    "pool_other_status": lambda p: (f"de regel is {'historisch' if p['status'] == 'historic' else p['status']}; "
+                                    f"de pool draagt alleen {p['clients']} cliënten"),
+    "pool_applies": lambda p: f"regel van {p['region']} in {p['month']}: gedragen door de pool",
+    "ir_not_new_bw": lambda p: "alleen nieuwe plaatsingen van een BW-product vallen eronder",
+    "ir_not_valid": lambda p: f"de afspraak geldt niet op de startdatum {nl_date(p['start'])}",
+    "ir_not_party": lambda p: f"de zorgregio {p['region']} is geen partij",
+    "ir_payer_not_party": lambda p: (f"de betaler {p['payer']} hoort op {nl_date(p['start'])} bij "
+                                     f"{p['payer_region'] or 'geen regio'}, niet bij een andere partijregio"),
+    "ir_on_time": lambda p: (f"{p['payer']} is gemeld op {nl_date(p['notified_on'])}, binnen de termijn "
+                             f"(uiterlijk {nl_date(p['deadline'])})"),
+    "ir_never": lambda p: f"{p['payer']} is nooit gemeld (termijn tot en met {nl_date(p['deadline'])})",
+    "ir_late": lambda p: (f"{p['payer']} is gemeld op {nl_date(p['notified_on'])}, na de termijn "
+                          f"(uiterlijk {nl_date(p['deadline'])})"),
+    "no_agreement": lambda p: (f"de betaler {p['payer']} ligt buiten de zorgregio {p['region']} en geen interregionale "
+                               f"afspraak dekt de plaatsing; de kosten gaan toch naar de betaler (de wet)"),
+}
+
+BOOKS = {"en": EN, "nl": NL}
+
+
+def say(lang: str, code: str, params: dict[str, Any]) -> str:
+    return BOOKS[lang][code](params)
