@@ -95,7 +95,7 @@ def load(obj, directory: Path) -> None:
 @click.option("--month", required=True, callback=_month, help="The month to settle, YYYY-MM.")
 @click.pass_obj
 def run(obj, month: Month) -> None:
-    """Settle a month on the current snapshot and store it as a draft run."""
+    """Settle a month on the current snapshot: a draft run, or for a final month a correction run."""
     from . import service
     from .report import municipality_table
     engine = service.open_db(obj["db"])
@@ -103,8 +103,40 @@ def run(obj, month: Month) -> None:
     with engine.connect() as conn:
         from .store import current_snapshot
         names = service.municipality_names(conn, current_snapshot(conn).id)  # type: ignore[union-attr]
-    click.echo(f"{month}: draft run {outcome.run_id}, {len(outcome.result.lines)} lines")
+    replaced = (f" (draft run {', '.join(map(str, outcome.removed))} removed)" if outcome.removed else "")
+    if outcome.kind == "unchanged":
+        click.echo(f"{month} is final (run {outcome.final_run}) and the current data give the same amounts: "
+                   f"no correction, nothing stored{replaced}")
+        return
+    if outcome.kind == "correction":
+        click.echo(f"{month} is final (run {outcome.final_run}) and the data changed: draft correction run "
+                   f"{outcome.run_id}, {len(outcome.result.lines)} correction lines{replaced}; the amounts below "
+                   f"are differences; `settle finalize --month {month}` finalises it")
+    else:
+        click.echo(f"{month}: draft run {outcome.run_id}, {len(outcome.result.lines)} lines")
     click.echo(municipality_table(outcome.result.totals, names))
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="The month to finalise, YYYY-MM.")
+@click.pass_obj
+def finalize(obj, month: Month) -> None:
+    """Make the month's draft run (or draft correction) final and number its invoices."""
+    from . import service
+    from .money import format_cents
+    from .report import table
+    outcome = service.finalize(service.open_db(obj["db"]), month)
+    run = outcome.run
+    what = f"run {run.id}" if run.kind == "final" else f"correction run {run.id} (of final run {run.parent})"
+    day = run.finalized_at.date()  # type: ignore[union-attr]
+    notes = sum(1 for i in outcome.invoices if i.kind == "credit_note")
+    parts = [f"{n} {word}" for n, word in ((len(outcome.invoices) - notes, "invoice(s)"), (notes, "credit note(s)")) if n]
+    click.echo(f"{month}: {what} is final, finalised on {day}; "
+               + (f"{' and '.join(parts)} numbered" if parts else "no invoices (nothing owed between municipalities)"))
+    if outcome.invoices:
+        click.echo(table(["number", "kind", "creditor", "debtor", "amount", "corrects"],
+                         [[i.number, i.kind, i.creditor, i.debtor, format_cents(i.amount), i.corrects or ""]
+                          for i in outcome.invoices], {4}))
 
 
 @main.command()

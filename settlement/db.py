@@ -1,7 +1,9 @@
 """The database schema (SQLModel) and how to reach it. SQLite by default, PostgreSQL in production.
 
 Every fact row belongs to a snapshot: loads are append-only, so a run can always be traced back
-to the exact data it was computed from. Runs, lines and pool shares are written once.
+to the exact data it was computed from. Runs, lines and pool shares are written once: a draft is
+replaced as a whole, finalisation only sets a run's kind and finalized_at, and a final run, its
+lines, pool shares and invoices are never changed or deleted.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -189,17 +191,32 @@ class BudgetRow(SQLModel, table=True):
     objective: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
+RUN_KINDS = ("draft", "final", "correction")
+
+
 class Run(SQLModel, table=True):
+    """One settlement of one month.
+
+    kind `draft`: recomputed in place by every `settle run` until finalised; `final`: the month's
+    finalised run, never changed again; `correction`: the difference against everything
+    finalised before for the month (`parent` is the final run it corrects). A run is final
+    exactly when `finalized_at` is set (a draft correction has none); its UTC date is the issue
+    date of the run's invoices and the date of the month's documents.
+    """
+
     id: Optional[int] = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     month: str = Field(max_length=7, index=True)
-    kind: str = Field(max_length=10)  # draft (final and correction: see the statements issue)
+    kind: str = Field(max_length=10)
     engine_version: str
     rules_version: str
     input_hash: str
     agreements_hash: str
     export_hash: str
     calculated_at: datetime
+    finalized_at: Optional[datetime] = None
+    parent: Optional[int] = Field(default=None, foreign_key="run.id")
+    __table_args__ = (CheckConstraint("kind IN ('draft', 'final', 'correction')", name="kind"),)
 
 
 class LineRow(SQLModel, table=True):
@@ -232,6 +249,35 @@ class PoolShareRow(SQLModel, table=True):
     total: int = Field(sa_column=cents_column())
     weight: str
     share: int = Field(sa_column=cents_column())
+
+
+class Invoice(SQLModel, table=True):
+    """An invoice or credit note, numbered at finalisation: <creditor>-<year>-<seq:05d>, gapless
+    and never reused per (creditor, year of the settled month)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    creditor: str = Field(max_length=4)
+    debtor: str = Field(max_length=4)
+    month: str = Field(max_length=7, index=True)
+    year: int
+    seq: int
+    kind: str = Field(max_length=12)  # invoice, credit_note
+    amount: int = Field(sa_column=cents_column())  # negative for a credit note
+    corrects: Optional[str] = Field(default=None, max_length=20)  # the number of the original invoice
+    issue_date: date
+    __table_args__ = (UniqueConstraint("creditor", "year", "seq"),
+                      CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind"))
+
+
+class InvoiceCounter(SQLModel, table=True):
+    """The last invoice number given per (creditor, year); row-locked while numbers are given."""
+
+    __tablename__ = "invoice_counter"
+    creditor: str = Field(primary_key=True, max_length=4)
+    year: int = Field(primary_key=True)
+    last: int
 
 
 FACT_TABLES = (MunicipalityRow, RegionRow, RegionMemberRow, ProductRow, TariffRow, ClientRow, BrpRow,

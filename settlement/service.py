@@ -1,16 +1,22 @@
-"""The commands' work, between the command line and the engine: load, run, export, explain."""
+"""The commands' work, between the command line and the engine: load, run, finalize, export, explain."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import db, export, migrate, store
-from .engine import Engine, MonthResult, engine_info
+from .agreements import PoolResult
+from .engine import TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, engine_info, totals_and_invoices
 from .loader import load_dir
+from .money import format_cents
 from .periods import Month
 
 
@@ -20,9 +26,25 @@ class UserError(Exception):
 
 @dataclass
 class RunOutcome:
-    run_id: int
+    """What `settle run` did with one month.
+
+    kind `draft`: the month is not final, `result` is the draft; `correction`: the month is final
+    and the data changed, `result` holds the differences (the correction lines and pool shares);
+    `unchanged`: the month is final and the data give the same amounts, nothing was stored
+    (`run_id` None, `result` the recomputed month)."""
+
+    run_id: int | None
     result: MonthResult
     export_text: str
+    kind: str = "draft"
+    final_run: int | None = None  # the month's final run, when it is final
+    removed: tuple[int, ...] = ()  # draft runs replaced or removed
+
+
+@dataclass
+class FinalizeOutcome:
+    run: db.Run
+    invoices: list[db.Invoice]
 
 
 def open_db(url: str | None, require_schema: bool = True) -> SAEngine:
@@ -57,7 +79,13 @@ def load(engine: SAEngine, directory: Path) -> tuple[int, str]:
 
 
 def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
-    """Settle months on the current snapshot: the data are read once, each month written in bulk."""
+    """Settle months on the current snapshot: the data are read once, each month written in bulk.
+
+    A month that is not final gets a draft run (replacing an earlier draft). A final month is
+    never recomputed in place: when the data now give different amounts, a draft correction run
+    holds the differences against everything finalised before (replacing an earlier draft
+    correction); when they give the same amounts, nothing is stored.
+    """
     with engine.connect() as conn:
         snapshot = store.current_snapshot(conn)
         if snapshot is None:
@@ -69,11 +97,183 @@ def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
     outcomes = []
     for month in months:
         result = eng.settle(month)
-        doc = export.build(str(month), info["engine_version"], snapshot.input_hash, result.lines, result.pools, codes)
-        text = export.dumps(doc)
-        run_id = store.save_run(engine, snapshot, result, info, export.digest(text))
-        outcomes.append(RunOutcome(run_id, result, text))
+        m = str(month)
+        with engine.begin() as conn:
+            store.lock_month(conn, m)
+            finalised = [r for r in store.month_runs(conn, m) if r.finalized_at is not None]
+            if not finalised:
+                text = _export_text(m, info["engine_version"], snapshot.input_hash, result, codes)
+                removed = store.delete_unfinalised(conn, m)
+                run_id = store.write_run(conn, snapshot, result, info, export.digest(text))
+                outcomes.append(RunOutcome(run_id, result, text, "draft", None, tuple(removed)))
+                continue
+            final = next(r for r in finalised if r.kind == "final")
+            ids = [r.id for r in finalised]  # type: ignore[misc]
+            earlier_lines = store.read_run_lines(conn, ids)  # type: ignore[arg-type]
+            earlier_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
+            corr = correction(result, [(r, earlier_lines[r.id], earlier_pools[r.id]) for r in finalised], codes)  # type: ignore[index]
+            removed = store.delete_unfinalised(conn, m)
+            if corr is None:
+                outcomes.append(RunOutcome(None, result, "", "unchanged", final.id, tuple(removed)))
+                continue
+            text = _export_text(m, info["engine_version"], snapshot.input_hash, corr, codes)
+            run_id = store.write_run(conn, snapshot, corr, info, export.digest(text), kind="correction",
+                                     parent=final.id)
+            outcomes.append(RunOutcome(run_id, corr, text, "correction", final.id, tuple(removed)))
     return outcomes
+
+
+def _export_text(month: str, engine_version: str, input_hash: str, result: MonthResult, codes: list[str]) -> str:
+    return export.dumps(export.build(month, engine_version, input_hash, result.lines, result.pools, codes))
+
+
+def _key(line: Line) -> tuple[str, str, str, str, str]:
+    """What a correction compares: (placement, payer, basis) as RULES.md sorts lines; the creditor
+    and the pool are part of it so that a placement moving to another care region or pool is a
+    reversal plus a new line, never a difference netted across two creditors."""
+    return (line.placement, line.payer or "", line.basis, line.creditor, line.pool or "")
+
+
+def correction(new: MonthResult, earlier: list[tuple[db.Run, list[Line], list[PoolResult]]],
+               municipalities: list[str]) -> MonthResult | None:
+    """The difference between a recomputed month and everything finalised before for it.
+
+    `earlier`: the month's finalised runs (the final run, then finalised corrections) with their
+    lines and pool results. Per (placement, payer, basis) a correction line of new minus earlier
+    amount and days, with the new trace (or, for a line that no longer arises, the placement's new
+    rule evaluations) and a `correction` block naming the earlier amounts and runs. Per (agreement,
+    municipality) the difference of the pool shares. None when nothing differs.
+    """
+    month = str(new.month)
+    final_run = next(r for r, _, _ in earlier if r.kind == "final")
+    old_amount: dict[tuple, int] = defaultdict(int)
+    old_days: dict[tuple, int] = defaultdict(int)
+    old_parts: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    old_line: dict[tuple, Line] = {}
+    for run, lines, _ in earlier:
+        for line in lines:
+            k = _key(line)
+            old_amount[k] += line.amount
+            old_days[k] += line.days
+            old_parts[k].append({"run": run.id, "kind": run.kind, "finalized_at": _iso(run.finalized_at),
+                                 "days": line.days, "amount": format_cents(line.amount)})
+            old_line[k] = line
+    new_lines: dict[tuple, list[Line]] = defaultdict(list)
+    steps_of: dict[str, list[Any]] = {}
+    for line in new.lines:
+        new_lines[_key(line)].append(line)
+        steps_of.setdefault(line.placement, line.trace.get("steps", []))
+
+    out: list[Line] = []
+    for k in sorted(set(old_amount) | set(new_lines)):
+        now = new_lines.get(k, [])
+        amount, days = sum(l.amount for l in now), sum(l.days for l in now)
+        d_amount, d_days = amount - old_amount.get(k, 0), days - old_days.get(k, 0)
+        if d_amount == 0 and d_days == 0:
+            continue
+        base = now[0] if now else old_line[k]
+        block: dict[str, Any] = {
+            "month": month, "final_run": final_run.id, "earlier": old_parts.get(k, []),
+            "earlier_days": old_days.get(k, 0), "earlier_amount": format_cents(old_amount.get(k, 0)),
+            "new_days": days, "new_amount": format_cents(amount),
+            "days": d_days, "amount": format_cents(d_amount),
+            "rule": "correction = amount now computed - sum of the amounts finalised before for this "
+                    "(placement, payer, basis) and month"}
+        if now:
+            trace = dict(now[0].trace)  # the recomputed lines are not kept: sharing their parts is safe
+        else:
+            block["reason"] = ("this payer and basis no longer arise for the placement in this month: "
+                               "the amount finalised before is reversed")
+            steps = steps_of.get(k[0])
+            if steps is None:
+                block["reason"] += "; the placement has no cost line in this month any more"
+            trace = {"format": TRACE_FORMAT, "period": month, "placement": base.placement, "client": base.client,
+                     "decision": {f"payer<{month}>": base.payer, f"basis<{month}>": base.basis,
+                                  "status": base.status, "pool": base.pool, "creditor": base.creditor,
+                                  "days": 0, "amount": format_cents(0), "flags": []},
+                     "steps": steps or []}
+        trace["correction"] = block
+        out.append(Line(base.placement, base.client, base.product, base.region, d_days, d_amount, base.status,
+                        base.basis, base.payer, base.pool, base.creditor, base.flags, trace))
+    out.sort(key=lambda l: (l.sort_key, l.creditor, l.pool or ""))
+
+    old_total: dict[str, int] = defaultdict(int)
+    old_share: dict[tuple[str, str], int] = defaultdict(int)
+    info: dict[str, tuple[str, dict[str, Fraction]]] = {}  # agreement -> (creditor, weights)
+    for _, _, pools in earlier:
+        for p in pools:
+            old_total[p.agreement] += p.total
+            for code, v in p.shares.items():
+                old_share[(p.agreement, code)] += v
+            info[p.agreement] = (p.creditor, dict(p.weights))
+    new_pools = {p.agreement: p for p in new.pools}
+    pools: list[PoolResult] = []
+    for agreement in sorted(set(old_total) | set(new_pools)):
+        p = new_pools.get(agreement)
+        creditor, weights = (p.creditor, dict(p.weights)) if p else info[agreement]
+        if p and agreement in info:  # members that left the key keep their earlier weight
+            weights = {**info[agreement][1], **weights}
+        codes = sorted({c for (a, c) in old_share if a == agreement} | set(p.shares if p else ()))
+        shares = {c: (p.shares.get(c, 0) if p else 0) - old_share.get((agreement, c), 0) for c in codes}
+        total = (p.total if p else 0) - old_total.get(agreement, 0)
+        if total == 0 and not any(shares.values()):
+            continue
+        pools.append(PoolResult(agreement, creditor, total, tuple((c, weights[c]) for c in codes), shares))
+
+    if not out and not pools:
+        return None
+    result = MonthResult(new.month, out, pools)
+    totals_and_invoices(result, municipalities)
+    check_invariants(result)
+    return result
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value else None
+
+
+def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
+    """Turn the month's draft run (or draft correction) into a final one, and number its
+    invoices, in one transaction that holds the month's lock.
+
+    Invoices per (creditor, debtor != creditor) as in RULES.md §8. For a correction run a negative
+    difference is a credit note, a positive one an additional invoice; both name the original
+    invoice of that (creditor, debtor, month) in `corrects` when there is one. The issue date is
+    the UTC date of finalisation, stored on the run.
+    """
+    m = str(month)
+    with engine.begin() as conn:
+        store.lock_month(conn, m)
+        runs = store.month_runs(conn, m)
+        drafts = [r for r in runs if r.finalized_at is None]
+        finalised = [r for r in runs if r.finalized_at is not None]
+        if not drafts:
+            if finalised:
+                last = finalised[-1]
+                what = "its final run" if last.kind == "final" else "its latest correction run"
+                raise UserError(f"{m} is already final ({what} {last.id} was finalised on "
+                                f"{last.finalized_at.astimezone(timezone.utc).date()}) and has no draft to finalise; "  # type: ignore[union-attr]
+                                f"`settle run --month {m}` makes a correction run when the data changed")
+            raise UserError(f"there is no draft run for {m} to finalise: run `settle run --month {m}` first")
+        run = drafts[-1]
+        if finalised and run.kind != "correction":  # pragma: no cover - run_months never makes one
+            raise UserError(f"run {run.id} of {m} is a draft beside a final run; run `settle run --month {m}` again")
+        lines = store.read_run_lines(conn, [run.id])[run.id]  # type: ignore[list-item,index]
+        pools = store.read_run_pools(conn, [run.id])[run.id]  # type: ignore[list-item,index]
+        result = MonthResult(month, lines, pools)
+        totals_and_invoices(result, [])
+        originals: dict[tuple[str, str], str] = {}
+        for inv in store.read_invoices(conn, m):
+            if inv.kind == "invoice":
+                originals.setdefault((inv.creditor, inv.debtor), inv.number)
+        planned = [{"creditor": c, "debtor": d, "month": m, "kind": "credit_note" if v < 0 else "invoice",
+                    "amount": v, "corrects": originals.get((c, d)) if run.kind == "correction" else None}
+                   for c, d, v in result.invoices]
+        finalized_at = datetime.now(timezone.utc)
+        kind = "final" if run.kind == "draft" else "correction"
+        invoices = store.finalise_run(conn, run.id, kind, finalized_at, month.year, planned)  # type: ignore[arg-type]
+        run.kind, run.finalized_at = kind, finalized_at
+    return FinalizeOutcome(run, invoices)
 
 
 def export_month(engine: SAEngine, month: Month) -> str:

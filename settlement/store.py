@@ -1,7 +1,9 @@
-"""The database edge: snapshots in, datasets out, runs written in bulk.
+"""The database edge: snapshots in, datasets out, runs written in bulk, runs finalised and
+invoices numbered.
 
 Each function reads a table with one query and writes with one executemany: a run never
-queries per line.
+queries per line. Functions that take a Connection work in the caller's transaction; the
+writers of a month's runs and invoices first take the month's lock (`lock_month`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,30 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import db
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
-from .facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification, Placement,
-                    Product, Region, RegionMember, Registration, Tariff)
+from .facts import (
+    Application,
+    Budget,
+    Client,
+    Dataset,
+    Declaration,
+    Municipality,
+    Notification,
+    Placement,
+    Product,
+    Region,
+    RegionMember,
+    Registration,
+    Tariff,
+)
 
 _FACTS = (
     (db.MunicipalityRow, "municipalities", Municipality),
@@ -102,35 +119,122 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot) -> tuple[Dataset, list
     return ds, agreements
 
 
-def save_run(engine: SAEngine, snapshot: db.Snapshot, result: MonthResult, info: dict[str, str],
-             export_hash: str) -> int:
-    """Store a draft run, replacing an earlier draft of the month, in one transaction."""
+LOCK_CLASS = 0x5E77  # pg_advisory_xact_lock(LOCK_CLASS, yyyymm): one lock per settled month
+
+
+def lock_month(conn: Connection, month: str) -> None:
+    """Serialise the writers of one month's runs and invoices; the first statement of a transaction.
+
+    PostgreSQL: a transaction-level advisory lock per month (released at commit or rollback), so
+    a second `settle finalize` or `settle run` of the month waits and then sees the first one's
+    outcome. SQLite: BEGIN IMMEDIATE takes the database's write lock at once (SQLite serialises
+    writers), so nothing read after it can change before the commit.
+    """
+    year, mon = month.split("-")
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": LOCK_CLASS, "key": int(year) * 100 + int(mon)})
+    elif conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        if dbapi.in_transaction:  # pragma: no cover - a programming error
+            raise RuntimeError("lock_month must be the first statement of its transaction")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def month_runs(conn: Connection, month: str) -> list[db.Run]:
+    """Every run of the month, oldest first."""
+    t = db.Run.__table__
+    return [db.Run(**r._mapping) for r in conn.execute(select(t).where(t.c.month == month).order_by(t.c.id))]
+
+
+def delete_unfinalised(conn: Connection, month: str) -> list[int]:
+    """Remove the month's draft (or draft correction) run with its lines and pool shares."""
     runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
-    month = str(result.month)
-    with engine.begin() as conn:
-        old = [r for (r,) in conn.execute(select(runs.c.id).where(runs.c.month == month, runs.c.kind == "draft"))]
-        if old:
-            conn.execute(delete(lines).where(lines.c.run_id.in_(old)))
-            conn.execute(delete(shares).where(shares.c.run_id.in_(old)))
-            conn.execute(delete(runs).where(runs.c.id.in_(old)))
-        run_id = conn.execute(insert(runs).values(
-            snapshot_id=snapshot.id, month=month, kind="draft", engine_version=info["engine_version"],
-            rules_version=info["rules_version"], input_hash=snapshot.input_hash,
-            agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
-            calculated_at=datetime.now(timezone.utc))).inserted_primary_key[0]
-        if result.lines:
-            conn.execute(insert(lines), [
-                {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
-                 "region": l.region, "days": l.days, "amount": l.amount, "status": l.status, "basis": l.basis,
-                 "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
-                 "trace": json.dumps(l.trace, sort_keys=True, ensure_ascii=False, separators=(",", ":"))}
-                for i, l in enumerate(result.lines)])
-        share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
-                       "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
-                      for p in result.pools for code, share in p.shares.items()]
-        if share_rows:
-            conn.execute(insert(shares), share_rows)
+    old = [r for (r,) in conn.execute(select(runs.c.id).where(runs.c.month == month, runs.c.finalized_at.is_(None)))]
+    if old:
+        conn.execute(delete(lines).where(lines.c.run_id.in_(old)))
+        conn.execute(delete(shares).where(shares.c.run_id.in_(old)))
+        conn.execute(delete(runs).where(runs.c.id.in_(old)))
+    return old
+
+
+def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info: dict[str, str],
+              export_hash: str, kind: str = "draft", parent: int | None = None) -> int:
+    """Insert an unfinalised run (kind draft, or correction of the final run `parent`) with its
+    lines and pool shares in bulk. The caller holds the month's lock and removed the earlier draft."""
+    runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
+    assert kind in ("draft", "correction") and (parent is not None) == (kind == "correction")
+    run_id = conn.execute(insert(runs).values(
+        snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
+        rules_version=info["rules_version"], input_hash=snapshot.input_hash,
+        agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
+        calculated_at=datetime.now(timezone.utc), parent=parent)).inserted_primary_key[0]
+    if result.lines:
+        conn.execute(insert(lines), [
+            {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
+             "region": l.region, "days": l.days, "amount": l.amount, "status": l.status, "basis": l.basis,
+             "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
+             "trace": json.dumps(l.trace, sort_keys=True, ensure_ascii=False, separators=(",", ":"))}
+            for i, l in enumerate(result.lines)])
+    share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
+                   "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
+                  for p in result.pools for code, share in p.shares.items()]
+    if share_rows:
+        conn.execute(insert(shares), share_rows)
     return run_id
+
+
+def allocate_numbers(conn: Connection, creditor: str, year: int, count: int) -> int:
+    """Reserve `count` consecutive invoice numbers of (creditor, year); returns the first seq.
+
+    The counter row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write lock is
+    already held) until the transaction ends, so numbers are gapless and never given twice:
+    a rollback returns them with everything else.
+    """
+    t = db.InvoiceCounter.__table__
+    ins = pg_insert(t) if conn.dialect.name == "postgresql" else sqlite_insert(t)
+    conn.execute(ins.values(creditor=creditor, year=year, last=0).on_conflict_do_nothing())
+    last = conn.execute(select(t.c.last).where(t.c.creditor == creditor, t.c.year == year).with_for_update()).scalar_one()
+    conn.execute(update(t).where(t.c.creditor == creditor, t.c.year == year).values(last=last + count))
+    return last + 1
+
+
+def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetime, year: int,
+                 invoices: list[dict[str, Any]]) -> list[db.Invoice]:
+    """Mark the run final (kind `final`, or `correction` for a correction run) and number and
+    store its invoices, in the caller's transaction.
+
+    `invoices`: dicts with creditor, debtor, month, kind, amount, corrects. Numbers per creditor
+    follow the order given (creditors' counters are locked in code order: no deadlocks)."""
+    t = db.Invoice.__table__
+    runs = db.Run.__table__
+    by_creditor: dict[str, list[dict[str, Any]]] = {}
+    for inv in invoices:
+        by_creditor.setdefault(inv["creditor"], []).append(inv)
+    rows = []
+    for creditor in sorted(by_creditor):
+        first = allocate_numbers(conn, creditor, year, len(by_creditor[creditor]))
+        for i, inv in enumerate(by_creditor[creditor]):
+            seq = first + i
+            rows.append({**inv, "run_id": run_id, "year": year, "seq": seq, "number": invoice_number(creditor, year, seq),
+                         "issue_date": finalized_at.date()})
+    assert kind in ("final", "correction")
+    done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.finalized_at.is_(None))
+                        .values(kind=kind, finalized_at=finalized_at))
+    if done.rowcount != 1:  # pragma: no cover - the month lock makes this impossible
+        raise RuntimeError(f"run {run_id} was finalised meanwhile")
+    if rows:
+        conn.execute(insert(t), rows)
+    return [db.Invoice(**r) for r in rows]
+
+
+def invoice_number(creditor: str, year: int, seq: int) -> str:
+    return f"{creditor}-{year}-{seq:05d}"
+
+
+def read_invoices(conn: Connection, month: str) -> list[db.Invoice]:
+    """The month's invoices and credit notes, in the order they were numbered."""
+    t = db.Invoice.__table__
+    return [db.Invoice(**r._mapping) for r in conn.execute(select(t).where(t.c.month == month).order_by(t.c.id))]
 
 
 def latest_run(conn: Connection, month: str) -> db.Run | None:
@@ -154,15 +258,39 @@ def read_lines(conn: Connection, run_id: int, client: str | None = None, with_tr
     return out
 
 
-def read_pools(conn: Connection, run_id: int) -> list[PoolResult]:
+def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = False) -> dict[int, list[Line]]:
+    """The lines of several runs with one query, per run in line order."""
+    t = db.LineRow.__table__
+    cols = [c for c in t.c if with_trace or c.name != "trace"]
+    out: dict[int, list[Line]] = {r: [] for r in run_ids}
+    if not run_ids:
+        return out
+    for r in conn.execute(select(*cols).where(t.c.run_id.in_(run_ids)).order_by(t.c.run_id, t.c.seq)):
+        m = r._mapping
+        out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"],
+                                     m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
+                                     tuple(f for f in m["flags"].split(",") if f),
+                                     json.loads(m["trace"]) if with_trace else {}))
+    return out
+
+
+def read_run_pools(conn: Connection, run_ids: list[int]) -> dict[int, list[PoolResult]]:
+    """The pool results of several runs with one query."""
     t = db.PoolShareRow.__table__
-    grouped: dict[str, list[Any]] = {}
-    for r in conn.execute(select(t).where(t.c.run_id == run_id).order_by(t.c.agreement, t.c.municipality)):
-        grouped.setdefault(r.agreement, []).append(r)
-    return [PoolResult(agreement=a, creditor=rs[0].creditor, total=rs[0].total,
-                       weights=tuple((r.municipality, Fraction(r.weight)) for r in rs),
-                       shares={r.municipality: r.share for r in rs})
-            for a, rs in sorted(grouped.items())]
+    grouped: dict[int, dict[str, list[Any]]] = {r: {} for r in run_ids}
+    if run_ids:
+        for r in conn.execute(select(t).where(t.c.run_id.in_(run_ids)).order_by(t.c.run_id, t.c.agreement,
+                                                                                  t.c.municipality)):
+            grouped[r.run_id].setdefault(r.agreement, []).append(r)
+    return {run_id: [PoolResult(agreement=a, creditor=rs[0].creditor, total=rs[0].total,
+                                weights=tuple((r.municipality, Fraction(r.weight)) for r in rs),
+                                shares={r.municipality: r.share for r in rs})
+                     for a, rs in sorted(by_agreement.items())]
+            for run_id, by_agreement in grouped.items()}
+
+
+def read_pools(conn: Connection, run_id: int) -> list[PoolResult]:
+    return read_run_pools(conn, [run_id])[run_id]
 
 
 def municipality_codes(conn: Connection, snapshot_id: int) -> list[str]:

@@ -1,0 +1,1 @@
+"""Documents municipalities receive: statements (afrekeningen) and invoices (facturen)."""

@@ -1,0 +1,194 @@
+"""The month's documents as values: statements (afrekeningen) and invoices (facturen).
+
+`build_month` reads only the month's finalised runs (the final run and finalised corrections),
+their stored invoices, and the snapshots those runs were computed from; never the clock and never
+the current snapshot. So the documents of a month are the same every time they are built, until
+a correction of that month is finalised; an invoice's document depends on its own run only and
+never changes at all. Each table is read with one query, whatever the number of lines.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta, timezone
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from .. import db, store
+from ..agreements import PoolResult
+from ..engine import BASES, Line
+from ..periods import Month, covers
+from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Statement, StatementLine
+
+PAYMENT_DAYS = 30
+
+DESCRIPTIONS = {
+    "mo": "Maatschappelijke opvang",
+    "historic": "Historische cliënten",
+    "reentry": "Herinstroom binnen 12 maanden",
+    "woonplaats": "Nieuwe cliënten: woonplaatsbeginsel",
+    "woonplaats_before_institution": "Woonadres vóór instelling",
+    "vangnet": "Vangnet",
+    "registration": "Wmo-inschrijving per dag",
+    "late_notification": "Te late melding",
+}
+POOL_DESCRIPTION = "Aandeel solidariteitspool {agreement}"
+
+
+def reference(month: str, debtor: str) -> str:
+    """The buyer reference (kenmerk) of an invoice."""
+    return f"BW-MO {month} {debtor}"
+
+
+class _Facts:
+    """What the documents read from the runs' snapshots: one query per table for all of them."""
+
+    def __init__(self, conn: Connection, snapshot_ids: list[int]):
+        def rows(model: Any, *cols: str) -> list[Any]:
+            t = model.__table__
+            return conn.execute(select(t.c.snapshot_id, *(t.c[c] for c in cols))
+                                .where(t.c.snapshot_id.in_(snapshot_ids))).all()
+
+        self.parties: dict[int, dict[str, Party]] = defaultdict(dict)
+        for r in rows(db.MunicipalityRow, "code", "name", "street", "postcode", "city", "iban", "oin"):
+            self.parties[r.snapshot_id][r.code] = Party(r.code, r.name, r.street, r.postcode, r.city, r.iban, r.oin)
+        self.bsn: dict[tuple[int, str], str] = {(r.snapshot_id, r.client): r.bsn for r in rows(db.ClientRow, "client", "bsn")}
+        self.product_names: dict[tuple[int, str], str] = {
+            (r.snapshot_id, r.product): r.name for r in rows(db.ProductRow, "product", "name")}
+        self.members: dict[tuple[int, str], list[tuple[str, date, date | None]]] = defaultdict(list)
+        for r in rows(db.RegionMemberRow, "region", "municipality", "valid_from", "valid_to"):
+            self.members[(r.snapshot_id, r.municipality)].append((r.region, r.valid_from, r.valid_to))
+        t = db.Snapshot.__table__
+        self.pool_regions: dict[int, dict[str, str]] = {}
+        for sid, toml_text in conn.execute(select(t.c.id, t.c.agreements_toml).where(t.c.id.in_(snapshot_ids))):
+            parsed = tomllib.loads(toml_text or "")
+            self.pool_regions[sid] = {a["id"]: a["region"] for a in parsed.get("agreement", [])
+                                      if a.get("kind") == "pool" and "id" in a and "region" in a}
+
+    def is_member(self, snapshot_id: int, municipality: str, region: str, day: date) -> bool:
+        return any(r == region and covers(lo, hi, day) for r, lo, hi in self.members.get((snapshot_id, municipality), ()))
+
+
+def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Invoice]]:
+    """The statements (one per municipality of the month's latest finalised snapshot) and the
+    invoices (one per stored invoice or credit note, by number) of a finalised month.
+
+    Raises service.UserError when the month has no finalised run.
+    """
+    from ..service import UserError
+
+    m = Month.parse(month)
+    runs = [r for r in store.month_runs(conn, month) if r.finalized_at is not None]
+    if not runs:
+        raise UserError(f"{month} has no final run, so there are no documents: "
+                        f"run `settle finalize --month {month}` first")
+    ids: list[int] = [r.id for r in runs]  # type: ignore[misc]
+    lines_of = store.read_run_lines(conn, ids)
+    pools_of = store.read_run_pools(conn, ids)
+    invoices = store.read_invoices(conn, month)
+    facts = _Facts(conn, sorted({r.snapshot_id for r in runs}))
+    latest = runs[-1]
+    document_date = latest.finalized_at.astimezone(timezone.utc).date()  # type: ignore[union-attr]
+
+    parties: dict[str, Party] = {}
+    for r in runs:  # the latest snapshot's details win
+        parties.update(facts.parties[r.snapshot_id])
+    codes = sorted(facts.parties[latest.snapshot_id])
+
+    # Every line once as a StatementLine without BSN; the BSN is added for the payer's own statement.
+    entries: list[tuple[int, Line, StatementLine]] = []
+    for r in runs:  # the final run's lines, then each finalised correction's
+        correction = r.kind == "correction"
+        for line in sorted(lines_of[r.id], key=lambda l: (l.sort_key, l.creditor)):  # type: ignore[index]
+            cross = line.payer is not None and not facts.is_member(r.snapshot_id, line.payer, line.region, m.first)
+            entries.append((r.snapshot_id, line, StatementLine(
+                client=line.client, bsn=None, placement=line.placement, product=line.product,
+                product_name=facts.product_names.get((r.snapshot_id, line.product), line.product),
+                region=line.region, days=line.days, amount=line.amount, status=line.status, basis=line.basis,
+                payer=line.payer, pool=line.pool, creditor=line.creditor, flags=tuple(sorted(line.flags)),
+                cross_region=cross, correction=correction)))
+    paid_by: dict[str, list[StatementLine]] = defaultdict(list)
+    owed_to: dict[str, list[StatementLine]] = defaultdict(list)
+    for snapshot_id, line, sl in entries:
+        if line.payer is not None:
+            bsn = facts.bsn.get((snapshot_id, line.client))
+            paid_by[line.payer].append(replace(sl, bsn=bsn))
+        owed_to[line.creditor].append(sl)
+
+    shares_of: dict[str, list[PoolShare]] = defaultdict(list)
+    for r in runs:
+        correction = r.kind == "correction"
+        for p in pools_of[r.id]:  # type: ignore[index]
+            region = facts.pool_regions.get(r.snapshot_id, {}).get(p.agreement) or _pool_region(p, lines_of[r.id])  # type: ignore[index]
+            weights = dict(p.weights)
+            weight_sum = str(sum(weights.values(), Fraction(0)))
+            for code, share in sorted(p.shares.items()):
+                if correction and share == 0:
+                    continue
+                shares_of[code].append(PoolShare(p.agreement, region, p.creditor, p.total, str(weights[code]),
+                                                  weight_sum, share, correction))
+
+    receivable_from: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    payable_to: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for inv in invoices:
+        receivable_from[inv.creditor][inv.debtor] += inv.amount
+        payable_to[inv.debtor][inv.creditor] += inv.amount
+
+    statements = []
+    for code in codes:
+        counterparties = sorted(set(receivable_from[code]) | set(payable_to[code]))
+        positions = tuple(Position(parties[c], receivable_from[code].get(c, 0), payable_to[code].get(c, 0))
+                          for c in counterparties)
+        own = tuple(paid_by.get(code, ()))
+        shares = tuple(shares_of.get(code, ()))
+        statements.append(Statement(
+            municipality=parties[code], month=month, period_from=m.first, period_to=m.last,
+            document_date=document_date, engine_version=latest.engine_version, input_hash=latest.input_hash,
+            lines=own, creditor_lines=tuple(owed_to.get(code, ())), pool_shares=shares, positions=positions,
+            payable=sum(l.amount for l in own) + sum(s.share for s in shares),
+            receivable=sum(receivable_from[code].values())))
+
+    run_by_id = {r.id: r for r in runs}
+    documents = []
+    for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
+        run = run_by_id[inv.run_id]
+        inv_lines = _invoice_lines(lines_of[inv.run_id], pools_of[inv.run_id], inv.creditor, inv.debtor)
+        if sum(l.amount for l in inv_lines) != inv.amount:
+            raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "
+                             f"the stored amount is {inv.amount}")
+        snapshot_parties = facts.parties[run.snapshot_id]
+        documents.append(Invoice(
+            number=inv.number, kind=inv.kind, corrects=inv.corrects,
+            creditor=snapshot_parties.get(inv.creditor, parties.get(inv.creditor)),  # type: ignore[arg-type]
+            debtor=snapshot_parties.get(inv.debtor, parties.get(inv.debtor)),  # type: ignore[arg-type]
+            issue_date=inv.issue_date, due_date=inv.issue_date + timedelta(days=PAYMENT_DAYS), month=month,
+            period_from=m.first, period_to=m.last, reference=reference(month, inv.debtor),
+            lines=tuple(inv_lines), total=inv.amount))
+    return statements, documents
+
+
+def _pool_region(pool: PoolResult, lines: list[Line]) -> str:
+    return next((l.region for l in lines if l.pool == pool.agreement), "")
+
+
+def _invoice_lines(lines: list[Line], pools: list[PoolResult], creditor: str, debtor: str) -> list[InvoiceLine]:
+    """One InvoiceLine per basis of the lines the debtor pays to the creditor in that run, then
+    one per pool share of the debtor in the creditor's pools."""
+    count: dict[str, int] = defaultdict(int)
+    amount: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if line.creditor == creditor and line.payer == debtor:
+            count[line.basis] += 1
+            amount[line.basis] += line.amount
+    order = {b: i for i, b in enumerate(BASES)}
+    out = [InvoiceLine(DESCRIPTIONS.get(b, b), b, count[b], amount[b]) for b in sorted(count, key=lambda b: (order.get(b, 99), b))]
+    for p in pools:
+        share = p.shares.get(debtor, 0)
+        if p.creditor == creditor and share != 0:
+            out.append(InvoiceLine(POOL_DESCRIPTION.format(agreement=p.agreement), "pool", 1, share))
+    return out

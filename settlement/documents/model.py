@@ -1,0 +1,108 @@
+"""What a statement or an invoice shows: plain immutable values, built from a final run by
+`documents.build` and rendered by `documents.render`. Amounts in integer cents; no BSN unless
+the receiving municipality pays for that client itself (never for pooled lines)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Party:
+    code: str
+    name: str
+    street: str
+    postcode: str
+    city: str
+    iban: str
+    oin: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    client: str  # pseudonym
+    bsn: str | None  # only on the documents of the municipality that pays for this client itself
+    placement: str
+    product: str
+    product_name: str
+    region: str  # care region
+    days: int
+    amount: int  # cents; negative for a correction that lowers an earlier amount
+    status: str  # historic / new / n/a
+    basis: str
+    payer: str | None
+    pool: str | None
+    creditor: str
+    flags: tuple[str, ...]
+    cross_region: bool  # the payer is not a member of the care region on the month's first day
+    correction: bool  # a line of a correction run (a difference against what was finalised before)
+
+
+@dataclass(frozen=True)
+class PoolShare:
+    agreement: str
+    region: str
+    creditor: str
+    total: int  # the pool's total for the month, cents
+    weight: str  # this municipality's weight (exact, as text)
+    weight_sum: str
+    share: int  # cents
+    correction: bool = False
+
+
+@dataclass(frozen=True)
+class Position:
+    """The net position of the statement's municipality against one counterparty."""
+
+    counterparty: Party
+    receivable: int  # what the counterparty owes this municipality, cents
+    payable: int  # what this municipality owes the counterparty, cents
+
+    @property
+    def net(self) -> int:
+        return self.receivable - self.payable
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Afrekening: everything one municipality bears and receives in one month."""
+
+    municipality: Party
+    month: str  # YYYY-MM
+    period_from: date
+    period_to: date
+    document_date: date  # taken from the run, never from the clock
+    engine_version: str
+    input_hash: str
+    lines: tuple[StatementLine, ...]  # lines this municipality pays (payer == code), sorted
+    creditor_lines: tuple[StatementLine, ...]  # lines of its own placements as creditor (centrumgemeente), no BSN
+    pool_shares: tuple[PoolShare, ...]
+    positions: tuple[Position, ...]  # sorted by counterparty code
+    payable: int
+    receivable: int
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str  # Dutch, e.g. "Nieuwe cliënten, woonplaatsbeginsel (12 regels)"
+    basis: str  # a basis of RULES.md, or "pool" with the agreement in `description`
+    quantity: int  # number of cost lines (or 1 for a pool share)
+    amount: int  # cents
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str  # <creditor code>-<year>-<00001>
+    kind: str  # "invoice" or "credit_note"
+    corrects: str | None  # the invoice number a credit note or additional invoice corrects
+    creditor: Party
+    debtor: Party
+    issue_date: date  # from the run's finalisation, never from the clock
+    due_date: date  # issue_date + 30 days
+    month: str
+    period_from: date
+    period_to: date
+    reference: str  # the buyer reference / kenmerk
+    lines: tuple[InvoiceLine, ...]
+    total: int  # cents; negative for a credit note
