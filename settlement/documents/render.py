@@ -1,0 +1,435 @@
+"""Render statements (afrekeningen) and invoices (facturen) as PDF with WeasyPrint.
+
+- Every document is PDF/A-3b; an invoice carries its SI-UBL 2.0 XML (`ubl.invoice_xml`) as an
+  associated file with relationship /Alternative.
+- Reproducible: the same Statement or Invoice gives the same bytes. The dates in the Info
+  dictionary and the XMP metadata come from the model (`dcterms.created`/`modified` in the HTML),
+  the attachment's dates from the issue date, and the file identifier /ID is WeasyPrint's hash of
+  the content. Nothing reads the clock and nothing is random.
+- `render_all` renders many documents with a process pool, one worker per core.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from datetime import date, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from settlement.documents import texts
+from settlement.documents.model import Invoice, Statement, StatementLine
+from settlement.documents.ubl import invoice_xml
+
+PDF_VARIANT = "pdf/a-3b"
+STYLESHEET = "documents.css"
+
+
+def templates_dir() -> Path:
+    """`templates/` beside the package in a checkout; `settlement/templates` when installed."""
+    checkout = Path(__file__).resolve().parent.parent.parent / "templates"
+    if (checkout / "statement.html").exists():
+        return checkout
+    return Path(str(resources.files("settlement") / "templates"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-process resources: built once, reused for every document a process renders.
+
+
+@lru_cache(maxsize=1)
+def _jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        euro=texts.euro,
+        date_nl=texts.date_nl,
+        month_nl=texts.month_nl,
+        number_nl=texts.number_nl,
+        iban=texts.iban_nl,
+        basis_label=texts.basis_label,
+        basis_explanation=texts.basis_explanation,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def _weasy():
+    """(weasyprint module, FontConfiguration, the stylesheet), imported and parsed once."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = weasyprint.CSS(filename=str(templates_dir() / STYLESHEET), font_config=fonts)
+    return weasyprint, fonts, css
+
+
+def _dedupe_associated_files(document, pdf) -> None:
+    """WeasyPrint 70 lists an attachment twice in the catalog's /AF (once from the name tree, once
+    as a file specification); keep each reference once."""
+    af = pdf.catalog.get("AF")
+    if af:
+        unique = list(dict.fromkeys(af))
+        af.clear()
+        af.extend(unique)
+
+
+def _pdf(html: str, attachments: Sequence = ()) -> bytes:
+    weasyprint, fonts, css = _weasy()
+    document = weasyprint.HTML(string=html, base_url=str(templates_dir()) + os.sep)
+    return document.write_pdf(
+        stylesheets=[css],
+        font_config=fonts,
+        pdf_variant=PDF_VARIANT,
+        attachments=list(attachments),
+        finisher=_dedupe_associated_files,
+    )
+
+
+def _iso(d: date) -> str:
+    return d.isoformat()
+
+
+def _short(name: str) -> str:
+    """'Gemeente Zwolle' -> 'Zwolle' for narrow table columns."""
+    return name.removeprefix("Gemeente ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Statement
+
+
+def _basis_key(basis: str) -> tuple[int, str]:
+    order = texts.BASIS_ORDER
+    return (order.index(basis), basis) if basis in order else (len(order), basis)
+
+
+def _line_row(line: StatementLine, names: dict[str, str]) -> dict:
+    tags = [texts.flag_tag(f) for f in line.flags]
+    if line.cross_region:
+        tags.append(texts.CROSS_REGION[0])
+    if line.correction:
+        tags.append(texts.CORRECTION[0])
+    return {
+        "client": line.client,
+        "bsn": line.bsn,
+        "placement": line.placement,
+        "product": line.product,
+        "product_name": line.product_name,
+        "region": line.region,
+        "days": line.days,
+        "amount": line.amount,
+        "basis": line.basis,
+        "status": texts.STATUS.get(line.status, line.status),
+        "creditor": names.get(line.creditor, line.creditor),
+        "tags": tags,
+    }
+
+
+def _groups(lines: Iterable[StatementLine], names: dict[str, str]) -> list[dict]:
+    by_basis: dict[str, list[StatementLine]] = defaultdict(list)
+    for line in lines:
+        by_basis[line.basis].append(line)
+    groups = []
+    for basis in sorted(by_basis, key=_basis_key):
+        group = by_basis[basis]
+        groups.append({
+            "basis": basis,
+            "label": texts.basis_label(basis),
+            "explanation": texts.basis_explanation(basis),
+            "rows": [_line_row(line, names) for line in group],
+            "show_bsn": any(line.bsn for line in group),
+            "count": len(group),
+            "days": sum(line.days for line in group),
+            "amount": sum(line.amount for line in group),
+        })
+    return groups
+
+
+def statement_context(st: Statement) -> dict:
+    """Everything the statement template shows, computed here so the template only lays out."""
+    muni = st.municipality
+    names = {p.counterparty.code: _short(p.counterparty.name) for p in st.positions}
+    names[muni.code] = _short(muni.name)
+
+    regular = [line for line in st.lines if not line.correction]
+    corrections = [line for line in st.lines if line.correction]
+    shares = [s for s in st.pool_shares if not s.correction]
+    share_corrections = [s for s in st.pool_shares if s.correction]
+
+    groups = _groups(regular, names)
+    summary = [
+        {"label": g["label"], "explanation": g["explanation"], "count": g["count"],
+         "days": g["days"], "amount": g["amount"]}
+        for g in groups
+    ]
+    if shares:
+        summary.append({"label": "Solidariteitspool", "explanation": "uw aandeel in de pool",
+                        "count": len(shares), "days": None, "amount": sum(s.share for s in shares)})
+    if corrections or share_corrections:
+        summary.append({
+            "label": "Correcties", "explanation": "verschil met eerder afgerekende bedragen",
+            "count": len(corrections) + len(share_corrections),
+            "days": sum(line.days for line in corrections),
+            "amount": sum(line.amount for line in corrections) + sum(s.share for s in share_corrections),
+        })
+    summary_total = sum(row["amount"] for row in summary)
+    if summary_total != st.payable:
+        raise ValueError(
+            f"statement {muni.code} {st.month}: lines and pool shares add up to {summary_total} "
+            f"cents, the statement's payable is {st.payable}")
+
+    def pool_row(s) -> dict:
+        return {
+            "agreement": s.agreement, "region": s.region,
+            "creditor": names.get(s.creditor, s.creditor), "total": s.total,
+            "weight": texts.weight_nl(s.weight), "weight_sum": texts.weight_nl(s.weight_sum),
+            "percent": texts.percent_nl(s.weight, s.weight_sum), "share": s.share,
+        }
+
+    cross: dict[tuple[str, str], dict] = {}
+    for line in st.lines:
+        if line.cross_region:
+            row = cross.setdefault((line.region, line.creditor), {
+                "region": line.region, "creditor": names.get(line.creditor, line.creditor),
+                "count": 0, "days": 0, "amount": 0})
+            row["count"] += 1
+            row["days"] += line.days
+            row["amount"] += line.amount
+    cross_rows = [cross[k] for k in sorted(cross)]
+
+    positions = [{
+        "name": p.counterparty.name, "code": p.counterparty.code,
+        "receivable": p.receivable, "payable": p.payable, "net": p.net,
+    } for p in st.positions]
+
+    creditor: dict[tuple[str, str, str], dict] = {}
+    for line in st.creditor_lines:
+        if line.payer:
+            key = (line.payer, line.basis, "")
+            payer = f"{names.get(line.payer, line.payer)} ({line.payer})"
+        else:
+            key = ("~pool", line.basis, line.pool or "")
+            payer = f"Pool {line.pool}" if line.pool else "Pool"
+        row = creditor.setdefault(key, {
+            "payer": payer, "basis": texts.basis_label(line.basis), "count": 0, "days": 0,
+            "amount": 0})
+        row["count"] += 1
+        row["days"] += line.days
+        row["amount"] += line.amount
+    creditor_rows = [creditor[k] for k in sorted(creditor, key=lambda k: (k[0], _basis_key(k[1]), k[2]))]
+
+    bases = {line.basis for line in st.lines} | {line.basis for line in st.creditor_lines}
+    if st.pool_shares:
+        bases.add("pool")
+    flags = sorted({f for line in st.lines for f in line.flags})
+    legend_flags = [(texts.flag_tag(f), texts.flag_explanation(f)) for f in flags]
+    if cross_rows:
+        legend_flags.append(texts.CROSS_REGION)
+    if corrections or share_corrections:
+        legend_flags.append(texts.CORRECTION)
+
+    total_payable_to_others = sum(p.payable for p in st.positions)
+    title = f"Afrekening {texts.month_nl(st.month)} – {muni.name}"
+    return {
+        "title": title,
+        "author": "settlement " + st.engine_version,
+        "description": f"Afrekening beschermd wonen en maatschappelijke opvang, {muni.name} ({muni.code}), "
+        f"{texts.month_nl(st.month)}",
+        "created": _iso(st.document_date),
+        "body_class": "statement",
+        "running_title": f"Afrekening {texts.month_nl(st.month)} · {muni.name} ({muni.code})",
+        "st": st,
+        "muni": muni,
+        "month": texts.month_nl(st.month),
+        "period": texts.period_nl(st.period_from, st.period_to),
+        "document_date": texts.date_nl(st.document_date),
+        "summary": summary,
+        "summary_total": summary_total,
+        "groups": groups,
+        "pools": [pool_row(s) for s in shares],
+        "pool_total": sum(s.share for s in shares),
+        "cross": cross_rows,
+        "cross_total": {k: sum(r[k] for r in cross_rows) for k in ("count", "days", "amount")},
+        "corrections": [_line_row(line, names) for line in corrections],
+        "corrections_bsn": any(line.bsn for line in corrections),
+        "share_corrections": [pool_row(s) for s in share_corrections],
+        "corrections_days": sum(line.days for line in corrections),
+        "corrections_lines_total": sum(line.amount for line in corrections),
+        "share_corrections_total": sum(s.share for s in share_corrections),
+        "positions": positions,
+        "positions_total": {
+            "receivable": sum(p.receivable for p in st.positions),
+            "payable": total_payable_to_others,
+            "net": sum(p.net for p in st.positions),
+        },
+        "payable_to_others": total_payable_to_others,
+        "creditor_rows": creditor_rows,
+        "creditor_total": {k: sum(r[k] for r in creditor_rows) for k in ("count", "days", "amount")},
+        "legend_bases": [(texts.basis_label(b), texts.BASIS_LONG.get(b, texts.basis_explanation(b)))
+                         for b in sorted(bases, key=_basis_key)],
+        "legend_flags": legend_flags,
+    }
+
+
+def statement_html(st: Statement) -> str:
+    return _jinja().get_template("statement.html").render(**statement_context(st))
+
+
+def render_statement_pdf(st: Statement) -> bytes:
+    """The afrekening of one municipality for one month, as PDF/A-3b bytes."""
+    return _pdf(statement_html(st))
+
+
+# ---------------------------------------------------------------------------------------------
+# Invoice
+
+
+def invoice_context(inv: Invoice) -> dict:
+    credit = inv.kind == "credit_note"
+    title = texts.invoice_title(inv.kind)
+    if credit:
+        subtitle = f"Creditnota op factuur {inv.corrects}" if inv.corrects else None
+    else:
+        subtitle = f"Aanvullende factuur op {inv.corrects}" if inv.corrects else None
+    return {
+        "title": f"{title} {inv.number}",
+        "author": inv.creditor.name,
+        "description": f"{title} {inv.number} van {inv.creditor.name} aan {inv.debtor.name}, "
+        f"{texts.month_nl(inv.month)}",
+        "created": _iso(inv.issue_date),
+        "body_class": "invoice",
+        "running_title": f"{title} {inv.number} · {inv.creditor.name}",
+        "inv": inv,
+        "credit": credit,
+        "doc_title": title,
+        "subtitle": subtitle,
+        "month": texts.month_nl(inv.month),
+        "period": texts.period_nl(inv.period_from, inv.period_to),
+        "issue_date": texts.date_nl(inv.issue_date),
+        "due_date": texts.date_nl(inv.due_date),
+        "payment": texts.payment_text(inv),
+        "attachment": attachment_name(inv),
+        "parties": [("Van", inv.creditor), ("Aan", inv.debtor)],
+    }
+
+
+def invoice_html(inv: Invoice) -> str:
+    return _jinja().get_template("invoice.html").render(**invoice_context(inv))
+
+
+def attachment_name(inv: Invoice) -> str:
+    return f"{inv.number}.xml"
+
+
+def render_invoice_pdf(inv: Invoice) -> bytes:
+    """The factuur (or creditnota) as PDF/A-3b bytes with its SI-UBL XML embedded."""
+    weasyprint, _, _ = _weasy()
+    stamp = datetime(inv.issue_date.year, inv.issue_date.month, inv.issue_date.day)
+    attachment = weasyprint.Attachment(
+        file_obj=io.BytesIO(invoice_xml(inv)),
+        name=attachment_name(inv),
+        description=f"E-factuur (SI-UBL 2.0) {inv.number}",
+        created=stamp,
+        modified=stamp,
+        relationship="Alternative",
+    )
+    return _pdf(invoice_html(inv), [attachment])
+
+
+# ---------------------------------------------------------------------------------------------
+# Many documents
+
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def statement_filename(st: Statement) -> str:
+    return _safe(f"afrekening-{st.month}-{st.municipality.code}.pdf")
+
+
+def invoice_filename(inv: Invoice) -> str:
+    return _safe(f"factuur-{inv.number}.pdf")
+
+
+def _safe(name: str) -> str:
+    if not _SAFE.match(name):
+        raise ValueError(f"unsafe document file name {name!r}")
+    return name
+
+
+def _render_to(doc: Statement | Invoice, path: str) -> str:
+    data = render_statement_pdf(doc) if isinstance(doc, Statement) else render_invoice_pdf(doc)
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return path
+
+
+def render_all(
+    statements: Iterable[Statement],
+    invoices: Iterable[Invoice],
+    out_dir: str | os.PathLike,
+    processes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Render every statement and invoice into `out_dir` (created if needed) with a process pool
+    of `processes` workers (default: every core); `afrekening-<month>-<code>.pdf` and
+    `factuur-<number>.pdf`. Calls `progress(done, total)` after each document (and once with 0
+    at the start). Returns the written paths, sorted."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs: list[tuple[Statement | Invoice, str]] = []
+    for st in statements:
+        jobs.append((st, str(out / statement_filename(st))))
+    for inv in invoices:
+        jobs.append((inv, str(out / invoice_filename(inv))))
+    names = [path for _, path in jobs]
+    if len(set(names)) != len(names):
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"two documents would be written to the same file: {duplicates[0]}")
+    # The longest documents first, so no worker is left with a big one at the end.
+    jobs.sort(key=lambda job: -(len(job[0].lines) + len(getattr(job[0], "creditor_lines", ()))))
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+    workers = max(1, min(processes or os.cpu_count() or 1, total))
+    done = 0
+    if workers == 1:
+        for doc, path in jobs:
+            _render_to(doc, path)
+            done += 1
+            if progress:
+                progress(done, total)
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending = {pool.submit(_render_to, doc, path) for doc, path in jobs}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()  # re-raise a worker's error here
+                        done += 1
+                        if progress:
+                            progress(done, total)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+    return sorted(Path(p) for p in names)
