@@ -173,13 +173,56 @@ def explain(obj, month: Month, client: str, fmt: str) -> None:
         click.echo(render_text(str(month), client, lines, names), nl=False)
 
 
+def _progress_bar(label: str):
+    """A progress callback drawing a bar on an interactive terminal; None when not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="The finalised month, YYYY-MM.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("documents"),
+              show_default=True, help="Directory for the PDFs.")
+@click.option("--processes", type=click.IntRange(min=1), default=None, help="Worker processes (default: every core).")
+@click.pass_obj
+def statements(obj, month: Month, out: Path, processes: int | None) -> None:
+    """Write the month's statements (afrekeningen) and invoices (facturen) as PDF."""
+    from . import service
+    paths, n_statements, n_invoices = service.write_documents(service.open_db(obj["db"]), month, out, processes,
+                                                              _progress_bar(f"{month} documents"))
+    click.echo(f"{month}: {n_statements} statement(s) and {n_invoices} invoice(s) written to {out}/")
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="Directory for the database and the outputs.")
-def demo(out: Path) -> None:
+@click.option("--documents", "documents", default="2024-12", show_default=True,
+              help="Months whose statements and invoices to render as PDF: YYYY-MM[,YYYY-MM...], 'all' or 'none'.")
+def demo(out: Path, documents: str) -> None:
     """The whole job on the bundled demonstration data."""
-    from .demo.run import run_demo
-    run_demo(out, echo=click.echo)
+    from .demo.run import months, run_demo
+    if documents == "all":
+        chosen = months()
+    elif documents == "none":
+        chosen = []
+    else:
+        try:
+            chosen = [Month.parse(m.strip()) for m in documents.split(",")]
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--documents") from None
+        outside = [str(m) for m in chosen if m not in months()]
+        if outside:
+            raise click.BadParameter(f"{', '.join(outside)} is not a demo month (2023-01..2024-12)",
+                                     param_hint="--documents")
+    run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"))
 
 
 if __name__ == "__main__":  # pragma: no cover

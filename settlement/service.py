@@ -301,3 +301,14 @@ def municipality_names(conn, snapshot_id: int) -> dict[str, str]:
     from sqlalchemy import select
     t = db.MunicipalityRow.__table__
     return {c: n for c, n in conn.execute(select(t.c.code, t.c.name).where(t.c.snapshot_id == snapshot_id))}
+
+
+def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | None = None,
+                    progress=None) -> tuple[list[Path], int, int]:
+    """Render the month's statements and invoices from its finalised runs (a process pool)."""
+    from .documents.build import build_month
+    from .documents.render import render_all
+    with engine.connect() as conn:
+        statements, invoices = build_month(conn, str(month))
+    paths = render_all(statements, invoices, out, processes=processes, progress=progress)
+    return paths, len(statements), len(invoices)

@@ -60,8 +60,11 @@ def test_demo_command(tmp_path):
         doc = json.loads((out / f"export-{m}.json").read_text(encoding="utf-8"))
         assert doc["month"] == str(m)
         assert (out / f"summary-{m}.txt").exists()
+    pdfs = sorted(p.name for p in (out / "documents" / "2024-12").iterdir())
+    assert "afrekening-2024-12-0193.pdf" in pdfs and any(n.startswith("factuur-0193-2024-") for n in pdfs)
     first = (out / "export-2024-07.json").read_bytes()
-    r = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--documents", "none"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
     assert (out / "export-2024-07.json").read_bytes() == first
     # every basis and flag of RULES.md occurs in the demo
     seen_bases, seen_flags = set(), set()

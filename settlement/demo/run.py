@@ -1,7 +1,9 @@
 """`settle demo`: the whole monthly job on the bundled demonstration data.
 
-A fresh SQLite database in the output directory; load the bundled dataset; settle every month of
-2023 and 2024; write each month's export and a readable summary; print a table per municipality.
+A fresh SQLite database in the output directory; load the bundled dataset; settle and finalise
+every month of 2023 and 2024 (numbering the invoices); write each month's export and a readable
+summary; render the statements and invoices (PDF) of the chosen months; print a table per
+municipality.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ def months() -> list[Month]:
     return out
 
 
-def run_demo(out: Path, echo: Callable[[str], None] = print) -> None:
+def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Month] | None = None,
+             progress=None) -> None:
+    """`documents`: the months whose PDFs to render (default: the last month; rendering all 24
+    months takes a few minutes on two cores)."""
+    documents = [LAST] if documents is None else documents
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     db_file = out / "settlement.db"
@@ -39,6 +45,7 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> None:
     snapshot_id, _ = service.load(engine, DATA)
     echo(f"loaded the demonstration data ({DATA}) into {db_file} as snapshot {snapshot_id}")
     outcomes = service.run_months(engine, months())
+    invoices = sum(len(service.finalize(engine, m).invoices) for m in months())
     with engine.connect() as conn:
         names = service.municipality_names(conn, snapshot_id)
     yearly: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -60,7 +67,11 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> None:
     headers = ["code", "municipality"] + [f"{h} {y}" for y in years for h in ("payable", "receivable")]
     echo("")
     echo(table(headers, rows, set(range(2, len(headers)))))
+    for m in documents:
+        _, n_statements, n_invoices = service.write_documents(engine, m, out / "documents" / str(m),
+                                                              progress=progress)
+        echo(f"{m}: {n_statements} statements and {n_invoices} invoices (PDF) in {out / 'documents' / str(m)}/")
     lines = sum(len(o.result.lines) for o in outcomes)
     echo("")
-    echo(f"settled {len(outcomes)} months ({FIRST}..{LAST}), {lines} lines, in "
+    echo(f"settled and finalised {len(outcomes)} months ({FIRST}..{LAST}), {lines} lines, {invoices} invoices, in "
          f"{time.perf_counter() - started:.1f} s; exports and summaries in {out}/")
