@@ -50,6 +50,9 @@ class Guarded(click.Group):
             _fail(f"an invariant failed, nothing was stored (this is a bug, please report it): {e}", 1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader went away (`settle export | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as e:  # an unexpected failure: one sentence unless debugging
             if os.environ.get("SETTLEMENT_DEBUG"):
                 raise
