@@ -136,6 +136,7 @@ def finalize(obj, month: Month) -> None:
     parts = [f"{n} {word}" for n, word in ((len(outcome.invoices) - notes, "invoice(s)"), (notes, "credit note(s)")) if n]
     click.echo(f"{month}: {what} is final, finalised on {day}; "
                + (f"{' and '.join(parts)} numbered" if parts else "no invoices (nothing owed between municipalities)"))
+    click.echo(f"receipt {run.receipt_hash} (keep it: `settle verify --month {month}` proves the run against it)")
     if outcome.invoices:
         click.echo(table(["number", "kind", "creditor", "debtor", "amount", "corrects"],
                          [[i.number, i.kind, i.creditor, i.debtor, format_cents(i.amount), i.corrects or ""]
@@ -174,6 +175,21 @@ def explain(obj, month: Month, client: str, fmt: str) -> None:
                                "traces": [l.trace for l in lines]}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(str(month), client, lines, names), nl=False)
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="The final month to verify, YYYY-MM.")
+@click.pass_obj
+def verify(obj, month: Month) -> None:
+    """Recompute the month's final run(s) from their snapshot and prove them identical (exit 1 if not)."""
+    from . import service
+    from .verify import verify_month
+    report = verify_month(service.open_db(obj["db"]), month)
+    for line in report.checked:
+        click.echo(f"ok: {line}")
+    if not report.ok:
+        _fail(f"{month} does not verify: {report.difference}", 1)
+    click.echo(f"{month} verifies: every stored line, trace, pool share and hash equals the recomputation")
 
 
 def _progress_bar(label: str):

@@ -216,6 +216,9 @@ class Run(SQLModel, table=True):
     calculated_at: datetime
     finalized_at: Optional[datetime] = None
     parent: Optional[int] = Field(default=None, foreign_key="run.id")
+    lines_hash: Optional[str] = Field(default=None, max_length=80)  # see settlement.receipt
+    receipt: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    receipt_hash: Optional[str] = Field(default=None, max_length=80)
     __table_args__ = (CheckConstraint("kind IN ('draft', 'final', 'correction')", name="kind"),)
 
 

@@ -272,7 +272,7 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         finalized_at = datetime.now(timezone.utc)
         kind = "final" if run.kind == "draft" else "correction"
         invoices = store.finalise_run(conn, run.id, kind, finalized_at, month.year, planned)  # type: ignore[arg-type]
-        run.kind, run.finalized_at = kind, finalized_at
+        run = next(r for r in store.month_runs(conn, m) if r.id == run.id)
     return FinalizeOutcome(run, invoices)
 
 

@@ -9,6 +9,7 @@ writers of a month's runs and invoices first take the month's lock (`lock_month`
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from dataclasses import asdict
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import db
+from . import db, receipt
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
 from .facts import (
@@ -163,17 +164,20 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     lines and pool shares in bulk. The caller holds the month's lock and removed the earlier draft."""
     runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
     assert kind in ("draft", "correction") and (parent is not None) == (kind == "correction")
-    run_id = conn.execute(insert(runs).values(
-        snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
-        rules_version=info["rules_version"], input_hash=snapshot.input_hash,
-        agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
-        calculated_at=datetime.now(timezone.utc), parent=parent)).inserted_primary_key[0]
+    values = dict(snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
+                  rules_version=info["rules_version"], input_hash=snapshot.input_hash,
+                  agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
+                  calculated_at=datetime.now(timezone.utc), parent=parent, finalized_at=None,
+                  lines_hash=receipt.lines_hash(result.lines, result.pools))
+    the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"])
+    run_id = conn.execute(insert(runs).values(**values, receipt=receipt.text(the_receipt),
+                                              receipt_hash=receipt.digest(the_receipt))).inserted_primary_key[0]
     if result.lines:
         conn.execute(insert(lines), [
             {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
              "region": l.region, "days": l.days, "amount": l.amount, "status": l.status, "basis": l.basis,
              "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
-             "trace": json.dumps(l.trace, sort_keys=True, ensure_ascii=False, separators=(",", ":"))}
+             "trace": receipt.trace_text(l.trace)}
             for i, l in enumerate(result.lines)])
     share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
                    "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
@@ -218,8 +222,12 @@ def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetim
             rows.append({**inv, "run_id": run_id, "year": year, "seq": seq, "number": invoice_number(creditor, year, seq),
                          "issue_date": finalized_at.date()})
     assert kind in ("final", "correction")
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).one()._mapping
+    final_receipt = receipt.build(SimpleNamespace(**{**row, "kind": kind, "finalized_at": finalized_at}),
+                                  row["lines_hash"])
     done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.finalized_at.is_(None))
-                        .values(kind=kind, finalized_at=finalized_at))
+                        .values(kind=kind, finalized_at=finalized_at, receipt=receipt.text(final_receipt),
+                                receipt_hash=receipt.digest(final_receipt)))
     if done.rowcount != 1:  # pragma: no cover - the month lock makes this impossible
         raise RuntimeError(f"run {run_id} was finalised meanwhile")
     if rows:

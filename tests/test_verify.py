@@ -1,0 +1,105 @@
+"""Receipts and `settle verify`: an untouched final month verifies; any stored amount, trace or
+fact altered afterwards is found and named."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from settlement import __version__
+from settlement.cli import main
+from settlement.demo.run import DATA
+
+MONTH = "2024-03"
+
+
+def settle(db_url, *args, code=0):
+    r = CliRunner().invoke(main, ["--db", db_url, *args], catch_exceptions=False)
+    assert r.exit_code == code, r.output
+    return r.output
+
+
+def sql(db_url, statement, **params):
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        result = conn.execute(text(statement), params)
+        rows = result.fetchall() if result.returns_rows else None
+    engine.dispose()
+    return rows
+
+
+def final_month(db_url, data=DATA):
+    settle(db_url, "init")
+    settle(db_url, "load", str(data))
+    settle(db_url, "run", "--month", MONTH)
+    return settle(db_url, "finalize", "--month", MONTH)
+
+
+def test_untouched_final_month_verifies_and_the_receipt_is_printed(db_url):
+    out = final_month(db_url)
+    printed = re.search(r"receipt (sha256:[0-9a-f]{64})", out).group(1)
+    (receipt_hash, receipt_text, export_hash), = sql(db_url, "SELECT receipt_hash, receipt, export_hash FROM run")
+    assert printed == receipt_hash
+    receipt = json.loads(receipt_text)
+    assert receipt["format"] == "settlement-receipt/1" and receipt["kind"] == "final"
+    assert receipt["engine_version"] == __version__ and receipt["rules_version"] == "1"
+    assert receipt["input_hash"].startswith("sha256:") and receipt["agreements_hash"].startswith("sha256:")
+    assert receipt["export_hash"] == export_hash and receipt["finalized_at"] and receipt["calculated_at"]
+    out = settle(db_url, "verify", "--month", MONTH)
+    assert f"{MONTH} verifies" in out and "recomputed identically" in out
+
+
+def test_an_altered_amount_is_found_and_named(db_url):
+    final_month(db_url)
+    (placement, payer, basis, amount), = sql(
+        db_url, "SELECT placement, payer, basis, amount FROM line WHERE seq = 5")
+    sql(db_url, "UPDATE line SET amount = amount + 1 WHERE seq = 5")
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    cents = lambda v: f"{v // 100}.{v % 100:02d}"
+    assert (f"line 6 ({placement}, payer {payer or '-'}, {basis}): amount stored {cents(amount + 1)}, "
+            f"recomputed {cents(amount)}") in out
+    assert "Traceback" not in out
+
+
+def test_an_altered_trace_is_found_even_with_its_hash_rewritten(db_url):
+    final_month(db_url)
+    (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 0")
+    forged = trace.replace('"applies":true', '"applies":false', 1)
+    assert forged != trace
+    sql(db_url, "UPDATE line SET trace = :t WHERE seq = 0", t=forged)
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "line 1 (" in out and "stored trace differs" in out and ".applies" in out
+
+
+def test_an_altered_fact_of_the_snapshot_is_found(db_url):
+    final_month(db_url)
+    sql(db_url, "UPDATE tariff SET price = price + 100")
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "stored facts of snapshot 1 no longer hash" in out
+
+
+def test_a_final_month_verifies_after_new_data_and_with_its_correction(db_url, tmp_path):
+    final_month(db_url)
+    changed = tmp_path / "changed"
+    shutil.copytree(DATA, changed)
+    decl = (changed / "declarations.csv").read_text(encoding="utf-8")
+    (changed / "declarations.csv").write_text(decl + "P00013,2024-03,4000.00\n", encoding="utf-8")
+    settle(db_url, "load", str(changed))
+    settle(db_url, "verify", "--month", MONTH)  # the final run keeps its own snapshot
+    out = settle(db_url, "run", "--month", MONTH)
+    assert "correction" in out
+    settle(db_url, "finalize", "--month", MONTH)
+    out = settle(db_url, "verify", "--month", MONTH)
+    assert "final run" in out and "correction run" in out and f"{MONTH} verifies" in out
+
+
+def test_verify_needs_a_final_month(db_url):
+    settle(db_url, "init")
+    settle(db_url, "load", str(DATA))
+    settle(db_url, "run", "--month", MONTH)
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "no final run" in out
