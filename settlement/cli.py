@@ -54,6 +54,9 @@ class Guarded(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         except Exception as e:  # an unexpected failure: one sentence unless debugging
+            if "database is locked" in str(getattr(e, "orig", e)):  # SQLite: a writer outlasted the busy timeout
+                _fail("the database is busy: another settle command is writing to it and did not finish in time "
+                      "(SQLite lets one command write at a time); nothing was stored, try again when it is done", 1)
             if os.environ.get("SETTLEMENT_DEBUG"):
                 raise
             _fail(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
@@ -159,22 +162,63 @@ def export(obj, month: Month, out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--month", required=True, callback=_month, help="YYYY-MM")
-@click.option("--client", required=True, help="The client's pseudonym.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--month", callback=_month, default=None, help="The month, YYYY-MM.")
+@click.option("--from", "first", callback=_month, default=None, help="First month of a period, YYYY-MM (with --to).")
+@click.option("--to", "last", callback=_month, default=None, help="Last month of a period, YYYY-MM (with --from).")
+@click.option("--client", default=None, help="A client's pseudonym: every line of the client.")
+@click.option("--placement", default=None, help="A placement id: every line of the placement.")
+@click.option("--municipality", default=None, help="A municipality code: everything it pays, by basis.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf"]), default="text",
+              show_default=True, help="html and pdf: the Dutch dossier for the geschillencommissie.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+@click.option("--with-bsn", "with_bsn", is_flag=True,
+              help="Show the clients' BSNs in the dossier (html, pdf); the document then says so on its first page.")
 @click.pass_obj
-def explain(obj, month: Month, client: str, fmt: str) -> None:
-    """Show why each of a client's lines in a month landed where it did."""
+def explain(obj, month: Month | None, first: Month | None, last: Month | None, client: str | None,
+            placement: str | None, municipality: str | None, fmt: str, out: Path | None, with_bsn: bool) -> None:
+    """Show why each line landed where it did: of a client, a placement or a municipality, in a
+    month or a period. text and json show the month's latest run (as `settle export`); html and pdf
+    render the dossier of the month's final run plus finalised corrections (or its draft run)."""
     from . import service
-    from .explain import render_text
-    run, lines, names = service.client_lines(service.open_db(obj["db"]), month, client)
+    from .explain import explain_json, explain_text
+    chosen = [(name, value) for name, value in (("client", client), ("placement", placement),
+                                                ("municipality", municipality)) if value is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --client, --placement and --municipality")
+    if month is not None and (first is not None or last is not None):
+        raise click.UsageError("give either --month or --from and --to, not both")
+    if month is None and (first is None or last is None):
+        raise click.UsageError("give --month, or --from and --to")
+    if first is not None and last is not None and first > last:
+        raise click.UsageError(f"--from {first} lies after --to {last}")
+    if with_bsn and fmt in ("text", "json"):
+        raise click.UsageError("--with-bsn applies to --format html and pdf only; text and json never show a BSN")
+    from .dossier import gather, months_between, render_html, render_pdf
+    subject, key = chosen[0]
+    months = [month] if month is not None else months_between(first, last)  # type: ignore[arg-type]
+    engine = service.open_db(obj["db"])
+    sel = gather(engine, subject, key, months, mode="latest" if fmt in ("text", "json") else "dossier",
+                 with_bsn=with_bsn)
+    if fmt == "pdf":
+        data = render_pdf(sel, with_bsn=with_bsn)
+        if out is None:
+            click.get_binary_stream("stdout").write(data)
+        else:
+            out.write_bytes(data)
+            click.echo(f"wrote {out}")
+        return
     if fmt == "json":
-        click.echo(json.dumps({"month": str(month), "client": client, "run": run.id,
-                               "engine_version": run.engine_version, "input_hash": run.input_hash,
-                               "agreements_hash": run.agreements_hash,
-                               "traces": [l.trace for l in lines]}, indent=2, ensure_ascii=False))
+        text = explain_json(sel) + "\n"
+    elif fmt == "html":
+        text = render_html(sel, with_bsn=with_bsn)
     else:
-        click.echo(render_text(str(month), client, lines, names), nl=False)
+        text = explain_text(sel)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
 
 
 @main.command()
@@ -190,6 +234,16 @@ def verify(obj, month: Month) -> None:
     if not report.ok:
         _fail(f"{month} does not verify: {report.difference}", 1)
     click.echo(f"{month} verifies: every stored line, trace, pool share and hash equals the recomputation")
+
+
+@main.command()
+@click.pass_obj
+def rekey(obj) -> None:
+    """Re-encrypt every stored BSN with the key in SETTLEMENT_BSN_KEY (the old ones in SETTLEMENT_BSN_OLD_KEYS)."""
+    from . import service
+    count, snapshots = service.rekey(service.open_db(obj["db"]))
+    click.echo(f"{count} BSN(s) in {snapshots} snapshot(s) re-encrypted and re-hashed with the current "
+               f"SETTLEMENT_BSN_KEY in one transaction; the old key(s) are no longer needed")
 
 
 def _progress_bar(label: str):
@@ -241,7 +295,26 @@ def demo(out: Path, documents: str) -> None:
         if outside:
             raise click.BadParameter(f"{', '.join(outside)} is not a demo month (2023-01..2024-12)",
                                      param_hint="--documents")
+    from .bsn import DEMO_KEY, KEY_ENV, use_demo_key_if_unset
+    if use_demo_key_if_unset():
+        click.echo(f"notice: {KEY_ENV} is not set; the demo encrypts its BSNs with the public demonstration key "
+                   f"{DEMO_KEY!r} (never use it for real data)")
     run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"))
+
+
+@main.command()
+@click.option("--clients", type=click.IntRange(min=1), default=40_000, show_default=True,
+              help="Number of clients.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the dataset (created; its dataset files are overwritten).")
+@click.option("--seed", type=int, default=2025, show_default=True, help="Same clients and seed: identical files.")
+def synth(clients: int, out: Path, seed: int) -> None:
+    """Write a synthetic national dataset (342 municipalities, 43 regions) for benchmarks and tests."""
+    import time
+    from .synth import generate
+    started = time.perf_counter()
+    summary = generate(out, clients, seed)
+    click.echo(f"{out}: {summary.text()} ({time.perf_counter() - started:.1f} s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

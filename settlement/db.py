@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -121,10 +121,17 @@ class TariffRow(SQLModel, table=True):
 
 
 class ClientRow(SQLModel, table=True):
+    """A client: never the BSN in plain text (settlement.bsn). `bsn_hmac` is its keyed hash, for
+    matching (one BSN per snapshot; look-ups), `bsn_enc` the BSN encrypted, for the documents that
+    must show it. `settle rekey` is the one writer that changes stored fact rows: it re-encrypts and
+    re-hashes them with a new key, and the BSNs themselves (so the snapshot's input hash) stay."""
+
     __tablename__ = "client"
     snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
     client: str = Field(primary_key=True)
-    bsn: str = Field(max_length=9)
+    bsn_hmac: str = Field(max_length=64)
+    bsn_enc: str = Field(max_length=120)
+    __table_args__ = (Index("uq_client_bsn_hmac", "bsn_hmac", "snapshot_id", unique=True),)
 
 
 class BrpRow(SQLModel, table=True):
@@ -219,7 +226,12 @@ class Run(SQLModel, table=True):
     lines_hash: Optional[str] = Field(default=None, max_length=80)  # see settlement.receipt
     receipt: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     receipt_hash: Optional[str] = Field(default=None, max_length=80)
-    __table_args__ = (CheckConstraint("kind IN ('draft', 'final', 'correction')", name="kind"),)
+    # the checks on run exist on PostgreSQL only (SQLite cannot add them without copying `run`,
+    # which other tables reference; see migrations 0002 and 0004); the index on both
+    __table_args__ = (CheckConstraint("kind IN ('draft', 'final', 'correction')", name="kind"),
+                      CheckConstraint("(kind = 'correction') = (parent IS NOT NULL)", name="parent"),
+                      Index("uq_run_month_final", "month", unique=True, sqlite_where=text("kind = 'final'"),
+                            postgresql_where=text("kind = 'final'")))
 
 
 class LineRow(SQLModel, table=True):
@@ -240,7 +252,9 @@ class LineRow(SQLModel, table=True):
     creditor: str = Field(max_length=4)
     flags: str
     trace: str = Field(sa_column=Column(Text, nullable=False))
-    __table_args__ = (UniqueConstraint("run_id", "seq"), Index("ix_line_run_id_client", "run_id", "client"))
+    __table_args__ = (UniqueConstraint("run_id", "seq"), Index("ix_line_run_id_client", "run_id", "client"),
+                      CheckConstraint("(payer IS NULL) <> (pool IS NULL)", name="payer_or_pool"),
+                      CheckConstraint("(basis = 'pool') = (pool IS NOT NULL)", name="pool_basis"))
 
 
 class PoolShareRow(SQLModel, table=True):
@@ -271,7 +285,10 @@ class Invoice(SQLModel, table=True):
     corrects: Optional[str] = Field(default=None, max_length=20)  # the number of the original invoice
     issue_date: date
     __table_args__ = (UniqueConstraint("creditor", "year", "seq"),
-                      CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind"))
+                      CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind"),
+                      CheckConstraint("(kind = 'credit_note') = (amount < 0) AND amount <> 0", name="sign"),
+                      CheckConstraint("creditor <> debtor", name="parties"),
+                      UniqueConstraint("run_id", "creditor", "debtor"))
 
 
 class InvoiceCounter(SQLModel, table=True):

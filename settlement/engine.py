@@ -274,19 +274,58 @@ def totals_and_invoices(result: MonthResult, municipalities: list[str]) -> None:
 
 
 def check_invariants(result: MonthResult) -> None:
-    """Conservation (RULES.md §8) and the pool invariant (§5.1), checked on every run."""
+    """Conservation (RULES.md §8) and the pool invariant (§5.1), checked on every run (and on the
+    run read back at finalisation): raises InvariantError, so that nothing is stored."""
     for line in result.lines:
         if (line.payer is None) == (line.pool is None):
             raise InvariantError(f"line {line.sort_key} must have exactly one payer or one pool")
+        if (line.basis == "pool") != (line.pool is not None):
+            raise InvariantError(f"line {line.sort_key}: basis 'pool' must go with a pool, and only with one")
     for pool in result.pools:
         if sum(pool.shares.values()) != pool.total:
-            raise InvariantError(f"pool {pool.agreement}: shares do not sum to the total")
+            raise InvariantError(f"pool {pool.agreement}: shares sum to {sum(pool.shares.values())} cents, "
+                                 f"the total is {pool.total}")
         if pool.total != sum(l.amount for l in result.lines if l.pool == pool.agreement):
             raise InvariantError(f"pool {pool.agreement}: total differs from its lines")
     line_sum = sum(l.amount for l in result.lines)
     payable_sum = sum(p for p, _ in result.totals.values())
     if line_sum != payable_sum:
         raise InvariantError(f"{result.month}: lines sum to {line_sum} cents but payables to {payable_sum}")
+
+
+def check_invoices(lines: list[Line], pools: list[PoolResult], invoices: list[dict[str, Any]]) -> None:
+    """RULES.md §8 at finalisation: every invoice equals what it bills, computed here on its own
+    from the lines and pool shares (not from the invoices' arithmetic): the debtor's lines to that
+    creditor plus the debtor's shares in that creditor's pools. One invoice per (creditor,
+    debtor != creditor) that owes anything, none otherwise; a credit note exactly when negative.
+
+    `invoices`: dicts with creditor, debtor, kind, amount (what finalisation is about to number)."""
+    billed: dict[tuple[str, str], int] = defaultdict(int)
+    for line in lines:
+        if line.payer is not None and line.payer != line.creditor:
+            billed[(line.creditor, line.payer)] += line.amount
+    for pool in pools:
+        for code, share in pool.shares.items():
+            if code != pool.creditor:
+                billed[(pool.creditor, code)] += share
+    seen: set[tuple[str, str]] = set()
+    for inv in invoices:
+        key = (inv["creditor"], inv["debtor"])
+        what = f"the {inv['kind'].replace('_', ' ')} of {format_cents(inv['amount'])} from {key[0]} to {key[1]}"
+        if key[0] == key[1]:
+            raise InvariantError(f"{what}: a municipality never invoices itself")
+        if key in seen:
+            raise InvariantError(f"{what}: a second invoice for the same creditor and debtor")
+        seen.add(key)
+        if inv["amount"] != billed.get(key, 0):
+            raise InvariantError(f"{what}: the debtor's lines and pool shares owed to that creditor sum to "
+                                 f"{format_cents(billed.get(key, 0))}")
+        if inv["amount"] == 0 or (inv["kind"] == "credit_note") != (inv["amount"] < 0):
+            raise InvariantError(f"{what}: a credit note must be negative and an invoice positive")
+    missing = sorted(k for k, v in billed.items() if v != 0 and k not in seen)
+    if missing:
+        c, d = missing[0]
+        raise InvariantError(f"{d} owes {c} {format_cents(billed[(c, d)])} but there is no invoice for it")
 
 
 def engine_info() -> dict[str, str]:

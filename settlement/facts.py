@@ -63,7 +63,7 @@ class Tariff:
 @dataclass(frozen=True)
 class Client:
     client: str
-    bsn: str
+    bsn: str = field(repr=False)  # never in a repr, so never in a message (settlement.bsn)
 
 
 @dataclass(frozen=True)

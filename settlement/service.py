@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import db, export, migrate, store
+from . import bsn, db, export, migrate, store
 from .agreements import PoolResult
-from .engine import TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, engine_info, totals_and_invoices
+from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, check_invoices, engine_info,
+                     totals_and_invoices)
 from .loader import load_dir
 from .money import format_cents
 from .periods import Month
@@ -63,16 +64,45 @@ def open_db(url: str | None, require_schema: bool = True) -> SAEngine:
 
 def init(url: str | None) -> SAEngine:
     engine = open_db(url, require_schema=False)
+    before = _revision(engine)
     try:
         migrate.upgrade(engine)
+    except UserError:  # e.g. moving plain BSNs (0004) needs SETTLEMENT_BSN_KEY: the sentence says so
+        raise
     except Exception as e:
         raise UserError(f"cannot create the schema in {engine.url.render_as_string()}: {e.__class__.__name__}: "
                         f"{str(e).splitlines()[0]}") from None
+    if before is not None and before < "0004":
+        _compact(engine)
     return engine
 
 
+def _revision(engine: SAEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except Exception:  # noqa: BLE001 - the upgrade reports what is wrong with the database
+        return None
+
+
+def _compact(engine: SAEngine) -> None:
+    """After 0004 replaced plain BSNs: rewrite the storage so that no copy of the database holds the
+    old rows (SQLite: VACUUM and an emptied write-ahead log; PostgreSQL: VACUUM FULL of `client`)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL client")
+
+
 def load(engine: SAEngine, directory: Path) -> tuple[int, str]:
-    """Validate the whole directory, then store it as one snapshot (raises loader.LoadError)."""
+    """Validate the whole directory, then store it as one snapshot (raises loader.LoadError); the
+    BSNs are stored encrypted, so SETTLEMENT_BSN_KEY is checked first."""
+    bsn.keyring("`settle load` (it stores every BSN encrypted with it)")
     ds, _ = load_dir(directory)
     text = (directory / "agreements.toml").read_text(encoding="utf-8")
     return store.save_snapshot(engine, ds, text, str(directory.resolve()))
@@ -261,7 +291,10 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         lines = store.read_run_lines(conn, [run.id])[run.id]  # type: ignore[list-item,index]
         pools = store.read_run_pools(conn, [run.id])[run.id]  # type: ignore[list-item,index]
         result = MonthResult(month, lines, pools)
-        totals_and_invoices(result, [])
+        codes = sorted(set(store.municipality_codes(conn, run.snapshot_id)) | {l.payer for l in lines if l.payer}
+                       | {c for p in pools for c in p.shares})
+        totals_and_invoices(result, codes)
+        check_invariants(result)  # the stored run, as read back
         originals: dict[tuple[str, str], str] = {}
         for inv in store.read_invoices(conn, m):
             if inv.kind == "invoice":
@@ -269,11 +302,19 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         planned = [{"creditor": c, "debtor": d, "month": m, "kind": "credit_note" if v < 0 else "invoice",
                     "amount": v, "corrects": originals.get((c, d)) if run.kind == "correction" else None}
                    for c, d, v in result.invoices]
+        check_invoices(lines, pools, planned)  # RULES.md §8: each invoice is what it bills; else nothing stored
         finalized_at = datetime.now(timezone.utc)
         kind = "final" if run.kind == "draft" else "correction"
         invoices = store.finalise_run(conn, run.id, kind, finalized_at, month.year, planned)  # type: ignore[arg-type]
         run = next(r for r in store.month_runs(conn, m) if r.id == run.id)
     return FinalizeOutcome(run, invoices)
+
+
+def rekey(engine: SAEngine) -> tuple[int, int]:
+    """Re-encrypt and re-hash every stored BSN with SETTLEMENT_BSN_KEY, reading with it and
+    SETTLEMENT_BSN_OLD_KEYS, in one transaction. Returns (BSNs, snapshots)."""
+    keys = bsn.keyring("`settle rekey` (it re-encrypts every BSN with the new key)")
+    return store.rekey(engine, keys)
 
 
 def export_month(engine: SAEngine, month: Month) -> str:
@@ -310,5 +351,33 @@ def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | 
     from .documents.render import render_all
     with engine.connect() as conn:
         statements, invoices = build_month(conn, str(month))
+    _workers_die_with_this_process()
     paths = render_all(statements, invoices, out, processes=processes, progress=progress)
     return paths, len(statements), len(invoices)
+
+
+_WORKERS_HOOKED = False
+
+
+def _workers_die_with_this_process() -> None:
+    """Linux: the processes forked from this one from now on (the document workers) get SIGKILL
+    when it dies. Without this, a `settle statements` killed with SIGKILL (kill -9, the OOM
+    killer) leaves its idle workers waiting for work forever. Elsewhere nothing changes."""
+    global _WORKERS_HOOKED
+    import os
+    import sys
+    if _WORKERS_HOOKED or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def in_child() -> None:
+        if os.getppid() == parent:  # a direct child only, never a grandchild
+            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the signal was set
+                os._exit(1)
+
+    os.register_at_fork(after_in_child=in_child)
+    _WORKERS_HOOKED = True

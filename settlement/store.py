@@ -15,13 +15,13 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import db, receipt
+from . import bsn, db, receipt
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
 from .facts import (
@@ -74,11 +74,16 @@ def snapshot_by_id(conn: Connection, snapshot_id: int) -> db.Snapshot | None:
 def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: str) -> tuple[int, str]:
     """Store a validated dataset as a new snapshot in one transaction.
 
+    BSNs are stored as their keyed hash and encrypted (settlement.bsn): without SETTLEMENT_BSN_KEY,
+    or with a key that cannot read the BSNs already stored, nothing is stored (a UserError).
     Returns (snapshot id, what happened): 'unchanged' when it is already the current snapshot,
     'current' when an identical earlier snapshot became current again, 'loaded' otherwise.
     """
+    keys = bsn.keyring("`settle load` (it stores every BSN encrypted with it)")
     table = db.Snapshot.__table__
     with engine.begin() as conn:
+        lock_snapshots(conn)
+        _check_stored_key(conn, keys)
         current = current_snapshot(conn)
         if current and (current.input_hash, current.agreements_hash) == (ds.input_hash, ds.agreements_hash):
             return current.id, "unchanged"  # type: ignore[return-value]
@@ -92,22 +97,115 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
             input_hash=ds.input_hash, agreements_hash=ds.agreements_hash, agreements_toml=agreements_toml,
             source=source, seq=next_seq, loaded_at=datetime.now(timezone.utc))).inserted_primary_key[0]
         for model, attr, _ in _FACTS:
-            rows = [{**asdict(r), "snapshot_id": snapshot_id} for r in _records(ds, attr)]
+            if model is db.ClientRow:
+                rows = [{"snapshot_id": snapshot_id, "client": c.client, "bsn_hmac": keys.digest(c.bsn),
+                         "bsn_enc": keys.encrypt(c.bsn, c.client)} for c in ds.clients.values()]
+            else:
+                rows = [{**asdict(r), "snapshot_id": snapshot_id} for r in _records(ds, attr)]
             if rows:
                 conn.execute(insert(model.__table__), rows)
         return snapshot_id, "loaded"
 
 
-def read_dataset(conn: Connection, snapshot: db.Snapshot) -> tuple[Dataset, list[Agreement]]:
-    """Rebuild the snapshot's Dataset and agreements: one query per table."""
+def lock_snapshots(conn: Connection) -> None:
+    """Serialise loads; the first statement of save_snapshot's transaction. Without it two loads
+    of one directory both insert it (the second fails on the unique hashes) and two loads of
+    different ones take the same sequence number (two snapshots claim to be current).
+
+    PostgreSQL: the snapshot table in SHARE ROW EXCLUSIVE mode, which only loads (and other
+    writers of `snapshot`) wait for: reading it, and runs referring to it, go on. SQLite: BEGIN
+    IMMEDIATE, the database's write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE snapshot IN SHARE ROW EXCLUSIVE MODE"))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _check_stored_key(conn: Connection, keys: bsn.Keyring) -> None:
+    """Refuse to add BSNs under a key that cannot read the ones stored (one row tells)."""
+    t = db.ClientRow.__table__
+    token = conn.execute(select(t.c.bsn_enc).order_by(t.c.snapshot_id.desc()).limit(1)).scalar()
+    if token is not None and not keys.knows(token):
+        raise bsn._error(bsn.wrong_key_message())
+
+
+def client_bsns(conn: Connection, snapshot_ids: list[int], keys: bsn.Keyring,
+                clients: set[tuple[int, str]] | None = None) -> dict[tuple[int, str], str]:
+    """The BSNs of the snapshots' clients, decrypted, by (snapshot id, client): one query; only
+    those in `clients` when given (decrypting is the cost)."""
+    t = db.ClientRow.__table__
+    out: dict[tuple[int, str], str] = {}
+    if not snapshot_ids:
+        return out
+    for sid, client, token in conn.execute(select(t.c.snapshot_id, t.c.client, t.c.bsn_enc)
+                                           .where(t.c.snapshot_id.in_(snapshot_ids))):
+        if clients is None or (sid, client) in clients:
+            out[(sid, client)] = keys.decrypt(token, client)
+    return out
+
+
+def clients_by_bsn(conn: Connection, value: str, keys: bsn.Keyring) -> list[tuple[int, str]]:
+    """(snapshot id, client) of every stored client with this BSN, matched on the keyed hash (with
+    the current and the old keys: rows not yet re-keyed are found too)."""
+    t = db.ClientRow.__table__
+    return [(sid, c) for sid, c in conn.execute(select(t.c.snapshot_id, t.c.client)
+                                                .where(t.c.bsn_hmac.in_(keys.digests(value)))
+                                                .order_by(t.c.snapshot_id, t.c.client))]
+
+
+def rekey(engine: SAEngine, keys: bsn.Keyring) -> tuple[int, int]:
+    """Re-encrypt every stored BSN and recompute its keyed hash with the current key, in one
+    transaction; reading uses the current and the old keys. Refuses (nothing changed) when any
+    BSN cannot be read with them. Returns (BSNs, snapshots)."""
+    t = db.ClientRow.__table__
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # loads wait until the new key is everywhere
+            conn.execute(text("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE"))
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        rows = conn.execute(select(t.c.snapshot_id, t.c.client, t.c.bsn_enc)).all()
+        unknown = sum(1 for r in rows if not keys.knows(r.bsn_enc))
+        if unknown:
+            raise bsn._error(f"{unknown} of {len(rows)} stored BSNs were encrypted with a key that is neither "
+                             f"{bsn.KEY_ENV} nor one of {bsn.OLD_KEYS_ENV}: add that key to {bsn.OLD_KEYS_ENV}; "
+                             f"nothing was changed")
+        values = []
+        for sid, client, token in rows:
+            plain = keys.decrypt(token, client)
+            values.append({"_sid": sid, "_cid": client, "_hmac": keys.digest(plain),
+                           "_enc": keys.encrypt(plain, client)})
+        if values:
+            conn.execute(update(t).where(t.c.snapshot_id == bindparam("_sid"), t.c.client == bindparam("_cid"))
+                         .values(bsn_hmac=bindparam("_hmac"), bsn_enc=bindparam("_enc")), values)
+        return len(values), len({v["_sid"] for v in values})
+
+
+def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False,
+                 purpose: str = "reading the BSNs") -> tuple[Dataset, list[Agreement]]:
+    """Rebuild the snapshot's Dataset and agreements: one query per table.
+
+    BSNs are decrypted only `with_bsn` (which needs SETTLEMENT_BSN_KEY, else a UserError naming
+    it; `purpose` says who asks): for what must show them, or recompute the input hash (verify).
+    Otherwise each Client.bsn is `bsn.HIDDEN`, which is not a BSN; the engine never reads BSNs, so
+    runs need no key.
+    """
     from .loader import parse_agreements_text  # the loader owns agreement validation
 
+    keys = bsn.keyring(purpose) if with_bsn else None
     kwargs: dict[str, Any] = {}
     for model, attr, cls in _FACTS:
         t = model.__table__
-        cols = [c for c in t.c if c.name in cls.__dataclass_fields__]
-        rows = conn.execute(select(*cols).where(t.c.snapshot_id == snapshot.id)).all()
-        records = [cls(**r._mapping) for r in rows]
+        if model is db.ClientRow:
+            if keys is None:
+                rows = conn.execute(select(t.c.client).where(t.c.snapshot_id == snapshot.id)).all()
+                records = [Client(r.client, bsn.HIDDEN) for r in rows]
+            else:
+                rows = conn.execute(select(t.c.client, t.c.bsn_enc).where(t.c.snapshot_id == snapshot.id)).all()
+                records = [Client(r.client, keys.decrypt(r.bsn_enc, r.client)) for r in rows]
+        else:
+            cols = [c for c in t.c if c.name in cls.__dataclass_fields__]
+            rows = conn.execute(select(*cols).where(t.c.snapshot_id == snapshot.id)).all()
+            records = [cls(**r._mapping) for r in rows]
         if attr in ("municipalities", "regions", "products", "clients", "placements"):
             key = {"municipalities": "code", "regions": "region", "products": "product", "clients": "client",
                    "placements": "placement"}[attr]

@@ -87,7 +87,9 @@ def verify_month(engine: SAEngine, month: Month) -> Report:
         stored_lines = store.read_run_lines(conn, ids, with_trace=True)  # type: ignore[arg-type]
         stored_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
         snapshots = {r.snapshot_id: store.snapshot_by_id(conn, r.snapshot_id) for r in runs}
-        datasets = {sid: store.read_dataset(conn, snap) for sid, snap in snapshots.items()}  # type: ignore[arg-type]
+        datasets = {sid: store.read_dataset(conn, snap, with_bsn=True,  # type: ignore[arg-type]
+                                            purpose="`settle verify` (it hashes the snapshot's facts, BSNs included)")
+                    for sid, snap in snapshots.items()}
     current = engine_info()
     earlier: list[tuple[Any, list[Line], list[Any]]] = []
     for run in runs:

@@ -12,6 +12,10 @@ import uuid
 
 import pytest
 
+# BSNs are stored encrypted (settlement.bsn): the tests' key, unless one is set already
+TEST_BSN_KEY = "test-key-of-the-settlement-tests-not-secret-0123456789"
+os.environ.setdefault("SETTLEMENT_BSN_KEY", TEST_BSN_KEY)
+
 PG_URL = os.environ.get("SETTLEMENT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_problem: str | None = None
 _pg_checked = False

@@ -520,13 +520,11 @@ def test_init_upgrades_a_0001_database_with_data(db_url):
     with engine_.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-    service.load(engine_, DATA)
+    from tests.legacy import load_as_before_0004
+    snapshot, ds, agreements = load_as_before_0004(engine_, DATA)  # as 0001's load wrote it (plain BSNs)
     old = sa.MetaData()
     old.reflect(engine_)  # the tables as 0001 made them
     assert "finalized_at" not in old.tables["run"].c and "invoice" not in old.tables
-    with engine_.connect() as conn:
-        snapshot = store.current_snapshot(conn)
-        ds, agreements = store.read_dataset(conn, snapshot)
     result = Engine(ds, agreements).settle(Month.parse(MONTH))
     text = dumps(build_export(MONTH, "0.1.0", snapshot.input_hash, result.lines, result.pools, sorted(ds.municipalities)))
     with engine_.begin() as conn:  # what 0001's save_run wrote

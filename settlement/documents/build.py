@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import db, store
+from .. import bsn, db, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
 from ..periods import Month, covers
@@ -49,6 +49,7 @@ class _Facts:
     """What the documents read from the runs' snapshots: one query per table for all of them."""
 
     def __init__(self, conn: Connection, snapshot_ids: list[int]):
+        self.conn, self.snapshot_ids = conn, snapshot_ids
         def rows(model: Any, *cols: str) -> list[Any]:
             t = model.__table__
             return conn.execute(select(t.c.snapshot_id, *(t.c[c] for c in cols))
@@ -57,7 +58,7 @@ class _Facts:
         self.parties: dict[int, dict[str, Party]] = defaultdict(dict)
         for r in rows(db.MunicipalityRow, "code", "name", "street", "postcode", "city", "iban", "oin"):
             self.parties[r.snapshot_id][r.code] = Party(r.code, r.name, r.street, r.postcode, r.city, r.iban, r.oin)
-        self.bsn: dict[tuple[int, str], str] = {(r.snapshot_id, r.client): r.bsn for r in rows(db.ClientRow, "client", "bsn")}
+        self.bsn: dict[tuple[int, str], str] = {}  # filled by read_bsns: only the BSNs shown are decrypted
         self.product_names: dict[tuple[int, str], str] = {
             (r.snapshot_id, r.product): r.name for r in rows(db.ProductRow, "product", "name")}
         self.members: dict[tuple[int, str], list[tuple[str, date, date | None]]] = defaultdict(list)
@@ -69,6 +70,9 @@ class _Facts:
             parsed = tomllib.loads(toml_text or "")
             self.pool_regions[sid] = {a["id"]: a["region"] for a in parsed.get("agreement", [])
                                       if a.get("kind") == "pool" and "id" in a and "region" in a}
+
+    def read_bsns(self, keys: bsn.Keyring, wanted: set[tuple[int, str]]) -> None:
+        self.bsn = store.client_bsns(self.conn, self.snapshot_ids, keys, wanted)
 
     def is_member(self, snapshot_id: int, municipality: str, region: str, day: date) -> bool:
         return any(r == region and covers(lo, hi, day) for r, lo, hi in self.members.get((snapshot_id, municipality), ()))
@@ -87,6 +91,7 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
     if not runs:
         raise UserError(f"{month} has no final run, so there are no documents: "
                         f"run `settle finalize --month {month}` first")
+    keys = bsn.keyring("`settle statements` (the paying municipality's statement shows its clients' BSNs)")
     ids: list[int] = [r.id for r in runs]  # type: ignore[misc]
     lines_of = store.read_run_lines(conn, ids)
     pools_of = store.read_run_pools(conn, ids)
@@ -112,12 +117,12 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
                 region=line.region, days=line.days, amount=line.amount, status=line.status, basis=line.basis,
                 payer=line.payer, pool=line.pool, creditor=line.creditor, flags=tuple(sorted(line.flags)),
                 cross_region=cross, correction=correction)))
+    facts.read_bsns(keys, {(snapshot_id, line.client) for snapshot_id, line, _ in entries if line.payer is not None})
     paid_by: dict[str, list[StatementLine]] = defaultdict(list)
     owed_to: dict[str, list[StatementLine]] = defaultdict(list)
     for snapshot_id, line, sl in entries:
         if line.payer is not None:
-            bsn = facts.bsn.get((snapshot_id, line.client))
-            paid_by[line.payer].append(replace(sl, bsn=bsn))
+            paid_by[line.payer].append(replace(sl, bsn=facts.bsn.get((snapshot_id, line.client))))
         owed_to[line.creditor].append(sl)
 
     shares_of: dict[str, list[PoolShare]] = defaultdict(list)

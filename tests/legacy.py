@@ -1,0 +1,33 @@
+"""What earlier versions wrote, for the tests of upgrades: a dataset stored as schema 0001..0003
+stored it, through the tables as the database has them (the BSN in plain text in client.bsn)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from settlement import db, store
+from settlement.loader import load_dir
+
+
+def load_as_before_0004(engine, directory: Path):
+    """Load `directory` as a snapshot the way `settle load` did before migration 0004; returns
+    (the Snapshot, the Dataset with its plain BSNs, the agreements)."""
+    ds, agreements = load_dir(directory)
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "bsn" in old.tables["client"].c, "the database is already past 0003"
+    with engine.begin() as conn:
+        snapshot_id = conn.execute(old.tables["snapshot"].insert().values(
+            input_hash=ds.input_hash, agreements_hash=ds.agreements_hash,
+            agreements_toml=(Path(directory) / "agreements.toml").read_text(encoding="utf-8"),
+            source=str(directory), seq=1, loaded_at=datetime.now(timezone.utc))).inserted_primary_key[0]
+        for model, attr, _ in store._FACTS:
+            rows = [{**asdict(r), "snapshot_id": snapshot_id} for r in store._records(ds, attr)]
+            if rows:
+                conn.execute(old.tables[model.__tablename__].insert(), rows)
+        snapshot = store.snapshot_by_id(conn, snapshot_id)
+    return snapshot, ds, agreements
