@@ -18,6 +18,7 @@ import csv
 import difflib
 import hashlib
 import json
+import math
 import re
 import tomllib
 from collections import defaultdict
@@ -35,10 +36,14 @@ from .money import parse_euros
 from .periods import FAR_FUTURE, Month, covers, parse_date
 
 MAX_FIELD = 1000                    # characters in one cell
+MAX_CENTS = 99_999_999_999          # 999999999.99 euros: price x 31 days x a million lines still fits 64 bits
+MAX_MESSAGE = 400                   # characters of one problem's message
+MAX_TOML_DEPTH = 50                 # nesting of arrays and tables in agreements.toml
 MAX_LINE_BYTES = 1 << 20            # one physical line; beyond this a field is certainly too long
 MAX_PROBLEMS_PER_FILE = 100         # then stop reading that file; the report shows this many per file
 MAX_TOML_BYTES = 10 << 20
 BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 AGREEMENTS = "agreements.toml"
 MASTER_FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv")
@@ -67,12 +72,23 @@ FINANCING = ("ZIN", "PGB")
 IWMO_CATEGORIES = ("15", "16", "17", "18")
 BOOLEANS = {"true": True, "false": False}
 
-_CODE = re.compile(r"^\d{4}$")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_BSN = re.compile(r"^\d{9}$")
-_OIN = re.compile(r"^\d{20}$")
-_YEAR = re.compile(r"^\d{4}$")
-_PLAIN = re.compile(r"^[\w.:/+@-]{1,40}$")
+# ASCII digits only, matched whole (`fullmatch`): `\d` would take Arabic-Indic or fullwidth digits
+# and `$` a trailing line break, both of which a quoted cell can carry
+_CODE = re.compile(r"[0-9]{4}")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_BSN = re.compile(r"[0-9]{9}")
+_NINE_DIGITS = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+_OIN = re.compile(r"[0-9]{20}")
+_YEAR = re.compile(r"[0-9]{4}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
+_PLAIN = re.compile(r"[\w.:/+@-]{1,40}", re.ASCII)
+_COLUMN = re.compile(r"[\w.-]{1,60}", re.ASCII)  # what may stand in the column position of a problem
+# control characters a cell must not hold (tab, line feed and carriage return are text); NUL
+# cannot even be stored in PostgreSQL
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BREAK = re.compile(r"[\t\n\r]")
 _TOML_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
 
@@ -96,6 +112,14 @@ class Problems:
         self.stopped: dict[str, int] = {}  # file -> the line where reading stopped
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
+        """One problem. A column that is not a plain name becomes '-' (the message names it) and a
+        message is kept to one line of at most MAX_MESSAGE characters, so that every problem reads
+        as `file:line: column: message`."""
+        if not _COLUMN.fullmatch(column):
+            column = "-"
+        message = " ".join(message.split("\n"))
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE - 3] + "..."
         self.items.append((file, line, column, message))
         self.count[file] += 1
 
@@ -120,11 +144,40 @@ class Problems:
 
 
 def show(value: Any) -> str:
-    """A value for a message: plain tokens as they are, anything odd quoted and cut short."""
+    """A value for a message: plain tokens as they are, anything odd quoted and cut short; a value
+    with nine digits in a row may be a BSN (in the wrong column) and is never shown."""
     text = str(value)
-    if _PLAIN.match(text):
+    if _NINE_DIGITS.search(text):
+        return "(a value with 9 digits, possibly a BSN: not shown)"
+    if _PLAIN.fullmatch(text):
         return text
     return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _date_hint(value: str) -> str:
+    """A hint for a date written the Dutch way or with a time."""
+    if re.fullmatch(r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}", value):
+        return " (day-month-year? write the year first: YYYY-MM-DD)"
+    if re.fullmatch(r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", value):
+        return " (with '-', not '/')"
+    if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]", value):
+        return " (a date without a time)"
+    if value.strip() != value:
+        return " (remove the spaces or line breaks around it)"
+    return ""
+
+
+def _amount_hint(value: str) -> str:
+    """A hint for an amount written the Dutch way, with thousands separators or a currency sign."""
+    if re.fullmatch(r"-?[0-9]+\.[0-9]{3,}", value):
+        return f" (it has {len(value.split('.')[1])} decimals)"
+    if "," in value:
+        return " (use '.' for the decimals and no thousands separators: 1234.56, not 1.234,56)"
+    if value.strip() != value:
+        return " (remove the spaces)"
+    if re.search(r"[€$]|EUR", value):
+        return " (without a currency sign)"
+    return ""
 
 
 def _span(valid_from: date, valid_to: date | None) -> str:
@@ -132,6 +185,18 @@ def _span(valid_from: date, valid_to: date | None) -> str:
 
 
 # Reading CSV as a stream ------------------------------------------------------------------------
+
+def _not_utf8(line: bytes, start: int) -> str:
+    """The message for a line that is not UTF-8 from byte `start` (0-based) on."""
+    byte = line[start]
+    guess = ""
+    if byte >= 0x80:  # what the byte means in Windows-1252 (a superset of Latin-1's letters)
+        try:
+            guess = f", {bytes([byte]).decode('cp1252')!r} in Windows-1252/Latin-1"
+        except UnicodeDecodeError:
+            pass
+    return f"is not valid UTF-8 (byte {start + 1} of the line is 0x{byte:02X}{guess}); save the file as UTF-8"
+
 
 def _lines(f: Any, name: str, out: Problems, bad: set[int]) -> Iterator[str]:
     """Decoded physical lines of a binary file; problems of encoding and length are reported and
@@ -152,13 +217,20 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int]) -> Iterator[str]:
             bad.add(n)
             yield "\n"
             continue
+        if n == 1 and (raw.startswith(UTF16_BOMS) or raw.count(b"\x00") * 3 >= len(raw.rstrip(b"\r\n")) > 0):
+            how = "it starts with a UTF-16 byte order mark" if raw.startswith(UTF16_BOMS) else \
+                "every other byte of the first line is a NUL byte"
+            out.add(name, 1, "-", f"is not UTF-8 but UTF-16 ({how}); save the file as UTF-8")
+            bad.add(n)
+            yield "\n"
+            return  # nothing of a UTF-16 file can be read as UTF-8
         if n == 1 and raw.startswith(BOM):
             out.add(name, 1, "-", "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
             raw = raw[len(BOM):]
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            out.add(name, n, "-", f"is not valid UTF-8 (byte {e.start + 1} of the line); save the file as UTF-8")
+            out.add(name, n, "-", _not_utf8(raw, e.start))
             bad.add(n)
             text = raw.decode("utf-8", "replace")
         yield text
@@ -188,7 +260,7 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
             except csv.Error as e:
                 last = reader.line_num
                 if not (bad and any(i in bad for i in range(start, last + 1))):
-                    out.add(name, start, "-", f"malformed CSV: {e}")
+                    out.add(name, start, "-", _csv_error(e))
                 if header is None:
                     return
                 dropped = True
@@ -200,6 +272,10 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 dropped = True
                 continue
             if header is None:
+                if not row or row == [""]:
+                    out.add(name, start, "-", f"the line is blank; the first line must be the header row: "
+                                              f"{','.join(columns)}")
+                    return
                 header = row
                 if not _check_header(name, header, columns, out):
                     return
@@ -218,11 +294,29 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                     out.add(name, start, c, f"field is longer than {MAX_FIELD} characters")
                 dropped = True
                 continue
+            control = [(c, m) for i, c in index if (m := _CONTROL.search(row[i]))]
+            if control:
+                for c, m in control:
+                    out.add(name, start, c, f"contains the control character U+{ord(m.group()):04X} at character "
+                                            f"{m.start() + 1}; a cell holds text, tabs and line breaks only")
+                dropped = True
+                continue
             yield start, {c: row[i] for i, c in index}
         if header is None:
             out.add(name, 1, "-", f"the file is empty; expected a header row: {','.join(columns)}")
             return
     state["complete"] = not dropped
+
+
+def _csv_error(e: csv.Error) -> str:
+    """The csv module's complaint, with what it usually means in an export."""
+    text = str(e)
+    if "new-line character seen in unquoted field" in text:
+        return ("malformed CSV: a carriage return (CR) that does not end a line in an unquoted field; lines must "
+                "end with LF or CR LF (a file saved with old Mac line endings?)")
+    if "unexpected end of data" in text:
+        return f"malformed CSV: a quoted field is not closed before the end of the file ({text})"
+    return f"malformed CSV: {text}"
 
 
 def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: Problems) -> bool:
@@ -235,7 +329,7 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
     seen: set[str] = set()
     for c in header:
         if c in seen:
-            out.add(name, 1, show(c) if c else "-", f"column {show(c)} appears more than once in the header")
+            out.add(name, 1, c or "-", f"column {show(c)} appears more than once in the header")
             ok = False
         seen.add(c)
     for c in header:
@@ -243,10 +337,12 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
             hint = ""
             if c.strip() in columns and c.strip() != c:
                 hint = f" (remove the spaces around {c.strip()})"
+            elif c == "":
+                hint = " (an empty column name: a trailing comma?)"
             else:
                 close = difflib.get_close_matches(c, columns, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-            out.add(name, 1, show(c) if c else "-", f"unknown column {show(c)}{hint}; expected: {','.join(columns)}")
+            out.add(name, 1, c or "-", f"unknown column {show(c)}{hint}; expected: {','.join(columns)}")
     for c in columns:
         if c not in seen:
             out.add(name, 1, c, "missing column in the header")
@@ -259,14 +355,16 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
 class Row:
     """The cells of one CSV row with typed accessors that report what is wrong per column."""
 
-    __slots__ = ("file", "line", "cells", "out", "ok")
+    __slots__ = ("file", "line", "cells", "out", "ok", "bad_columns")
 
     def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems):
         self.file, self.line, self.cells, self.out, self.ok = file, line, cells, out, True
+        self.bad_columns: set[str] = set()
 
     def bad(self, column: str, message: str) -> None:
         self.out.add(self.file, self.line, column, message)
         self.ok = False
+        self.bad_columns.add(column)
 
     def raw(self, col: str) -> str | None:
         value = self.cells[col]
@@ -284,18 +382,21 @@ class Row:
         if value is not None and value != value.strip():
             self.bad(col, f"{show(value)} has leading or trailing spaces")
             return None
+        if value is not None and _BREAK.search(value):
+            self.bad(col, f"{show(value)} contains a line break or a tab; a key or reference is one line of text")
+            return None
         return value
 
     def code(self, col: str, required: bool = True) -> str | None:
         value = self.text(col, required)
-        if value is not None and not _CODE.match(value):
+        if value is not None and not _CODE.fullmatch(value):
             self.bad(col, f"{show(value)} is not a 4-digit CBS municipality code (such as 0193)")
             return None
         return value
 
     def slug(self, col: str) -> str | None:
         value = self.text(col)
-        if value is not None and not _SLUG.match(value):
+        if value is not None and not _SLUG.fullmatch(value):
             self.bad(col, f"{show(value)} is not a region slug of lowercase letters, digits and hyphens")
             return None
         return value
@@ -304,24 +405,30 @@ class Row:
         value = self.text(col, required)
         if value is None:
             return None
+        if not _DATE.fullmatch(value):
+            self.bad(col, f"{show(value)} is not a date YYYY-MM-DD{_date_hint(value)}")
+            return None
         try:
             return parse_date(value)
-        except ValueError as e:
-            message = str(e).replace(repr(value), show(value), 1)
-            self.bad(col, message)
+        except ValueError:
+            self.bad(col, f"{show(value)} is not a date that exists")
             return None
 
     def cents(self, col: str, required: bool = True) -> int | None:
         value = self.text(col, required)
         if value is None:
             return None
-        try:
-            cents = parse_euros(value)
-        except ValueError:
-            self.bad(col, f"{show(value)} is not an amount in euros with a '.' and at most two decimals")
+        if not _AMOUNT.fullmatch(value):
+            self.bad(col, f"{show(value)} is not an amount in euros with a '.' and at most two decimals"
+                          f"{_amount_hint(value)}")
             return None
-        if cents < 0:
+        if value.startswith("-"):
             self.bad(col, f"{show(value)} is negative; amounts must not be negative")
+            return None
+        cents = parse_euros(value)
+        if cents > MAX_CENTS:
+            self.bad(col, f"{show(value)} is larger than the largest amount accepted, "
+                          f"{MAX_CENTS // 100}.{MAX_CENTS % 100:02d}")
             return None
         return cents
 
@@ -355,7 +462,7 @@ def _municipality(r: Row) -> Municipality | None:
             r.bad("iban", f"{show(iban_raw)} is not a valid IBAN: {reason[0].lower() + reason[1:]}")
     street, postcode, city = r.text("street"), r.text("postcode"), r.text("city")
     oin = r.text("oin", required=False)
-    if oin is not None and not _OIN.match(oin):
+    if oin is not None and not _OIN.fullmatch(oin):
         r.bad("oin", f"{show(oin)} is not an OIN of 20 digits")
     if not r.ok:
         return None
@@ -399,7 +506,7 @@ def _client(r: Row) -> Client | None:
     who = f"client {show(client)}" if client else "this client"
     if value is None:
         r.bad("bsn", "is required")
-    elif not _BSN.match(value):
+    elif not _BSN.fullmatch(value):
         r.bad("bsn", f"{who}: bsn must be exactly 9 digits")
     elif not _bsn.is_valid(value):
         r.bad("bsn", f"{who}: bsn fails the 11-proef")
@@ -441,6 +548,8 @@ def _declaration(r: Row) -> Declaration | None:
     month = None
     if month_raw is not None:
         try:
+            if not _MONTH.fullmatch(month_raw):
+                raise ValueError(month_raw)
             month = str(Month.parse(month_raw))
         except ValueError:
             r.bad("month", f"{show(month_raw)} is not a month YYYY-MM")
@@ -452,7 +561,7 @@ def _budget(r: Row) -> Budget | None:
     code, year_raw = r.code("municipality"), r.text("year")
     year = None
     if year_raw is not None:
-        if _YEAR.match(year_raw) and 1900 <= int(year_raw) <= 2999:
+        if _YEAR.fullmatch(year_raw) and 1900 <= int(year_raw) <= 2999:
             year = int(year_raw)
         else:
             r.bad("year", f"{show(year_raw)} is not a year such as 2024")
@@ -593,11 +702,11 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
     # intervals
     c.overlaps("region_members.csv", "valid_from", T["region_members.csv"].rows, lambda m: m.municipality,
                lambda m: (m.valid_from, m.valid_to),
-               lambda m, l, e: f"membership of {m.municipality} overlaps its membership of region {e.region} "
+               lambda m, l, e: f"membership of {m.municipality} overlaps its membership of region {show(e.region)} "
                                f"on line {l} ({_span(e.valid_from, e.valid_to)})")
     c.overlaps("tariffs.csv", "valid_from", T["tariffs.csv"].rows, lambda t: (t.product, t.region),
                lambda t: (t.valid_from, t.valid_to),
-               lambda t, l, e: f"tariff of {show(t.product)} in {t.region} overlaps the tariff on line {l} "
+               lambda t, l, e: f"tariff of {show(t.product)} in {show(t.region)} overlaps the tariff on line {l} "
                                f"({_span(e.valid_from, e.valid_to)})")
     c.overlaps("brp.csv", "valid_from", T["brp.csv"].rows, lambda b: b.client,
                lambda b: (b.valid_from, b.valid_to),
@@ -650,16 +759,60 @@ def _decode_toml(data: bytes, out: Problems) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        out.add(AGREEMENTS, line, "-", "is not valid UTF-8; save the file as UTF-8")
+        begin = data.rfind(b"\n", 0, e.start) + 1
+        out.add(AGREEMENTS, line, "-", _not_utf8(data[begin:e.start + 1], e.start - begin))
         return None
+
+
+def _deep_line(lines: list[str]) -> int:
+    """The line where brackets first nest deeper than MAX_TOML_DEPTH (strings not considered)."""
+    depth = 0
+    for i, text in enumerate(lines, 1):
+        for ch in text:
+            depth += ch in "[{"
+            depth -= ch in "]}"
+            if depth > MAX_TOML_DEPTH:
+                return i
+    return 1
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and tables nest in a TOML value (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d + 1)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+def _not_finite(value: Any) -> str | None:
+    """'nan' or 'inf' when a TOML value holds such a float anywhere inside, else None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return "nan" if math.isnan(v) else "inf"
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
 
 
 def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agreement]:
     """Parse and check agreements; with `ds` None only the file's structure, ids and kinds (the
     dataset is too broken to check references against)."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # TOML counts lines by LF only (splitlines would also split at U+2028, ...)
+    if lines and lines[-1] == "":
+        lines.pop()
     try:
         doc = tomllib.loads(text)
+    except RecursionError:
+        out.add(AGREEMENTS, _deep_line(lines), "-", f"invalid TOML: arrays or tables are nested too deeply "
+                                                   f"(more than {MAX_TOML_DEPTH} levels)")
+        return []
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = _TOML_POS.search(msg)
@@ -670,9 +823,13 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
         else:
             out.add(AGREEMENTS, max(len(lines), 1), "-", f"invalid TOML: {base} at the end of the file")
         return []
+    if _depth(doc) > MAX_TOML_DEPTH:  # nothing below may recurse into (repr, comparisons) such values
+        out.add(AGREEMENTS, _deep_line(lines), "-", f"invalid TOML: arrays or tables are nested too deeply "
+                                                   f"(more than {MAX_TOML_DEPTH} levels)")
+        return []
     for key in sorted(set(doc) - {"agreement"}):
-        out.add(AGREEMENTS, _field_line(lines, 1, len(lines) + 1, key), show(key),
-                "unknown top-level key; every agreement is an [[agreement]] table")
+        out.add(AGREEMENTS, _field_line(lines, 1, len(lines) + 1, key), key,
+                f"unknown top-level key {show(key)}; every agreement is an [[agreement]] table")
     raws = doc.get("agreement", [])
     if not isinstance(raws, list):
         out.add(AGREEMENTS, _field_line(lines, 1, len(lines) + 1, "agreement"), "-",
@@ -691,7 +848,9 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
         def problem(field: str, message: str, start: int = start, end: int = end, reported: list = reported) -> None:
             reported.append(field)
             line = _field_line(lines, start, end, field) if field not in ("-", "") else start
-            out.add(AGREEMENTS, line, show(field) if field else "-", message)
+            if field and field != "-" and not _COLUMN.fullmatch(field):
+                message = f"{show(field)} {message}"  # not a plain name: the column reads '-'
+            out.add(AGREEMENTS, line, field or "-", message)
 
         if not isinstance(raw, dict):
             problem("-", "every agreement must be a table")
@@ -714,6 +873,11 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             problem("kind", f"unknown kind {show(kind)}; known kinds: {', '.join(sorted(KINDS))}")
             continue
         if ds is None:
+            continue
+        odd = [(f, bad) for f in sorted(raw) if (bad := _not_finite(raw[f])) is not None]
+        for field, value in odd:
+            problem(field, f"must be a finite number, not {value}")
+        if odd:
             continue
         try:
             agreement = KINDS[kind].parse(raw if ok else {**raw, "id": ""}, ds, problem)
@@ -796,11 +960,15 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
     out = Problems()
 
     known_names = set(FILES) | {AGREEMENTS}
-    for p in sorted(path.iterdir()):
-        if p.name not in known_names and p.suffix in (".csv", ".toml"):
-            close = difflib.get_close_matches(p.name, sorted(known_names), n=1, cutoff=0.8)
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as e:
+        raise LoadError([f"{show(str(path))}:0: -: cannot be read: {e.strerror or e}"]) from None
+    for p in entries:
+        if p.name not in known_names and p.suffix.lower() in (".csv", ".toml"):
+            close = difflib.get_close_matches(p.name.lower(), sorted(known_names), n=1, cutoff=0.8)
             if close and not (path / close[0]).exists():
-                out.add(p.name, 0, "-", f"is not a file of the exchange format; did you mean {close[0]}?")
+                out.add(show(p.name), 0, "-", f"is not a file of the exchange format; did you mean {close[0]}?")
 
     tables: dict[str, _Table] = {}
     for name, (columns, required) in FILES.items():
@@ -808,6 +976,9 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
         parse, key = PARSERS[name]
         table = _Table([], set(), False)
         tables[name] = table
+        if file.exists() and not file.is_file():
+            out.add(name, 0, "-", "is not a regular file (a directory?)")
+            continue
         if not file.is_file():
             if required:
                 out.add(name, 0, "-", "the file is missing")
@@ -815,16 +986,20 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
                 table.complete = True  # absent optional file: an empty table
             continue
         state: dict[str, bool] = {}
+        bad_key = False  # a key cell itself was malformed: what it was meant to be is unknown
         try:
             for line, cells in _read_csv(file, name, columns, out, state):
                 if key is not None:
                     table.known.add(cells[key])
-                record = parse(Row(name, line, cells, out))
+                row = Row(name, line, cells, out)
+                record = parse(row)
+                bad_key = bad_key or key in row.bad_columns
                 if record is not None:
                     table.rows.append((line, record))
         except OSError as e:
             out.add(name, 0, "-", f"cannot be read: {e.strerror or e}")
-        table.complete = state.get("complete", False)
+        # references to this file are checked only when every one of its keys is known
+        table.complete = state.get("complete", False) and not bad_key
 
     _cross_check(tables, out)
 
@@ -848,7 +1023,9 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
 
     agreements: list[Agreement] = []
     toml_path = path / AGREEMENTS
-    if not toml_path.is_file():
+    if toml_path.exists() and not toml_path.is_file():
+        out.add(AGREEMENTS, 0, "-", "is not a regular file (a directory?)")
+    elif not toml_path.is_file():
         out.add(AGREEMENTS, 0, "-", "the file is missing (an empty file means no agreements)")
     elif toml_path.stat().st_size > MAX_TOML_BYTES:
         out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 20} MB")

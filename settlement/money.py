@@ -12,7 +12,7 @@ from typing import Hashable, Sequence, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-_AMOUNT = re.compile(r"^(-?)(\d+)(?:\.(\d{1,2}))?$")
+_AMOUNT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
 def round_half_away(value: Fraction | int) -> int:
@@ -29,7 +29,7 @@ def round_half_away(value: Fraction | int) -> int:
 def parse_euros(text: str) -> int:
     """'1234.5' -> 123450 cents. Raises ValueError for anything that is not a plain amount
     with at most two decimals (no thousands separators, no exponent, no comma)."""
-    m = _AMOUNT.match(text.strip()) if text == text.strip() else None
+    m = _AMOUNT.fullmatch(text)
     if not m:
         raise ValueError(f"{text!r} is not an amount in euros with at most two decimals")
     sign, whole, frac = m.groups()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 FAR_FUTURE = date(9999, 12, 31)
 ONE_DAY = timedelta(days=1)
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @dataclass(frozen=True, order=True)
@@ -19,8 +19,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> "Month":
-        m = _MONTH.match(text or "")
-        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+        m = _MONTH.fullmatch(text or "")
+        if not m or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 9998:
             raise ValueError(f"{text!r} is not a month YYYY-MM")
         return cls(int(m.group(1)), int(m.group(2)))
 
@@ -45,7 +45,7 @@ class Month:
 
 def parse_date(text: str) -> date:
     """Strict YYYY-MM-DD (31 February is refused)."""
-    if not re.match(r"^\d{4}-\d{2}-\d{2}$", text or ""):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text or ""):
         raise ValueError(f"{text!r} is not a date YYYY-MM-DD")
     try:
         return date.fromisoformat(text)

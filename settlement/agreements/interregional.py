@@ -64,8 +64,8 @@ class Interregional(Agreement):
         if valid_from and valid_to and valid_to < valid_from:
             problem("valid_to", f"{valid_to} lies before valid_from {valid_from}")
         days = raw.get("notify_within_days", 14)
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            problem("notify_within_days", f"must be a whole number of days >= 0, not {days!r}")
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+            problem("notify_within_days", f"must be a whole number of days from 0 to 365, not {days!r}")
             ok = False
         late = need(raw, "late_notification", problem)
         if late is not None and late not in ("shift", "flag"):

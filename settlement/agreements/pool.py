@@ -81,8 +81,9 @@ class Pool(Agreement):
         creditor = raw.get("creditor")
         if creditor is None and region:
             creditor = ds.regions[region].centrumgemeente
-        elif creditor is not None and creditor not in ds.municipalities:
+        elif creditor is not None and (not isinstance(creditor, str) or creditor not in ds.municipalities):
             problem("creditor", f"unknown municipality code {creditor!r}")
+            creditor = None
         if None in (region, valid_from, clients, creditor) or not weights or not domains:
             return None
         return cls(id=raw["id"], region=region, valid_from=valid_from, valid_to=valid_to,  # type: ignore[arg-type]
