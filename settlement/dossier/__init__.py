@@ -1,1 +1,33 @@
-"""The geschillencommissie's dossier: why each euro of a client's month landed where it did."""
+"""The geschillencommissie's dossier: why each euro of a client's month landed where it did.
+
+`gather` reads the runs, lines (with traces), pools and facts; `build.dossier_context` words and
+computes everything in Dutch; `render_html` and `render_pdf` lay it out with `templates/dossier.html`
+in the house style, through the documents' Jinja environment and reproducible WeasyPrint
+rendering (`settlement.documents.render`). Without `with_bsn` no BSN is read into the document.
+"""
+
+from __future__ import annotations
+
+from ..documents.render import _jinja, _pdf, templates_dir
+from .build import dossier_context
+from .gather import Selection, gather, months_between
+
+__all__ = ["gather", "months_between", "render_html", "render_pdf", "Selection"]
+
+CSS = "dossier.css"
+HOUSE_CSS = "documents.css"
+
+
+def _css(*names: str) -> str:
+    return "\n".join((templates_dir() / n).read_text(encoding="utf-8") for n in names)
+
+
+def render_html(sel: Selection, with_bsn: bool = False) -> str:
+    """A self-contained HTML dossier (the house style and the dossier's style inline)."""
+    return _jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(HOUSE_CSS, CSS)))
+
+
+def render_pdf(sel: Selection, with_bsn: bool = False) -> bytes:
+    """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock)."""
+    html = _jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS)))
+    return _pdf(html)

@@ -1,0 +1,789 @@
+"""The dossier as values for the template: everything is worded and computed here, the template
+only lays it out (`templates/dossier.html`).
+
+Order of the document: the receipt of the run(s) and (with --with-bsn) the BSN warning; a
+summary of the lines with links (grouped by basis for a municipality, by month otherwise); per
+client the facts (timeline and tables of BRP, applications, placements, notifications, regions,
+the 365-day windows and notification deadlines); per month each line's explanation (the rule
+that decided, every rule in order with its Dutch reason, reference and the records it read, the
+amount with its exact arithmetic, the agreement's terms, the split over payers, the pool, the
+correction); per month the pool arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from ..documents import texts
+from ..engine import Line
+from ..money import format_euro_nl, parse_euros
+from ..periods import Month
+from ..phrases import nl_date
+from . import timeline as tl
+from .gather import Entry, MonthData, RunInfo, Selection
+from .words import (
+    FLAG_NL,
+    KIND_NL,
+    LATE_NL,
+    RUN_KIND_NL,
+    STATUS_NL,
+    Names,
+    cents_nl,
+    euro,
+    period_nl,
+    range_nl,
+    reason_nl,
+    record_nl,
+    rule_title,
+)
+
+WINDOW = timedelta(days=365)
+ONE = timedelta(days=1)
+BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouwelijk: deel het alleen met "
+               "wie het voor de behandeling van het geschil nodig heeft, en vernietig het daarna.")
+IR_CODES = ("ir_on_time", "ir_late", "ir_never")
+
+
+def anchor(*parts: Any) -> str:
+    text = "-".join(str(p) for p in parts if p not in (None, ""))
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+
+
+def month_nl(m: Month | str) -> str:
+    return texts.month_nl(str(m))
+
+
+def _cents(text: str) -> int:
+    return parse_euros(text)
+
+
+def line_anchor(e: Entry) -> str:
+    l = e.line
+    return anchor("regel", l.trace.get("period"), l.placement, l.payer or l.pool, l.basis, l.creditor, f"run{e.run.id}")
+
+
+def pool_anchor(month: str, agreement: str, run: RunInfo) -> str:
+    return anchor("pool", month, agreement, f"run{run.id}")
+
+
+def client_anchor(client: str) -> str:
+    return anchor("client", client)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which rule decided a line
+
+
+def deciding_index(line: Line) -> int | None:
+    """The index of the step that decided the line's (payer, basis)."""
+    steps = line.trace.get("steps", [])
+    for i, s in enumerate(steps):
+        if not s.get("applies"):
+            continue
+        o = s.get("outcome") or {}
+        if line.basis == "late_notification":
+            late = (s.get("why") or {}).get("code") in ("ir_late", "ir_never")
+            if o.get("shifted_to") is not None or (late and o.get("late_notification") == "shift"):
+                return i
+        elif line.basis == "pool":
+            if o.get("basis") == "pool":
+                return i
+        elif s["rule"] == line.basis:
+            return i
+    return None
+
+
+def _state(step: dict[str, Any], deciding: bool) -> tuple[str, str]:
+    """(css class, Dutch word) of a step's outcome."""
+    if deciding:
+        return "decided", "besliste"
+    if step.get("applies"):
+        return "applied", "van toepassing"
+    if (step.get("why") or {}).get("code") == "not_reached":
+        return "skipped", "niet beoordeeld"
+    return "rejected", "niet van toepassing"
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic shown in words
+
+
+def rounding_nl(exact: Fraction) -> str:
+    """How the one rounding (half away from zero) turns the exact cents into whole cents."""
+    from ..money import round_half_away
+    rounded = round_half_away(exact)
+    if exact.denominator == 1:
+        return f"{cents_nl(exact)} is al een heel aantal centen: geen afronding"
+    frac = Fraction(abs(exact.numerator) % exact.denominator, exact.denominator)
+    way = ("de helft of meer, dus van nul af" if frac >= Fraction(1, 2) else "minder dan de helft, dus naar nul toe")
+    return (f"de rest {frac.numerator}/{frac.denominator} cent is {way}: {cents_nl(rounded)} = "
+            f"{format_euro_nl(rounded)}")
+
+
+def largest_remainder_rows(total: int, weights: list[tuple[Any, Fraction]]) -> tuple[list[dict[str, Any]], Fraction]:
+    """The largest remainder split (RULES.md §6) of `total` cents, step by step: per key the exact
+    part, its floor, its remainder and whether it got one of the remaining cents."""
+    sign = -1 if total < 0 else 1
+    amount = abs(total)
+    weight_sum = sum((Fraction(w) for _, w in weights), Fraction(0))
+    rows = []
+    for key, w in weights:
+        exact = Fraction(amount) * Fraction(w) / weight_sum
+        floor = exact.numerator // exact.denominator
+        rows.append({"key": key, "weight": Fraction(w), "exact": exact, "floor": floor, "rest": exact - floor})
+    missing = amount - sum(r["floor"] for r in rows)
+    ranked = sorted(range(len(rows)), key=lambda i: (-rows[i]["rest"], rows[i]["key"]))
+    extra = set(ranked[:missing])
+    for i, r in enumerate(rows):
+        r["extra"] = i in extra
+        r["rank"] = ranked.index(i) + 1
+        r["part"] = sign * (r["floor"] + (1 if i in extra else 0))
+        r["exact_nl"] = cents_nl(sign * r["exact"])
+        r["floor_nl"] = cents_nl(sign * r["floor"])
+        r["rest_nl"] = "0" if r["rest"] == 0 else f"{r['rest'].numerator}/{r['rest'].denominator}"
+    return rows, weight_sum
+
+
+# ---------------------------------------------------------------------------------------------
+# One line
+
+
+class LineBuilder:
+    def __init__(self, sel: Selection, names: Names, with_bsn: bool):
+        self.sel = sel
+        self.names = names
+        self.with_bsn = with_bsn
+        self.agreements = sel.agreements
+
+    def title(self, rule: str) -> str:
+        return rule_title(rule, self.agreements)
+
+    def reads(self, step: dict[str, Any]) -> list[dict[str, str]]:
+        return [dict(zip(("id", "text"), record_nl(r, self.names))) for r in step.get("read", [])]
+
+    def build(self, e: Entry, number: str, month: MonthData) -> dict[str, Any]:
+        line, trace = e.line, e.line.trace
+        steps = trace.get("steps", [])
+        decided = deciding_index(line)
+        n = self.names
+        p = self.sel.ds.placements.get(line.placement)
+        ranges = self._ranges(line)
+        rows = []
+        for i, s in enumerate(steps):
+            css, word = _state(s, i == decided)
+            rows.append({"n": i + 1, "rule": s["rule"], "title": self.title(s["rule"]), "reference": s["reference"],
+                         "css": css, "state": word, "reason": reason_nl(s, n, self.agreements) or self._no_reason(s),
+                         "read": self.reads(s)})
+        agreements = self._agreements(line, steps)
+        decision = None
+        if decided is not None:
+            s = steps[decided]
+            reversed_ = bool((trace.get("correction") or {}).get("reason"))
+            decision = {"label": ("Wat de regels nu beslissen: deze betaler en grondslag volgen er niet meer uit, "
+                                  "daarom wordt het eerdere bedrag teruggedraaid") if reversed_ else "Beslissende regel",
+                        "title": self.title(s["rule"]), "rule": s["rule"], "reference": s["reference"],
+                        "reason": reason_nl(s, n, self.agreements), "read": self.reads(s),
+                        "also": [{"title": self.title(t["rule"]), "reference": t["reference"],
+                                  "reason": reason_nl(t, n, self.agreements)}
+                                 for j, t in enumerate(steps)
+                                 if j != decided and t.get("applies") and t["rule"] not in ("amount", "status")],
+                        "effect": next((a["effect"] for a in agreements if a["rule"] == s["rule"]), None)}
+        payer = f"pool ‘{line.pool}’ (zie de verdeling)" if line.pool else n.municipality(line.payer)
+        facts = [
+            ("Cliënt", line.client + (f" (BSN {self._bsn(line.client)})" if self.with_bsn and self._bsn(line.client)
+                                      else "")),
+            ("Plaatsing", f"{line.placement}: {n.product(line.product)}"
+                          + (f", {p.provider}, {period_nl(p.start.isoformat(), p.end.isoformat() if p.end else None)}"
+                             if p else "")),
+            ("Zorgregio", f"{n.region(line.region)} (centrumgemeente en schuldeiser {n.municipality(line.creditor)})"),
+            ("Dagen in deze maand", f"{line.days}" + (f" ({ranges})" if ranges else "")),
+            ("Bedrag van deze regel", format_euro_nl(line.amount)),
+            ("Betaler", payer),
+            ("Grondslag", f"{texts.basis_label(line.basis)} ({line.basis})"),
+            ("Status", STATUS_NL.get(line.status, line.status)),
+        ]
+        if line.flags:
+            facts.append(("Kenmerken", ", ".join(FLAG_NL.get(f, f) for f in line.flags)))
+        facts.append(("Run", f"{e.run.id} ({RUN_KIND_NL.get(e.run.kind, e.run.kind)})"))
+        tags = [FLAG_NL.get(f, f) for f in line.flags]
+        if e.correction:
+            tags.insert(0, "correctie")
+        return {
+            "anchor": line_anchor(e), "number": number, "client": line.client,
+            "client_anchor": client_anchor(line.client),
+            "heading": f"{line.placement} · {texts.basis_label(line.basis)}",
+            "payer_short": (f"pool {line.pool}" if line.pool else n.municipality(line.payer)),
+            "payer": payer, "amount": format_euro_nl(line.amount), "tags": tags, "correction": e.correction,
+            "facts": facts, "decision": decision, "steps": rows,
+            "amount_calc": self._amount(steps, Month.parse(trace.get("period", str(month.month)))),
+            "agreements": agreements,
+            "split": self._split(line),
+            "pool": self._pool(line, e, month),
+            "correction_block": self._correction(trace.get("correction")),
+        }
+
+    def _bsn(self, client: str) -> str | None:
+        return self.sel.bsns.get(client) if self.with_bsn else None
+
+    @staticmethod
+    def _no_reason(step: dict[str, Any]) -> str:
+        if step["rule"] == "amount":
+            return "het bedrag van de plaatsing in deze maand (zie ‘Bedrag’)"
+        return ""
+
+    @staticmethod
+    def _ranges(line: Line) -> str:
+        split = line.trace.get("split")
+        if split:
+            for part in split["parts"]:
+                if part["payer"] == line.payer and part["basis"] == line.basis:
+                    return ", ".join(range_nl(a, b) for a, b in part["ranges"])
+        for s in line.trace.get("steps", []):
+            if s["rule"] == "amount":
+                for r in s.get("read", []):
+                    if str(r.get("record", "")).startswith("placement "):
+                        m = Month.parse(line.trace["period"])
+                        lo = max(date.fromisoformat(r["start"]), m.first)
+                        hi = min(date.fromisoformat(r["end"]), m.last) if r.get("end") else m.last
+                        return range_nl(lo.isoformat(), hi.isoformat())
+        return ""
+
+    # -- amount (RULES.md §3) -----------------------------------------------------------------
+    def _amount(self, steps: list[dict[str, Any]], month: Month) -> dict[str, Any] | None:
+        step = next((s for s in steps if s["rule"] == "amount"), None)
+        if step is None or not step.get("outcome"):
+            return None
+        o = step["outcome"]
+        if "declaration" in o:
+            return {"kind": "declaration", "days": o["days"], "amount": euro(o["amount"]),
+                    "text": (f"Voor deze plaatsing en maand is een declaratie (het werkelijke bedrag) ontvangen: "
+                             f"{euro(o['declaration'])}. Die vervangt het berekende bedrag (RULES.md §3); er is "
+                             f"geen tarief en geen afronding nodig."),
+                    "reference": step["reference"]}
+        unit = o.get("unit", "day")
+        rows = []
+        for iv in o.get("intervals", []):
+            price = euro(iv["price"])
+            formula = (f"{price} × {iv['days']} dagen" if unit == "day"
+                       else f"{price} × {iv['days']} / {month.days} dagen")
+            rows.append({"period": period_nl(iv["from"], iv["to"]), "days": iv["days"],
+                         "price": price + (" per dag" if unit == "day" else " per maand"),
+                         "formula": formula, "exact": cents_nl(Fraction(iv["exact_cents"]))})
+        exact = Fraction(o["exact_cents"])
+        return {"kind": "tariff", "days": o["days"], "rows": rows, "unit": unit,
+                "unit_nl": ("per dag (etmaal): tarief × dagen" if unit == "day"
+                            else f"per maand: tarief × dagen / {month.days} dagen in {month_nl(month)}"),
+                "exact": cents_nl(exact), "rounding": rounding_nl(exact), "amount": euro(o["amount"]),
+                "reference": step["reference"], "several": len(rows) > 1}
+
+    # -- agreements (RULES.md §5) ---------------------------------------------------------------
+    def _agreements(self, line: Line, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        n = self.names
+        out = []
+        for s in steps:
+            code = (s.get("why") or {}).get("code")
+            if s.get("applies") and code in IR_CODES:
+                a = self.agreements.get(s["rule"], {})
+                o = s["outcome"]
+                p = self.sel.ds.placements.get(line.placement)
+                start = p.start.isoformat() if p else None
+                terms = [
+                    ("Afspraak", f"{s['rule']} (interregionale werkafspraak)"),
+                    ("Partijen", ", ".join(n.region(r) for r in a.get("regions", []))),
+                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
+                    ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),
+                    ("Bij te late melding", LATE_NL.get(a.get("late_notification", ""), a.get("late_notification", "?"))),
+                    ("Verwijzing", s["reference"]),
+                ]
+                facts = [
+                    ("Betaler volgens de woonplaatsregels", f"{n.municipality(o['payer'])}, regio "
+                                                            f"{n.region(o.get('payer_region'))}"),
+                    ("Zorgregio van de plaatsing", n.region(line.region)),
+                    ("Start van de plaatsing", nl_date(start) if start else "-"),
+                    ("Uiterste meldingsdatum", f"{nl_date(o['deadline'])} (start + {a.get('notify_within_days', '?')} "
+                                               f"dagen)"),
+                ]
+                if o.get("notified_on"):
+                    late = (date.fromisoformat(o["notified_on"]) - date.fromisoformat(o["deadline"])).days
+                    facts.append(("Gemeld op", nl_date(o["notified_on"]) + (
+                        f": {late} dag{'en' if late != 1 else ''} na de termijn" if late > 0 else ": op tijd")))
+                else:
+                    facts.append(("Gemeld op", "nooit gemeld"))
+                if o.get("on_time"):
+                    effect = "Op tijd gemeld: de afspraak verandert niets aan de betaler."
+                elif o.get("late_notification") == "flag":
+                    effect = ("Te laat gemeld; de afspraak markeert de regels alleen ('te late melding'), de betaler "
+                              "blijft betalen.")
+                elif o.get("shifted_days"):
+                    shifted = self._shifted_range(line)
+                    effect = (f"Te laat gemeld; verschuiven: in {month_nl(line.trace['period'])} gaan "
+                              f"{o['shifted_days']} dag{'en' if o['shifted_days'] != 1 else ''}"
+                              f"{' (' + shifted + ')' if shifted else ''} naar {n.municipality(o.get('shifted_to'))} "
+                              f"met grondslag ‘te late melding’; de overige dagen blijven bij "
+                              f"{n.municipality(o['payer'])}.")
+                else:
+                    effect = (f"Te laat gemeld; verschuiven, maar in {month_nl(line.trace['period'])} valt geen dag "
+                              f"vóór de melding: alle dagen blijven bij {n.municipality(o['payer'])} (wel gemarkeerd).")
+                out.append({"kind": "interregional", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": facts,
+                            "reason": reason_nl(s, n, self.agreements), "effect": effect})
+            elif s.get("applies") and s["rule"] == "no_interregional_agreement":
+                out.append({"kind": "none", "rule": s["rule"], "title": self.title(s["rule"]), "terms": [("Verwijzing", s["reference"])],
+                            "facts": [], "reason": reason_nl(s, n, self.agreements),
+                            "effect": "De wet geldt: de betaler betaalt; de regel krijgt het kenmerk "
+                                      "‘geen interregionale afspraak’."})
+            elif s.get("applies") and (s.get("outcome") or {}).get("basis") == "pool":
+                a = self.agreements.get(s["rule"], {})
+                terms = [
+                    ("Afspraak", f"{s['rule']} (solidariteitspool)"),
+                    ("Regio", n.region(a.get("region"))),
+                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
+                    ("Cliënten", {"historic": "historische cliënten", "new": "nieuwe cliënten",
+                                  "all": "alle cliënten"}.get(a.get("clients"), a.get("clients"))),
+                    ("Domeinen", ", ".join(a.get("domains", []))),
+                    ("Schuldeiser", n.municipality(a.get("creditor"))),
+                    ("Verwijzing", s["reference"]),
+                ]
+                out.append({"kind": "pool", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": [],
+                            "reason": reason_nl(s, n, self.agreements),
+                            "effect": "De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt "
+                                      "naar de verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’)."})
+        return out
+
+    @staticmethod
+    def _shifted_range(line: Line) -> str:
+        split = line.trace.get("split")
+        if not split:
+            return ""
+        for part in split["parts"]:
+            if part["basis"] == "late_notification":
+                return ", ".join(range_nl(a, b) for a, b in part["ranges"])
+        return ""
+
+    # -- split over payers (RULES.md §3, §6) ----------------------------------------------------
+    def _split(self, line: Line) -> dict[str, Any] | None:
+        split = line.trace.get("split")
+        if not split:
+            return None
+        n = self.names
+        total = _cents(split["total"])
+        parts = split["parts"]
+        order = sorted(range(len(parts)), key=lambda i: (parts[i]["ranges"][0][0], i))
+        lr, day_sum = largest_remainder_rows(total, [(rank, parts[i]["days"]) for rank, i in enumerate(order)])
+        by_part = {order[r["key"]]: r for r in lr}
+        rows = []
+        for i, part in enumerate(parts):
+            r = by_part[i]
+            mine = part["payer"] == line.payer and part["basis"] == line.basis
+            rows.append({"payer": n.municipality(part["payer"]) if part["payer"] else "pool",
+                         "basis": texts.basis_label(part["basis"]), "days": part["days"],
+                         "ranges": ", ".join(range_nl(a, b) for a, b in part["ranges"]),
+                         "exact": r["exact_nl"], "floor": r["floor_nl"], "rest": r["rest_nl"],
+                         "extra": r["extra"], "amount": euro(part["amount"]), "mine": mine,
+                         "check": r["part"] == _cents(part["amount"])})
+        return {"total": euro(split["total"]), "total_cents": cents_nl(total), "days": int(day_sum), "rows": rows,
+                "ok": all(r["check"] for r in rows),
+                "text": (f"De dagen van deze plaatsing-maand gaan naar {len(parts)} betalers. Het bedrag van "
+                         f"{euro(split['total'])} wordt naar rato van de dagen verdeeld: ieder deel krijgt eerst het "
+                         f"naar beneden afgeronde deel (bedrag × dagen / {day_sum}); de centen die dan nog "
+                         f"ontbreken gaan één voor één naar de grootste resten, bij gelijke rest naar de eerdere "
+                         f"dagen (RULES.md §3 en §6). De delen tellen precies op tot het geheel.")}
+
+    # -- pool (RULES.md §5.1) -------------------------------------------------------------------
+    def _pool(self, line: Line, e: Entry, month: MonthData) -> dict[str, Any] | None:
+        if line.pool is None:
+            return None
+        block = line.trace.get("pool", {})
+        return {"agreement": line.pool, "amount": format_euro_nl(line.amount),
+                "total": euro(block["total"]) if block.get("total") else "-",
+                "weight_sum": texts.weight_nl(block["weight_sum"]) if block.get("weight_sum") else "-",
+                "anchor": pool_anchor(str(month.month), line.pool, e.run),
+                "month": month_nl(month.month)}
+
+    # -- correction -------------------------------------------------------------------------------
+    def _correction(self, block: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not block:
+            return None
+        earlier = [{"run": x["run"], "kind": RUN_KIND_NL.get(x["kind"], x["kind"]),
+                    "finalized": nl_date(x["finalized_at"][:10]) if x.get("finalized_at") else "-",
+                    "days": x["days"], "amount": euro(x["amount"])} for x in block.get("earlier", [])]
+        return {"final_run": block.get("final_run"), "earlier": earlier,
+                "earlier_amount": euro(block["earlier_amount"]), "earlier_days": block.get("earlier_days"),
+                "new_amount": euro(block["new_amount"]), "new_days": block.get("new_days"),
+                "amount": euro(block["amount"]), "days": block.get("days"),
+                "reason": ("Deze betaler en grondslag komen voor deze plaatsing in deze maand niet meer voor: het "
+                           "eerder definitief afgerekende bedrag wordt teruggedraaid."
+                           + (" De plaatsing heeft in deze maand geen kosten meer." if
+                              "no cost line" in block.get("reason", "") else ""))
+                if block.get("reason") else None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pools of a month
+
+
+def pool_section(run: RunInfo, pool, month: Month, names: Names, selection_key: str | None,
+                 lines_of_pool: list[dict[str, Any]], agreements: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    weights = dict(pool.weights)
+    codes = sorted(weights)
+    correction = run.kind == "correction"
+    a = agreements.get(pool.agreement, {})
+    rows = []
+    ok = True
+    remaining = None
+    weight_sum = sum(weights.values(), Fraction(0))
+    if not correction and weight_sum > 0:
+        lr, weight_sum = largest_remainder_rows(pool.total, [(c, weights[c]) for c in codes])
+        remaining = abs(pool.total) - sum(r["floor"] for r in lr)
+        for r in lr:
+            stored = pool.shares.get(r["key"], 0)
+            ok = ok and stored == r["part"]
+            rows.append({"code": r["key"], "name": names.municipality(r["key"]),
+                         "weight": texts.weight_nl(str(r["weight"])),
+                         "percent": texts.percent_nl(str(r["weight"]), str(weight_sum)),
+                         "exact": r["exact_nl"], "floor": r["floor_nl"], "rest": r["rest_nl"], "extra": r["extra"],
+                         "share": format_euro_nl(stored), "mine": r["key"] == selection_key})
+    else:
+        for c in codes:
+            rows.append({"code": c, "name": names.municipality(c), "weight": texts.weight_nl(str(weights[c])),
+                         "percent": texts.percent_nl(str(weights[c]), str(weight_sum)) if weight_sum else "-",
+                         "exact": "", "floor": "", "rest": "", "extra": False,
+                         "share": format_euro_nl(pool.shares.get(c, 0)), "mine": c == selection_key})
+    return {
+        "anchor": pool_anchor(str(month), pool.agreement, run), "agreement": pool.agreement,
+        "title": rule_title(pool.agreement, agreements), "month": month_nl(month), "run": run.id,
+        "correction": correction, "creditor": names.municipality(pool.creditor),
+        "region": names.region(a.get("region")), "total": format_euro_nl(pool.total),
+        "weight_sum": texts.weight_nl(str(weight_sum)), "rows": rows, "ok": ok,
+        "remaining": remaining,
+        "lines": lines_of_pool,
+        "text": (f"Het totaal van de pool in {month_nl(month)} is {format_euro_nl(pool.total)}: de som van alle "
+                 f"regels die de pool in die maand droeg. Ieder lid krijgt eerst het naar beneden afgeronde "
+                 f"deel totaal × gewicht / {texts.weight_nl(str(weight_sum))}; de centen die dan nog ontbreken gaan "
+                 f"één voor één naar de grootste resten, bij gelijke rest naar de lagere gemeentecode "
+                 f"(RULES.md §5.1 en §6). Ieder aandeel is verschuldigd aan de schuldeiser "
+                 f"{names.municipality(pool.creditor)}; zijn eigen aandeel blijft bij hem."
+                 if not correction else
+                 f"Deze correctie van {month_nl(month)} bevat per lid het verschil tussen het aandeel dat nu volgt "
+                 f"en wat eerder definitief is afgerekend (totaal {format_euro_nl(pool.total)})."),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts of a client
+
+
+def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
+                   entries: list[tuple[Entry, str, str]], first: date, last: date) -> dict[str, Any]:
+    """`entries`: (entry, anchor, number) of this client's lines in the dossier."""
+    ds = sel.ds
+    regs = ds.brp_by_client.get(client, [])
+    apps = ds.applications_by_client.get(client, [])
+    placements = ds.placements_by_client.get(client, [])
+    highlight = sel.key if sel.subject == "placement" else None
+
+    deadlines: dict[str, tuple[str | None, str | None, str]] = {}  # placement -> (deadline, notified, agreement)
+    for e, _, _ in entries:
+        for s in e.line.trace.get("steps", []):
+            if s.get("applies") and (s.get("why") or {}).get("code") in IR_CODES:
+                deadlines[e.line.placement] = (s["outcome"]["deadline"], s["outcome"].get("notified_on"), s["rule"])
+
+    brp_rows = [{"id": f"brp.csv:{r.line}", "kind": KIND_NL.get(r.kind, r.kind),
+                 "municipality": names.municipality(r.municipality) if r.municipality else "-",
+                 "from": nl_date(r.valid_from), "to": nl_date(r.valid_to) if r.valid_to else "heden"} for r in regs]
+    app_rows = [{"id": f"applications.csv:{a.line}", "date": nl_date(a.date),
+                 "municipality": names.municipality(a.municipality), "region": names.region(a.region)} for a in apps]
+    placement_rows, window_rows = [], []
+    for p in placements:
+        prod = ds.products.get(p.product)
+        placement_rows.append({
+            "id": p.placement, "product": p.product, "product_name": prod.name if prod else "",
+            "domain": f"{prod.domain}{'' if prod.bw_definition else ', geen BW-definitie'}" if prod else "",
+            "unit": ("per dag" if prod and prod.unit == "day" else "per maand"),
+            "region": names.region(p.region), "provider": p.provider, "location": names.municipality_short(p.location),
+            "start": nl_date(p.start), "end": nl_date(p.end) if p.end else "lopend", "financing": p.financing,
+            "mine": p.placement == highlight})
+        if prod and prod.domain in ("BW", "WMO"):
+            window_rows.append({"placement": p.placement, "what": "terugkijkvenster (nieuw of historisch)",
+                                "period": period_nl((p.start - WINDOW).isoformat(), (p.start - ONE).isoformat()),
+                                "meaning": f"een aanmelding of plaatsing in {names.region(p.region)} in dit venster "
+                                           f"(of eerder, in een doorlopende keten) maakt de cliënt niet nieuw "
+                                           f"(RULES.md §4.2)"})
+        if prod and prod.domain == "BW" and prod.bw_definition and p.end:
+            window_rows.append({"placement": p.placement, "what": "herinstroomvenster",
+                                "period": period_nl((p.end + ONE).isoformat(), (p.end + WINDOW).isoformat()),
+                                "meaning": "een BW-plaatsing die in dit venster start, betaalt de gemeente die voor "
+                                           "deze plaatsing verantwoordelijk was (herinstroom, RULES.md §4.4)"})
+    notif_rows = []
+    for p in placements:
+        notices = ds.notifications_by_placement.get(p.placement, [])
+        dl = deadlines.get(p.placement)
+        for k, nt in enumerate(notices):
+            row = {"id": f"notifications.csv:{nt.line}", "placement": p.placement,
+                   "municipality": names.municipality(nt.municipality), "date": nl_date(nt.notified_on),
+                   "deadline": "", "verdict": ""}
+            if dl and k == 0:
+                late = (nt.notified_on - date.fromisoformat(dl[0])).days
+                row["deadline"] = f"{nl_date(dl[0])} ({dl[2]})"
+                row["verdict"] = "op tijd" if late <= 0 else f"{late} dag{'en' if late != 1 else ''} te laat"
+            notif_rows.append(row)
+        if dl and not notices:
+            notif_rows.append({"id": "-", "placement": p.placement, "municipality": "-", "date": "nooit gemeld",
+                               "deadline": f"{nl_date(dl[0])} ({dl[2]})", "verdict": "niet gemeld"})
+    region_ids = sorted({p.region for p in placements} | {a.region for a in apps})
+    region_rows = [{"id": r, "name": names.region(r), "centrumgemeente": names.municipality(ds.regions[r].centrumgemeente),
+                    "cutover": nl_date(ds.regions[r].cutover)} for r in region_ids if r in ds.regions]
+
+    svg = tl.render_svg(timeline_of(sel, client, names, deadlines, first, last, highlight))
+    bsn = sel.bsns.get(client) if with_bsn else None
+    return {"id": client, "anchor": client_anchor(client), "bsn": bsn, "svg": svg, "brp": brp_rows,
+            "applications": app_rows, "placements": placement_rows, "windows": window_rows,
+            "notifications": notif_rows, "regions": region_rows,
+            "lines": [{"anchor": a, "number": num, "text": f"{month_nl(e.line.trace.get('period', e.run.month))}: "
+                                                         f"{e.line.placement}, {texts.basis_label(e.line.basis)}, "
+                                                         f"{format_euro_nl(e.line.amount)}"} for e, a, num in entries]}
+
+
+def timeline_of(sel: Selection, client: str, names: Names, deadlines: dict[str, tuple[str | None, str | None, str]],
+                first: date, last: date, highlight: str | None) -> tl.Timeline:
+    ds = sel.ds
+    bars = []
+    for r in ds.brp_by_client.get(client, []):
+        place = names.municipality_short(r.municipality) if r.municipality else KIND_NL.get(r.kind, r.kind)
+        bars.append(tl.Bar(r.valid_from, r.valid_to, place, tl.KIND_COLOURS.get(r.kind, "#999"),
+                           f"brp.csv:{r.line}: {KIND_NL.get(r.kind, r.kind)} {place}, "
+                           f"{period_nl(r.valid_from.isoformat(), r.valid_to.isoformat() if r.valid_to else None)}",
+                           kind=r.kind))
+    apps = tuple((a.date, f"aanmelding {names.municipality_short(a.municipality)} ({names.region(a.region)}), "
+                          f"{nl_date(a.date)}") for a in ds.applications_by_client.get(client, []))
+    lanes = []
+    for p in ds.placements_by_client.get(client, []):
+        prod = ds.products.get(p.product)
+        domain = prod.domain if prod else "BW"
+        windows = []
+        if prod and prod.domain in ("BW", "WMO"):
+            windows.append(tl.Window(p.start - WINDOW, p.start - ONE, "lookback",
+                                     f"terugkijkvenster van {p.placement}: 365 dagen vóór de start"))
+        if prod and prod.domain == "BW" and prod.bw_definition and p.end:
+            windows.append(tl.Window(p.end + ONE, p.end + WINDOW, "reentry",
+                                     f"herinstroomvenster na {p.placement}: 365 dagen na het einde"))
+        dl = deadlines.get(p.placement)
+        lanes.append(tl.PlacementLane(
+            label=f"{p.placement} {p.product}", sublabel=f"regio {names.region(p.region)}",
+            bar=tl.Bar(p.start, p.end, p.product, tl.DOMAIN_COLOURS.get(domain, "#6a1b9a"),
+                       f"{p.placement} {p.product} in {names.region(p.region)}, "
+                       f"{period_nl(p.start.isoformat(), p.end.isoformat() if p.end else None)}"),
+            windows=tuple(windows),
+            deadline=date.fromisoformat(dl[0]) if dl and dl[0] else None,
+            notified=date.fromisoformat(dl[1]) if dl and dl[1] else None,
+            highlight=p.placement == highlight))
+    regions = sorted({p.region for p in ds.placements_by_client.get(client, [])}
+                     | {a.region for a in ds.applications_by_client.get(client, [])})
+    cutovers = tuple(sorted((ds.regions[r].cutover, names.region(r)) for r in regions if r in ds.regions))
+    return tl.Timeline(tuple(bars), apps, tuple(lanes), cutovers, (first, last))
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole dossier
+
+
+def _subject_nl(sel: Selection, names: Names) -> str:
+    if sel.subject == "client":
+        return f"cliënt {sel.key}"
+    if sel.subject == "placement":
+        p = sel.ds.placements.get(sel.key)
+        return f"plaatsing {sel.key}" + (f" (cliënt {p.client})" if p else "")
+    return f"gemeente {names.municipality(sel.key)}"
+
+
+def _period_label(sel: Selection) -> str:
+    first, last = sel.months[0].month, sel.months[-1].month
+    return month_nl(first) if first == last else f"{month_nl(first)} t/m {month_nl(last)}"
+
+
+def receipt_rows(run: RunInfo) -> list[tuple[str, str, bool]]:
+    rows = [("Run", f"{run.id} ({RUN_KIND_NL.get(run.kind, run.kind)})"
+                    + (f", correctie op run {run.parent}" if run.parent else ""), False),
+            ("Engineversie", run.engine_version, False), ("Regelversie", run.rules_version, False),
+            ("Berekend op", f"{nl_date(run.calculated_at.date())}, {run.calculated_at:%H:%M:%S} UTC", False),
+            ("Vastgesteld op", f"{nl_date(run.finalized_at.date())}, {run.finalized_at:%H:%M:%S} UTC"
+             if run.finalized_at else "nog niet (concept)", False),
+            ("Input-hash", run.input_hash, True), ("Afspraken-hash", run.agreements_hash, True),
+            ("Export-hash", run.export_hash, True)]
+    if run.receipt_hash:
+        rows.append(("Ontvangstbewijs-hash", run.receipt_hash, True))
+    return rows
+
+
+def receipt_compact(run: RunInfo) -> dict[str, Any]:
+    """One run in a row: for dossiers of a period, where one block per run would fill pages."""
+    return {"run": f"{run.id} ({RUN_KIND_NL.get(run.kind, run.kind).split(' ')[0]})"
+                   + (f", op run {run.parent}" if run.parent else ""),
+            "versions": f"engine {run.engine_version}, regels {run.rules_version}",
+            "calculated": f"{run.calculated_at:%Y-%m-%d %H:%M:%S}",
+            "finalized": f"{run.finalized_at:%Y-%m-%d %H:%M:%S}" if run.finalized_at else "concept",
+            "hashes": [("input", run.input_hash), ("afspraken", run.agreements_hash), ("export", run.export_hash)]
+                      + ([("ontvangstbewijs", run.receipt_hash)] if run.receipt_hash else [])}
+
+
+def dossier_context(sel: Selection, with_bsn: bool, inline_css: str) -> dict[str, Any]:
+    ds = sel.ds
+    names = Names(ds)
+    builder = LineBuilder(sel, names, with_bsn)
+    first, last = sel.months[0].month.first, sel.months[-1].month.last
+    period = _period_label(sel)
+    subject = _subject_nl(sel, names)
+    document_date = max(r.date for r in sel.runs)
+
+    # number every line and give it an anchor, in the order of the document
+    numbered: list[tuple[MonthData, Entry, str, str]] = []
+    for md in sel.months:
+        for e in sorted(md.entries, key=_entry_order(sel)):
+            numbered.append((md, e, line_anchor(e), str(len(numbered) + 1)))
+
+    # receipts
+    receipts = []
+    for md in sel.months:
+        receipts.append({"month": month_nl(md.month),
+                         "runs": [{"id": r.id, "rows": receipt_rows(r), "compact": receipt_compact(r)} for r in md.runs],
+                         "basis": ("definitieve run" + (" met vastgestelde correcties" if len(md.runs) > 1 else "")
+                                   if md.runs[0].finalized_at else "concept-run: de maand is nog niet definitief"),
+                         "pending": (f"Er staat een concept-correctierun {md.pending.id} klaar die nog niet is "
+                                     f"vastgesteld; die is in dit dossier niet meegenomen.") if md.pending else None})
+
+    # summary
+    summary_rows = []
+    for md, e, a, number in numbered:
+        l = e.line
+        summary_rows.append({
+            "anchor": a, "number": number, "month": month_nl(md.month), "client": l.client,
+            "placement": l.placement, "product": l.product, "region": names.region(l.region), "days": l.days,
+            "amount": l.amount, "amount_nl": format_euro_nl(l.amount),
+            "payer": f"pool {l.pool}" if l.pool else names.municipality(l.payer),
+            "basis": l.basis, "basis_label": texts.basis_label(l.basis),
+            "tags": (["correctie"] if e.correction else []) + [FLAG_NL.get(f, f) for f in l.flags]})
+    groups = _groups(sel, summary_rows, names)
+
+    # pools of each month
+    pool_sections: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for k, md in enumerate(sel.months):
+        for run, pool in md.pools:
+            pooled = [{"anchor": a, "number": num, "client": e.line.client, "placement": e.line.placement,
+                       "amount": format_euro_nl(e.line.amount)}
+                      for m2, e, a, num in numbered if m2 is md and e.run.id == run.id and e.line.pool == pool.agreement]
+            pool_sections[k].append(pool_section(run, pool, md.month, names,
+                                                 sel.key if sel.subject == "municipality" else None, pooled,
+                                                 sel.agreements))
+
+    # clients
+    by_client: dict[str, list[tuple[Entry, str, str]]] = defaultdict(list)
+    for md, e, a, number in numbered:
+        by_client[e.line.client].append((e, a, number))
+    if sel.subject == "client":
+        clients = [sel.key]
+    elif sel.subject == "placement":
+        clients = [ds.placements[sel.key].client]
+    else:
+        clients = sorted(by_client)
+    client_sections = [client_section(sel, c, names, with_bsn, by_client.get(c, []), first, last) for c in clients]
+
+    months = []
+    for k, md in enumerate(sel.months):
+        lines = [builder.build(e, number, md) for m2, e, a, number in numbered if m2 is md]
+        months.append({"label": month_nl(md.month), "anchor": anchor("maand", md.month), "lines": lines,
+                       "pools": pool_sections.get(k, []),
+                       "empty": f"Geen kostenregels voor {subject} in {month_nl(md.month)}." if not lines else None})
+
+    total = sum(e.line.amount for e in sel.entries if e.line.payer is not None and
+                (sel.subject != "municipality" or e.line.payer == sel.key))
+    share_total = sum(p.shares.get(sel.key, 0) for md in sel.months for _, p in md.pools) \
+        if sel.subject == "municipality" else 0
+    headline = _headline(sel, names, total, share_total)
+    running = f"Dossier geschillencommissie · {subject} · {period}"
+    if with_bsn:
+        running += " · bevat BSN, vertrouwelijk"
+    from .. import __version__
+    return {
+        "title": f"Dossier geschillencommissie – {subject} – {period}",
+        "author": f"settlement {__version__}",
+        "description": f"Waarom de kosten van {subject} in {period} bij de betaler landen: regels, feiten, "
+                       f"verwijzingen en berekeningen uit de traces van de run(s).",
+        "created": document_date.isoformat(),
+        "body_class": "dossier",
+        "running_title": running,
+        "css": inline_css,
+        "subject": subject, "subject_title": subject[0].upper() + subject[1:], "period": period,
+        "document_date": nl_date(document_date),
+        "with_bsn": with_bsn, "bsn_warning": BSN_WARNING,
+        "snapshot_note": _snapshot_note(sel),
+        "headline": headline,
+        "receipts": receipts,
+        "compact_receipts": sum(len(md.runs) for md in sel.months) > 2,
+        "groups": groups, "group_by": "basis" if sel.subject == "municipality" else "month",
+        "clients": client_sections,
+        "months": months,
+        "multi_month": len(sel.months) > 1,
+        "legend": [(texts.basis_label(b), texts.BASIS_LONG.get(b, "")) for b in texts.BASIS_ORDER],
+    }
+
+
+def _entry_order(sel: Selection):
+    """Lines of a client or placement by placement, the split parts in day order; a
+    municipality's by basis first (as its summary groups them), then client and placement."""
+    def key(e: Entry):
+        l = e.line
+        parts = l.trace.get("split", {}).get("parts", [])
+        part = next((i for i, p in enumerate(parts) if p["payer"] == l.payer and p["basis"] == l.basis), 0)
+        basis = texts.BASIS_ORDER.index(l.basis) if l.basis in texts.BASIS_ORDER else 99
+        first = (basis,) if sel.subject == "municipality" else ()
+        return (*first, l.client, l.placement, part, l.payer or "", l.basis, e.run.id)
+    return key
+
+
+def _groups(sel: Selection, rows: list[dict[str, Any]], names: Names) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if sel.subject == "municipality":
+        for r in rows:
+            groups[r["basis"]].append(r)
+        order = sorted(groups, key=lambda b: (texts.BASIS_ORDER.index(b) if b in texts.BASIS_ORDER else 99, b))
+        out = []
+        for b in order:
+            g = groups[b]
+            pooled = b == "pool"
+            out.append({"label": texts.basis_label(b), "explanation": texts.BASIS_LONG.get(b, ""), "rows": g,
+                        "pooled": pooled,
+                        "total": format_euro_nl(sum(r["amount"] for r in g)),
+                        "total_label": ("Som van de regels die de pool droeg (uw gemeente draagt alleen haar aandeel, "
+                                        "zie hieronder)" if pooled else "Totaal")})
+        return out
+    for r in rows:
+        groups[r["month"]].append(r)
+    return [{"label": m, "explanation": "", "rows": g, "pooled": False,
+             "total": format_euro_nl(sum(r["amount"] for r in g)), "total_label": "Totaal"}
+            for m, g in groups.items()]
+
+
+def _headline(sel: Selection, names: Names, total: int, share_total: int) -> list[tuple[str, str]]:
+    n_lines = len(sel.entries)
+    if sel.subject == "municipality":
+        shares = [(md.month, run, p) for md in sel.months for run, p in md.pools if sel.key in p.shares]
+        out = [("Regels die de gemeente zelf betaalt", f"{sum(1 for e in sel.entries if e.line.payer == sel.key)}"),
+               ("Bedrag van die regels", format_euro_nl(total))]
+        if shares:
+            out.append(("Aandelen in pools", format_euro_nl(share_total)))
+        out.append(("Totaal dat de gemeente draagt", format_euro_nl(total + share_total)))
+        return out
+    return [("Kostenregels", str(n_lines)),
+            ("Bedrag van de regels", format_euro_nl(sum(e.line.amount for e in sel.entries)))]
+
+
+def _snapshot_note(sel: Selection) -> str:
+    note = (f"De feiten (BRP, aanmeldingen, plaatsingen, meldingen, regio's, afspraken) komen uit momentopname "
+            f"{sel.snapshot_id} van de gegevens, waarmee de laatste run in dit dossier is berekend.")
+    if sel.other_snapshots:
+        note += (f" Eerdere runs in dit dossier zijn berekend op momentopname(n) "
+                 f"{', '.join(map(str, sel.other_snapshots))}; wat een regel toen las, staat bij die regel.")
+    return note

@@ -1,0 +1,184 @@
+"""What `settle explain` reads: the runs of each month, the selected lines with their traces, the
+pool results, and the facts of the runs' snapshot. One query per table; never the clock.
+
+Which runs count (`mode`):
+- `dossier` (html, pdf): a final month is its final run plus its finalised corrections, in that
+  order (a draft correction waiting to be finalised is named, not shown); a month that is not
+  final is its latest (draft) run.
+- `latest` (text, json): the month's latest run, whatever its kind, as `settle export` shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SAEngine
+
+from .. import db, store
+from ..agreements import PoolResult
+from ..engine import Line
+from ..facts import Dataset
+from ..periods import Month
+
+SUBJECTS = ("client", "placement", "municipality")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    month: str
+    kind: str
+    snapshot_id: int
+    engine_version: str
+    rules_version: str
+    input_hash: str
+    agreements_hash: str
+    export_hash: str
+    calculated_at: datetime
+    finalized_at: datetime | None
+    parent: int | None
+    receipt_hash: str | None = None
+
+    @property
+    def date(self) -> date:
+        """The run's own date: finalisation, or calculation for a draft (UTC)."""
+        return (self.finalized_at or self.calculated_at).date()
+
+    @classmethod
+    def of(cls, run: db.Run) -> "RunInfo":
+        return cls(run.id, run.month, run.kind, run.snapshot_id, run.engine_version,  # type: ignore[arg-type]
+                   run.rules_version, run.input_hash, run.agreements_hash, run.export_hash, _utc(run.calculated_at),
+                   _utc(run.finalized_at) if run.finalized_at else None, run.parent,
+                   getattr(run, "receipt_hash", None))
+
+
+def _utc(value: datetime) -> datetime:
+    """Stored instants are UTC; SQLite hands them back naive."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+@dataclass
+class Entry:
+    """One selected line with the run it belongs to."""
+
+    run: RunInfo
+    line: Line
+
+    @property
+    def correction(self) -> bool:
+        return self.run.kind == "correction" or "correction" in self.line.trace
+
+
+@dataclass
+class MonthData:
+    month: Month
+    runs: list[RunInfo]
+    entries: list[Entry]
+    pools: list[tuple[RunInfo, PoolResult]]  # pool results of the runs that the selection shares in
+    pending: RunInfo | None = None  # a draft correction of a final month, not part of the dossier
+
+
+@dataclass
+class Selection:
+    subject: str  # client, placement, municipality
+    key: str
+    months: list[MonthData]
+    ds: Dataset  # the facts of the latest run's snapshot
+    agreements: dict[str, dict[str, Any]]  # id -> canonical agreement of that snapshot
+    snapshot_id: int
+    other_snapshots: list[int] = field(default_factory=list)  # other snapshots behind the runs shown
+    bsns: dict[str, str] = field(default_factory=dict)  # client -> BSN, read only when asked for
+
+    @property
+    def runs(self) -> list[RunInfo]:
+        return [r for m in self.months for r in m.runs]
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [e for m in self.months for e in m.entries]
+
+
+def months_between(first: Month, last: Month) -> list[Month]:
+    out, m = [], first
+    while m <= last:
+        out.append(m)
+        m = m.next()
+    return out
+
+
+def _runs_of_month(conn: Connection, month: Month, mode: str) -> tuple[list[RunInfo], RunInfo | None]:
+    from ..service import UserError
+    runs = [RunInfo.of(r) for r in store.month_runs(conn, str(month))]
+    if not runs:
+        raise UserError(f"no run for {month}: run `settle run --month {month}` first")
+    if mode == "latest":
+        return [runs[-1]], None
+    finalised = [r for r in runs if r.finalized_at is not None]
+    if not finalised:
+        return [runs[-1]], None
+    pending = next((r for r in reversed(runs) if r.finalized_at is None), None)
+    return finalised, pending
+
+
+def _selected(subject: str, key: str, line: Line, pool_members: dict[str, set[str]]) -> bool:
+    if subject == "client":
+        return line.client == key
+    if subject == "placement":
+        return line.placement == key
+    return line.payer == key or (line.pool is not None and key in pool_members.get(line.pool, set()))
+
+
+def gather(engine: SAEngine, subject: str, key: str, months: list[Month], mode: str = "dossier",
+           with_bsn: bool = False) -> Selection:
+    """The selection of `subject` (client, placement or municipality) `key` over `months`.
+
+    The facts are read without BSNs (`Client.bsn` is `bsn.HIDDEN`); `with_bsn` decrypts the BSNs
+    of the selection's clients only (that needs SETTLEMENT_BSN_KEY) into `Selection.bsns`.
+    Raises service.UserError for a month without a run or a key the data do not know."""
+    from ..service import UserError
+    assert subject in SUBJECTS and mode in ("dossier", "latest")
+    with engine.connect() as conn:
+        per_month = [(m, *_runs_of_month(conn, m, mode)) for m in months]
+        ids = [r.id for _, runs, _ in per_month for r in runs]
+        lines_of = store.read_run_lines(conn, ids, with_trace=True)
+        pools_of = store.read_run_pools(conn, ids)
+        latest = max((r for _, runs, _ in per_month for r in runs), key=lambda r: r.id)
+        snapshot = store.snapshot_by_id(conn, latest.snapshot_id)
+        assert snapshot is not None
+        ds, _ = store.read_dataset(conn, snapshot)  # without BSNs: Client.bsn is bsn.HIDDEN
+    known = {"client": ds.clients, "placement": ds.placements, "municipality": ds.municipalities}[subject]
+    if key not in known:
+        word = {"client": "client", "placement": "placement", "municipality": "municipality code"}[subject]
+        raise UserError(f"unknown {word} {key!r}: the data of run {latest.id} (snapshot {latest.snapshot_id}) "
+                        f"do not contain it")
+    out: list[MonthData] = []
+    for month, runs, pending in per_month:
+        entries: list[Entry] = []
+        pools: list[tuple[RunInfo, PoolResult]] = []
+        for run in runs:
+            members = {p.agreement: set(p.shares) | {c for c, _ in p.weights} for p in pools_of[run.id]}
+            for line in lines_of[run.id]:
+                if _selected(subject, key, line, members):
+                    entries.append(Entry(run, line))
+            for p in pools_of[run.id]:
+                if (subject == "municipality" and key in p.shares) or any(
+                        e.line.pool == p.agreement and e.run.id == run.id for e in entries):
+                    pools.append((run, p))
+        out.append(MonthData(month, runs, entries, pools, pending))
+    others = sorted({r.snapshot_id for _, runs, _ in per_month for r in runs} - {latest.snapshot_id})
+    sel = Selection(subject, key, out, ds, {a["id"]: a for a in ds.agreements}, latest.snapshot_id, others)
+    if with_bsn:
+        from .. import bsn
+        clients = {e.line.client for e in sel.entries}
+        if subject == "client":
+            clients.add(key)
+        elif subject == "placement":
+            clients.add(ds.placements[key].client)
+        keys = bsn.keyring("`settle explain --with-bsn` (it shows the clients' BSNs)")
+        with engine.connect() as conn:
+            found = store.client_bsns(conn, [latest.snapshot_id], keys, {(latest.snapshot_id, c) for c in clients})
+        sel.bsns = {c: v for (_, c), v in found.items()}
+    return sel
