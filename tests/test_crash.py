@@ -55,7 +55,7 @@ from settlement.demo.run import DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = "2024-03"
-SYNTH = Path("/tmp/synth20k")
+SYNTH = Path(os.environ.get("SETTLEMENT_CRASH_SOURCE", "/tmp/synth20k"))
 CLIENTS = 2000
 KILLS = max(4, int(os.environ.get("SETTLEMENT_CRASH_KILLS", "6")))  # kills per command and database (15: a longer soak)
 ADMIN_PG = os.environ.get("SETTLEMENT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
