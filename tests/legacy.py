@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from settlement import db, store
+from settlement import store
 from settlement.loader import load_dir
 
 

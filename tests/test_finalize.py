@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 
-from settlement import db, migrate, service, store
+from settlement import db, migrate, store
 from settlement.cli import main
 from settlement.demo.run import DATA
 from settlement.engine import Engine
