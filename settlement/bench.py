@@ -39,9 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 GB = 1 << 30
 TARGETS = {  # key: (limit, unit, description)
@@ -113,7 +114,7 @@ def run_child(argv: list[str], env: dict[str, str], workdir: Path, check: bool =
     with open(out_path, "wb") as out:
         started = time.perf_counter()
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-                             preexec_fn=_limit_memory if MEMORY_LIMIT else None)
+                             preexec_fn=_limit_memory if MEMORY_LIMIT else None)  # noqa: PLW1509 - no threads here
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - started
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -301,8 +302,8 @@ def count_pages(directory: Path) -> tuple[int, int]:
     pdfinfo = shutil.which("pdfinfo")
     for pdf in pdfs:
         if pdfinfo:
-            out = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True).stdout
-            m = re.search(r"^Pages:\s+(\d+)", out, re.M)
+            out = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, check=False).stdout
+            m = re.search(r"^Pages:\s+(\d+)", out, re.MULTILINE)
             pages += int(m.group(1)) if m else 0
         else:
             pages += len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf.read_bytes()))
@@ -489,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     MEMORY_LIMIT = int(args.memory_limit_gb * GB) if args.memory_limit_gb else None
 
     from . import synth
-    echo = lambda text: print(text, flush=True)  # noqa: E731
+    echo = lambda text: print(text, flush=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="settle-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / f"synth-{args.clients}"

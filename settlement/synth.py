@@ -55,6 +55,7 @@ import csv
 import math
 import random
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -638,7 +639,7 @@ class BsnSequence:
             if check < 10:
                 return s + str(check)
 
-    def __iter__(self) -> "BsnSequence":
+    def __iter__(self) -> BsnSequence:
         return self
 
 
@@ -679,7 +680,7 @@ def _euros(cents: int) -> str:
 class _Weighted:
     """Draw from a fixed population by weight (bisect over cumulative weights)."""
 
-    __slots__ = ("items", "cum", "total")
+    __slots__ = ("cum", "items", "total")
 
     def __init__(self, items: list[Any], weights: list[float]) -> None:
         self.items = items
@@ -763,7 +764,7 @@ class Summary:
 class _Counting:
     """A csv writer that counts its rows."""
 
-    __slots__ = ("writer", "rows")
+    __slots__ = ("rows", "writer")
 
     def __init__(self, writer: Any) -> None:
         self.writer, self.rows = writer, 0
@@ -776,7 +777,7 @@ class _Counting:
 class _Brp:
     """One client's BRP history, built forwards in time; registrations never overlap."""
 
-    __slots__ = ("rows", "muni", "kind", "start", "next_free", "woon")
+    __slots__ = ("kind", "muni", "next_free", "rows", "start", "woon")
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, int, int | None]] = []
@@ -897,21 +898,17 @@ class _Generator:
 
     def run(self) -> Summary:
         self.out.mkdir(parents=True, exist_ok=True)
-        handles, writers = {}, {}
-        try:
+        writers = {}
+        with ExitStack() as files:
             for name in FILES:
-                f = open(self.out / name, "w", encoding="utf-8", newline="")
-                handles[name] = f
+                f = files.enter_context(open(self.out / name, "w", encoding="utf-8", newline=""))
                 writers[name] = _Counting(csv.writer(f, lineterminator="\n"))
                 writers[name].writer.writerow(HEADERS[name])
             self.master(writers)
             bsns = BsnSequence(self.seed)
             for i in range(self.n):
                 self.client(i, next(bsns), writers)
-            (self.out / "agreements.toml").write_text(self.agreements(), encoding="utf-8")
-        finally:
-            for f in handles.values():
-                f.close()
+        (self.out / "agreements.toml").write_text(self.agreements(), encoding="utf-8")
         self.summary.rows = {name: writers[name].rows for name in FILES}
         return self.summary
 
@@ -1086,9 +1083,8 @@ class _Client:
                     registered = True
             if ongoing:
                 return None
-            if registered or rng.random() < 0.3:  # a new woonadres after the stay
-                if end + 1 <= gen.horizon:
-                    brp.set(end + 1, location if rng.random() < 0.5 else self.move_muni(region), "woonadres")
+            if (registered or rng.random() < 0.3) and end + 1 <= gen.horizon:  # a new woonadres after the stay
+                brp.set(end + 1, location if rng.random() < 0.5 else self.move_muni(region), "woonadres")
             r = rng.random()
             first = False
             if product == "BW-INTRA" and r < 0.30:  # step-down to begeleid wonen the next day (reentry)

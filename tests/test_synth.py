@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def test_identifiers_and_intervals_are_valid(large):
 
     def no_overlaps(intervals):
         intervals = sorted(intervals)
-        return all((prev_end or "9999") < start for (_, prev_end), (start, _) in zip(intervals, intervals[1:]))
+        return all((prev_end or "9999") < start for (_, prev_end), (start, _) in pairwise(intervals))
 
     brp = defaultdict(list)
     for r in rows(large, "brp.csv"):
@@ -155,7 +156,7 @@ def test_identifiers_and_intervals_are_valid(large):
     for spans in tariffs.values():  # from 2015-01-01, contiguous, open at the end: every placement day
         spans.sort()
         assert spans[0][0] == "2015-01-01" and spans[-1][1] == ""
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in pairwise(spans):
             assert (date.fromisoformat(end) + timedelta(days=1)).isoformat() == start
 
 
