@@ -617,3 +617,144 @@ def test_agreement_weights_line_is_found_in_subtable(tmp_path):
     new = toml.replace('"0166" = 54000', '"0166" = -5')
     problems = problems_of(write(tmp_path / "d", data, new))
     assert problems == ["agreements.toml:10: weights: weight of 0166 must be a non-negative number, not -5"]
+
+
+# The identity of a snapshot -----------------------------------------------------------------------
+
+def pinned_data() -> tuple[Data, str]:
+    """A small dataset frozen for `test_input_hash_is_pinned` (do not edit it: its hash is pinned).
+
+    Every table, optional cells empty and filled, and values whose order as JSON text differs from
+    their order as Python strings: a prefix ("Zorg" / "Zorg A"), non-ASCII letters (JSON escapes
+    them: "Cé" sorts before "Cz"), a character outside the BMP (escaped as a surrogate pair),
+    quotes, a backslash, a comma and a line break inside cells."""
+    data: Data = {
+        "municipalities.csv": [
+            ["code", "name", "iban", "street", "postcode", "city", "oin"],
+            ["0193", "Zwolle", "NL38BNGH0285012345", "Grote Kerkplein 1", "8011 PK", "Zwolle", ""],
+            ["0166", "Kampen", "NL34BNGH0285054321", "Burgwal 47", "8261 EP", "Kampen", "00000001001234567000"],
+            ["0148", "Dalfsen \"aan de Vecht\"", "NL85BNGH0285011111", "Prinsenstraat 1", "7721 JD", "Dalfsen", ""],
+            ["1900", "Súdwest-Fryslân", "NL12BNGH0285022222", "Marktstraat 15", "8601 CG", "Sneek", ""],
+            ["0114", "Emmen \U0001F3E0", "NL36BNGH0285033333", "Raadhuisplein 1", "7811 AP", "Emmen\\Noord", ""],
+        ],
+        "regions.csv": [
+            ["region", "name", "centrumgemeente", "cutover"],
+            ["ijssel-vecht", "IJssel-Vecht, de regio", "0193", "2023-01-01"],
+            ["zuidoost-drenthe", "Zuidoost-\nDrenthe", "0114", "2024-01-01"],
+        ],
+        "region_members.csv": [
+            ["region", "municipality", "valid_from", "valid_to"],
+            ["ijssel-vecht", "0193", "2015-01-01", ""],
+            ["ijssel-vecht", "0166", "2015-01-01", ""],
+            ["ijssel-vecht", "0148", "2015-01-01", "2022-12-31"],
+            ["zuidoost-drenthe", "0148", "2023-01-01", ""],
+            ["zuidoost-drenthe", "0114", "2015-01-01", ""],
+            ["ijssel-vecht", "1900", "2015-01-01", ""],
+        ],
+        "products.csv": [
+            ["product", "name", "domain", "bw_definition", "unit", "iwmo_category"],
+            ["BW-INTRA", "Beschermd wonen intramuraal", "BW", "true", "day", "15"],
+            ["BW-EXTRA", "Beschermd wonen", "BW", "false", "day", ""],
+            ["MO-OPVANG", "Maatschappelijke opvang", "MO", "false", "day", "16"],
+            ["WMO-THUIS", "Thuis Plus", "WMO", "false", "month", "18"],
+        ],
+        "tariffs.csv": [
+            ["product", "region", "valid_from", "valid_to", "price"],
+            ["BW-INTRA", "ijssel-vecht", "2022-01-01", "2023-12-31", "100.00"],
+            ["BW-INTRA", "ijssel-vecht", "2024-01-01", "", "105.5"],
+            ["BW-INTRA", "zuidoost-drenthe", "2022-01-01", "", "98.75"],
+            ["BW-EXTRA", "ijssel-vecht", "2022-01-01", "", "0"],
+            ["MO-OPVANG", "ijssel-vecht", "2022-01-01", "", "80"],
+            ["WMO-THUIS", "zuidoost-drenthe", "2022-01-01", "", "1500.00"],
+        ],
+        "clients.csv": [
+            ["client", "bsn"],
+            ["C1", "111222333"],
+            ["C1 b", "123456782"],
+            ["Cé", "100000009"],
+            ["Cz", "100000010"],
+            ["C\"q\"", "100000022"],
+        ],
+        "brp.csv": [
+            ["client", "municipality", "kind", "valid_from", "valid_to"],
+            ["C1", "0166", "woonadres", "2000-01-01", "2023-02-28"],
+            ["C1", "0193", "institution", "2023-03-01", ""],
+            ["C1 b", "", "abroad", "2010-01-01", "2022-12-31"],
+            ["C1 b", "0114", "briefadres", "2023-01-01", ""],
+            ["Cé", "1900", "woonadres", "1990-01-01", ""],
+            ["Cz", "0148", "woonadres", "1990-01-01", "2023-06-30"],
+            ["Cz", "0114", "institution", "2023-07-01", ""],
+            ["C\"q\"", "0193", "woonadres", "1995-05-05", ""],
+        ],
+        "applications.csv": [
+            ["client", "region", "municipality", "date"],
+            ["C1", "ijssel-vecht", "0166", "2023-02-15"],
+            ["C1 b", "zuidoost-drenthe", "0114", "2023-01-05"],
+            ["Cz", "zuidoost-drenthe", "0148", "2023-07-01"],
+        ],
+        "placements.csv": [
+            ["placement", "client", "product", "region", "provider", "location", "start", "end", "financing"],
+            ["P1", "C1", "BW-INTRA", "ijssel-vecht", "Zorg A", "0193", "2023-03-01", "", "ZIN"],
+            ["P10", "C1 b", "BW-INTRA", "zuidoost-drenthe", "Leger des Heils", "0114", "2023-01-10", "2023-06-30",
+             "PGB"],
+            ["P2", "Cé", "WMO-THUIS", "zuidoost-drenthe", "Zorg", "0114", "2023-02-01", "", "ZIN"],
+            ["P3", "C1", "MO-OPVANG", "ijssel-vecht", "Opvang, Zwolle", "0193", "2022-01-01", "2022-12-31", "ZIN"],
+            ["P4", "Cz", "BW-INTRA", "zuidoost-drenthe", "Zorg A", "0114", "2023-07-01", "", "ZIN"],
+            ["P5", "C\"q\"", "BW-EXTRA", "ijssel-vecht", "Zorg\\B", "1900", "2024-02-29", "2024-02-29", "PGB"],
+        ],
+        "notifications.csv": [
+            ["placement", "municipality", "notified_on"],
+            ["P10", "0114", "2023-01-12"],
+            ["P4", "0148", "2023-07-20"],
+        ],
+        "declarations.csv": [
+            ["placement", "month", "amount"],
+            ["P10", "2023-03", "3000.00"],
+            ["P1", "2023-03", "0.01"],
+        ],
+        "budgets.csv": [
+            ["municipality", "year", "historic", "objective"],
+            ["0193", "2024", "1000000.00", "900000"],
+            ["0166", "2024", "", ""],
+            ["0166", "2023", "12.5", ""],
+        ],
+    }
+    toml = '''[[agreement]]
+id = "ijv-solidariteit-historisch"
+kind = "pool"
+region = "ijssel-vecht"
+valid_from = 2023-01-01
+valid_to = 2025-12-31
+clients = "historic"
+domains = ["BW"]
+[agreement.weights]
+"0193" = 130000
+"0166" = 54000
+"1900" = 2.5
+
+[[agreement]]
+id = "eagle"
+kind = "interregional"
+regions = ["ijssel-vecht", "zuidoost-drenthe"]
+valid_from = 2023-01-01
+notify_within_days = 14
+late_notification = "flag"
+'''
+    return data, toml
+
+
+#: the hashes of pinned_data() as the loader computed them before its canonical form was made
+#: faster; stored runs and receipts record them, so they must never change
+PINNED_INPUT_HASH = "sha256:d50221a4e70d39e2120fc9eaeb6929538fe4c17a8477f257c5901db750fc2fe0"
+PINNED_AGREEMENTS_HASH = "sha256:b6280738ec58559b988f21360b908ca3b50b50a1d6229f7d7a9f9f29e0b6b15a"
+
+
+def test_input_hash_is_pinned(tmp_path):
+    data, toml = pinned_data()
+    ds, agreements = load_dir(write(tmp_path / "d", data, toml))
+    assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
+    # the general definition (what `settle verify` recomputes from stored rows) gives the same
+    assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
+    assert dataset_hashes(ds, ds.agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
+    canon = canonical_tables(ds, agreements)
+    assert (hash_of(canon["input"]), hash_of(canon["agreements"])) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
