@@ -9,6 +9,7 @@ lines, pool shares and invoices are never changed or deleted.
 from __future__ import annotations
 
 import os
+import weakref
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
@@ -39,8 +40,12 @@ def database_url(explicit: str | None = None) -> str:
     return url
 
 
+_ENGINES: "weakref.WeakSet[SAEngine]" = weakref.WeakSet()
+
+
 def make_engine(url: str) -> SAEngine:
     engine = create_engine(url)
+    _ENGINES.add(engine)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -50,6 +55,12 @@ def make_engine(url: str) -> SAEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine
+
+
+def close_all() -> None:
+    """Close every pooled connection (before a process ends without tearing itself down)."""
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def cents_column() -> Column:

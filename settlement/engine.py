@@ -7,9 +7,10 @@ it consults the rules of RULES.md §4 in order, then the agreements of §5.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from . import RULES_VERSION, __version__
 from .agreements import KINDS, Agreement, Case, PoolResult
@@ -18,7 +19,7 @@ from .facts import Dataset, Placement
 from .money import format_cents, largest_remainder
 from .periods import Month
 from .rules import amount, historic, mo, reentry, registration, status, vangnet, woonplaats
-from .rules.base import InputError, Share, Step
+from .rules.base import InputError, Share, Step, shared_step
 
 TRACE_FORMAT = "settlement-trace/1"
 BASES = ("mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution", "vangnet",
@@ -52,11 +53,18 @@ class Line:
     pool: str | None
     creditor: str
     flags: tuple[str, ...]
-    trace: dict[str, Any]
+    trace: dict[str, Any] | None  # None when only its text came back from a worker process
+    text: str | None = None  # the trace's canonical text, when already made (settlement.receipt)
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
         return (self.placement, self.payer or "", self.basis)
+
+    def trace_dict(self) -> dict[str, Any]:
+        if self.trace is None:
+            assert self.text is not None
+            self.trace = json.loads(self.text)
+        return self.trace
 
 
 @dataclass
@@ -106,8 +114,7 @@ class Engine:
         decided: tuple[str, str] | None = None
         for basis, reference, rule in chain:
             if decided is not None:
-                steps.append(Step(basis, reference, False,
-                                  why=("not_reached", {"decided": decided[1]})))
+                steps.append(shared_step(basis, reference, False, (), "not_reached", {"decided": decided[1]}))
                 continue
             payer, step = rule()
             steps.append(step)
@@ -157,12 +164,12 @@ class Engine:
             elif product.bw_definition:  # §4.4
                 d = self.decide_woonplaats(p)
                 steps.extend(d.steps)
-                steps.append(Step(registration.RULE, registration.REFERENCE, False,
-                                  why=("registration_not_bw", {"product": p.product})))
+                steps.append(shared_step(registration.RULE, registration.REFERENCE, False, (),
+                                         "registration_not_bw", {"product": p.product}))
                 shares = [Share(d.payer, d.basis, whole, d.flags)]
             else:  # §4.5
-                steps.append(Step("woonplaats", woonplaats.WOONPLAATS_REF, False,
-                                  why=("woonplaats_not_wmo", {"product": p.product})))
+                steps.append(shared_step("woonplaats", woonplaats.WOONPLAATS_REF, False, (),
+                                         "woonplaats_not_wmo", {"product": p.product}))
                 shares, reg_steps = registration.evaluate(ds, p, amt.lo, amt.hi)
                 steps.extend(reg_steps)
 
@@ -222,18 +229,30 @@ class Engine:
 
     # -- a month -----------------------------------------------------------------------------
     def settle(self, month: Month) -> MonthResult:
+        lines, problems = self.lines_of(month, self.ds.placements.values())
+        if problems:
+            raise SettlementError(problems)
+        return self.complete(month, lines)
+
+    def lines_of(self, month: Month, placements: Iterable[Placement]) -> tuple[list[Line], list[str]]:
+        """The lines of `placements` in `month` (sorted), and the problems that stop them. A month
+        can be settled in parts (settlement.workers): each placement's lines depend on the data
+        only, never on the other placements' lines."""
         lines: list[Line] = []
         problems: list[str] = []
-        for p in sorted(self.ds.placements.values(), key=lambda p: p.placement):
+        for p in sorted(placements, key=lambda p: p.placement):
             if p.start > month.last or (p.end is not None and p.end < month.first):
                 continue
             try:
                 lines.extend(self._lines(p, month))
             except InputError as e:
                 problems.append(str(e))
-        if problems:
-            raise SettlementError(problems)
         lines.sort(key=lambda l: l.sort_key)
+        return lines, problems
+
+    def complete(self, month: Month, lines: list[Line]) -> MonthResult:
+        """The month from all its lines in order: the pools (§5.1), invoices and totals (§8), and
+        the invariants checked."""
 
         pooled: dict[str, list[Line]] = defaultdict(list)
         for line in lines:
@@ -247,7 +266,8 @@ class Engine:
                 pools.append(result)
                 described = Pool.describe(result)
                 for line in pooled[a.id]:
-                    line.trace["pool"] = {"agreement": a.id, **described}
+                    line.trace_dict()["pool"] = {"agreement": a.id, **described}
+                    line.text = None  # made again with the pool
         result = MonthResult(month, lines, pools)
         totals_and_invoices(result, sorted(self.ds.municipalities))
         check_invariants(result)

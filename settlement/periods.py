@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 
 FAR_FUTURE = date(9999, 12, 31)
@@ -24,23 +25,28 @@ class Month:
             raise ValueError(f"{text!r} is not a month YYYY-MM")
         return cls(int(m.group(1)), int(m.group(2)))
 
-    @property
+    # computed once per Month value (a run asks for them for every placement)
+    @cached_property
     def first(self) -> date:
         return date(self.year, self.month, 1)
 
-    @property
+    @cached_property
     def last(self) -> date:
         return date(self.year, self.month, self.days)
 
-    @property
+    @cached_property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
+
+    @cached_property
+    def _text(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
 
     def next(self) -> "Month":
         return Month(self.year + (self.month == 12), self.month % 12 + 1)
 
     def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        return self._text
 
 
 def parse_date(text: str) -> date:

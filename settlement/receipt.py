@@ -11,18 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+from itertools import repeat
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from .agreements import PoolResult
 from .engine import Line
+from .rules.base import StepDict
 
 FORMAT = "settlement-receipt/1"
 
 
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def trace_text(trace: dict[str, Any]) -> str:
-    """The stored form of a trace: canonical JSON."""
-    return json.dumps(trace, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The stored form of a trace: canonical JSON (sorted keys, no spaces, UTF-8).
+
+    The same text as `json.dumps(trace, sort_keys=True, ...)`, assembled from the steps' own texts
+    (`StepDict.json`), which a step shared by many lines computes once."""
+    parts = []
+    for key in sorted(trace):
+        value = trace[key]
+        if key == "steps" and isinstance(value, list):
+            text = "[" + ",".join(s.json() if isinstance(s, StepDict) else _canonical(s) for s in value) + "]"
+        else:
+            text = _canonical(value)
+        parts.append(_canonical(key) + ":" + text)
+    return "{" + ",".join(parts) + "}"
 
 
 def _sha(chunks: Iterable[str]) -> str:
@@ -33,9 +49,11 @@ def _sha(chunks: Iterable[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def line_record(line: Line) -> list[Any]:
+def line_record(line: Line, trace: str | None = None) -> list[Any]:
+    """`trace`: the line's trace text when the caller already has it."""
     return [line.placement, line.client, line.product, line.region, line.days, line.amount, line.status, line.basis,
-            line.payer, line.pool, line.creditor, list(line.flags), trace_text(line.trace)]
+            line.payer, line.pool, line.creditor, list(line.flags),
+            trace if trace is not None else (line.text or trace_text(line.trace))]
 
 
 def pool_record(pool: PoolResult) -> list[Any]:
@@ -44,11 +62,12 @@ def pool_record(pool: PoolResult) -> list[Any]:
             [[code, str(weights[code]), share] for code, share in sorted(pool.shares.items())]]
 
 
-def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult]) -> str:
-    """The hash of a run's content: its lines in order (traces included) and its pools."""
+def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Iterable[str] | None = None) -> str:
+    """The hash of a run's content: its lines in order (traces included) and its pools.
+    `traces`: the lines' trace texts, in the same order, when the caller already made them."""
     def chunks():
-        for line in lines:
-            yield json.dumps(line_record(line), ensure_ascii=False, separators=(",", ":"))
+        for line, trace in zip(lines, traces if traces is not None else repeat(None)):
+            yield json.dumps(line_record(line, trace), ensure_ascii=False, separators=(",", ":"))
         for pool in sorted(pools, key=lambda p: p.agreement):
             yield json.dumps(pool_record(pool), ensure_ascii=False, separators=(",", ":"))
     return _sha(chunks())

@@ -50,6 +50,12 @@ REVISIONS = _revisions()
 EARLIER = REVISIONS[:-1]
 
 
+def test_the_schema_check_knows_the_head():
+    """Commands check the schema against migrate.HEAD without importing Alembic: it must be the
+    newest revision, and a database at an earlier one is refused until `settle init`."""
+    assert migrate.HEAD == REVISIONS[-1]
+
+
 def settle(url: str, *args: str) -> str:
     r = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
     assert r.exit_code == 0, r.output

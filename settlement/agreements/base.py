@@ -13,7 +13,7 @@ from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from ..rules.base import Share, Step
+from ..rules.base import Share, Step, shared_step
 
 if TYPE_CHECKING:
     from ..facts import Dataset, Placement, Product
@@ -96,6 +96,19 @@ class Agreement(ABC):
     def ref(self) -> dict[str, Any]:
         return {"record": f"agreement {self.id}", "kind": self.kind, "valid_from": self.valid_from.isoformat(),
                 "valid_to": self.valid_to.isoformat() if self.valid_to else None}
+
+    def does_not_apply(self, code: str, **params: Any) -> Step:
+        """The step of this agreement not applying, for the reason `code` (a phrase code): shared by
+        every line with the same reason, since it reads nothing but the agreement itself."""
+        key = (code, *params.items())
+        try:
+            cache = self.__dict__["_not_applying"]
+        except KeyError:
+            cache = self.__dict__["_not_applying"] = {}  # frozen: set beside the fields, not one of them
+        step = cache.get(key)
+        if step is None:
+            step = cache[key] = shared_step(self.id, self.reference, False, (self.ref,), code, params)
+        return step
 
 
 # Field helpers shared by the kinds -------------------------------------------------------------

@@ -83,8 +83,7 @@ class Interregional(Agreement):
                 "notify_within_days": self.notify_within_days, "late_notification": self.late_notification}
 
     def evaluate(self, case: Case, shares: list[Share]) -> Step:
-        def no(code: str, **params: Any) -> Step:
-            return Step(self.id, self.reference, False, [self.ref], why=(code, params))
+        no = self.does_not_apply
         p = case.placement
         if not _new_bw(case):
             return no("ir_not_new_bw")

@@ -100,8 +100,7 @@ class Pool(Agreement):
         return {c: str(w) for c, w in self.weights}
 
     def evaluate(self, case: Case, shares: list[Share]) -> Step:
-        def no(code: str, **params: Any) -> Step:
-            return Step(self.id, self.reference, False, [self.ref], why=(code, params))
+        no = self.does_not_apply
         if case.placement.region != self.region:
             return no("pool_other_region", region=case.placement.region, pool_region=self.region)
         if not overlap(self.valid_from, self.valid_to, case.month.first, case.month.last):

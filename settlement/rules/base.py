@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,11 +16,31 @@ class InputError(Exception):
     The message names the records involved."""
 
 
-@dataclass
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+class StepDict(dict):
+    """A step as it appears in a trace: a plain dict (JSON-shaped) that also carries its own
+    canonical JSON text, computed once. One rule evaluation shared by many lines (an agreement
+    that does not concern a care region, a placement's §4.4 decision in every month) is built and
+    encoded once; `settlement.receipt.trace_text` joins the texts. Never mutated once built."""
+
+    __slots__ = ("_json",)
+
+    def json(self) -> str:
+        try:
+            return self._json
+        except AttributeError:
+            self._json = _ENCODE(self)
+            return self._json
+
+
+@dataclass(eq=False)
 class Step:
     """One rule evaluation: which rule, on what authority, what it read, what it decided,
     and why (a phrase code with its parameters, see `settlement.phrases`). Recorded when the
-    rule runs, not reconstructed afterwards."""
+    rule runs, not reconstructed afterwards. Its trace form (`as_dict`) is built once, when the
+    trace is made; an agreement may still complete its outcome in `apply` before that."""
 
     rule: str
     reference: str
@@ -32,15 +53,36 @@ class Step:
     def reason(self) -> str | None:
         return say("en", *self.why) if self.why else None
 
-    def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"rule": self.rule, "reference": self.reference, "applies": self.applies,
-                             "read": self.read}
+    def as_dict(self) -> StepDict:
+        try:
+            return self._dict  # type: ignore[has-type]
+        except AttributeError:
+            pass
+        d = StepDict(rule=self.rule, reference=self.reference, applies=self.applies, read=self.read)
         if self.outcome is not None:
             d["outcome"] = self.outcome
         if self.why is not None:
             d["why"] = {"code": self.why[0], "params": self.why[1]}
             d["reason"] = self.reason
+        self._dict = d
         return d
+
+
+_SHARED: dict[tuple[Any, ...], Step] = {}
+
+
+def shared_step(rule: str, reference: str, applies: bool, read: tuple[dict[str, Any], ...], code: str,
+                params: dict[str, Any], outcome: dict[str, Any] | None = None) -> Step:
+    """A rule evaluation that many lines share exactly (the same rule, records read, outcome and
+    reason, e.g. an agreement that does not concern the care region): one Step object for all of
+    them, so that it is built and encoded once per process. Every value must be a plain str, int,
+    bool or None (records read and outcome are flat), as the key is made of them."""
+    key = (rule, reference, applies, tuple(tuple(sorted(r.items())) for r in read), code,
+           tuple(sorted(params.items())), tuple(sorted(outcome.items())) if outcome is not None else None)
+    step = _SHARED.get(key)
+    if step is None:
+        step = _SHARED[key] = Step(rule, reference, applies, list(read), outcome=outcome, why=(code, params))
+    return step
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ care region, unless a pool agreement carries them (see `settlement.agreements.po
 from __future__ import annotations
 
 from ..facts import Dataset, Placement
-from .base import Step
+from .base import Step, shared_step
 
 RULE = "historic"
 REFERENCE = "RULES.md §4.3; Regiovisie IJssel-Vecht §4.1.2; Regiovisie Zuidoost-Drenthe §5.3"
@@ -16,8 +16,7 @@ REFERENCE = "RULES.md §4.3; Regiovisie IJssel-Vecht §4.1.2; Regiovisie Zuidoos
 
 def evaluate(ds: Dataset, p: Placement, status: str) -> tuple[str | None, Step]:
     if status != "historic":
-        return None, Step(RULE, REFERENCE, False, [], why=("historic_not_new", {}))
+        return None, shared_step(RULE, REFERENCE, False, (), "historic_not_new", {})
     cg = ds.regions[p.region].centrumgemeente
-    return cg, Step(RULE, REFERENCE, True, [{"record": f"region {p.region}", "centrumgemeente": cg}],
-                    outcome={"payer": cg, "basis": "historic"},
-                    why=("historic_applies", {"payer": cg}))
+    return cg, shared_step(RULE, REFERENCE, True, ({"record": f"region {p.region}", "centrumgemeente": cg},),
+                           "historic_applies", {"payer": cg}, outcome={"payer": cg, "basis": "historic"})

@@ -7,7 +7,7 @@ woonplaatsbeginsel for beschermd wonen) [004, bouwsteen 5d].
 from __future__ import annotations
 
 from ..facts import Dataset, Placement, Product
-from .base import Step
+from .base import Step, shared_step
 
 RULE = "mo"
 REFERENCE = "RULES.md §4.1; wetsvoorstel 36288 (wijzigt alleen art. 1.2.1 sub b Wmo 2015); Leidse Regio bouwsteen 5d"
@@ -15,11 +15,11 @@ REFERENCE = "RULES.md §4.1; wetsvoorstel 36288 (wijzigt alleen art. 1.2.1 sub b
 
 def evaluate(ds: Dataset, p: Placement, product: Product) -> tuple[str | None, Step]:
     if product.domain != "MO":
-        return None, Step(RULE, REFERENCE, False, [{"record": f"product {product.product}", "domain": product.domain}],
-                          why=("mo_not_domain", {"product": product.product, "domain": product.domain}))
+        return None, shared_step(RULE, REFERENCE, False,
+                                 ({"record": f"product {product.product}", "domain": product.domain},),
+                                 "mo_not_domain", {"product": product.product, "domain": product.domain})
     cg = ds.regions[p.region].centrumgemeente
-    return cg, Step(RULE, REFERENCE, True,
-                    [{"record": f"product {product.product}", "domain": "MO"},
-                     {"record": f"region {p.region}", "centrumgemeente": cg}],
-                    outcome={"payer": cg, "basis": "mo", "status": "n/a"},
-                    why=("mo_applies", {"payer": cg}))
+    return cg, shared_step(RULE, REFERENCE, True,
+                           ({"record": f"product {product.product}", "domain": "MO"},
+                            {"record": f"region {p.region}", "centrumgemeente": cg}),
+                           "mo_applies", {"payer": cg}, outcome={"payer": cg, "basis": "mo", "status": "n/a"})
