@@ -90,10 +90,61 @@ def load(obj, directory: Path) -> None:
     if not directory.is_dir():
         _fail(f"{directory}: no such directory", 2)
     engine = service.open_db(obj["db"])
-    snapshot_id, what = service.load(engine, directory)
+    progress = _LoadProgress.on_terminal()
+    try:
+        snapshot_id, what = service.load(engine, directory, progress)
+    finally:
+        if progress is not None:
+            progress.close()  # a refusal's problems start on a line of their own
     message = {"loaded": "loaded as snapshot", "unchanged": "unchanged: already the current snapshot",
                "current": "identical to an earlier load; made current again: snapshot"}[what]
     click.echo(f"{directory}: {message} {snapshot_id}")
+
+
+_LOAD_UNITS = {"reading files": (1_000_000, "MB"), "validating": (1, "steps"), "storing": (1, "records")}
+
+
+class _LoadProgress:
+    """`settle load`'s progress on an interactive terminal (stderr): one bar per phase (reading
+    files, validating, storing), drawn as `_progress_bar` draws them, with the phase's unit, at
+    most ten times a second. `on_terminal()` is None when stderr is not a terminal: tests, pipes
+    and CI see nothing."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.open = False  # a bar is drawn on the current line
+        self.drawn = 0.0
+
+    @classmethod
+    def on_terminal(cls) -> _LoadProgress | None:
+        return cls() if sys.stderr.isatty() else None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+        now = time.monotonic()
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+        elif done < total and now - self.drawn < 0.1:
+            return
+        self.drawn = now
+        scale, unit = _LOAD_UNITS.get(phase, (1, ""))
+        filled = self.WIDTH * min(done, total) // max(total, 1)
+        amount = (f"{done / scale:.1f}/{total / scale:.1f}" if scale > 1 else f"{done}/{total}") + f" {unit}"
+        sys.stderr.write(f"\r{phase} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {amount.rstrip()}")
+        self.open = done < total
+        if not self.open:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """End a bar left unfinished (a refusal, or nothing left to store)."""
+        if self.open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.open = False
 
 
 @main.command()

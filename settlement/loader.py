@@ -24,6 +24,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -46,6 +47,12 @@ BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 AGREEMENTS = "agreements.toml"
+
+#: A progress callback, `progress(phase, done, total)`: called as a phase advances and last with
+#: done == total. Phases: READING (bytes of the files read), VALIDATING (steps), STORING (records).
+Progress = Callable[[str, int, int], None]
+READING, VALIDATING, STORING = "reading files", "validating", "storing"
+PROGRESS_EVERY = 8192  # rows between two progress reports while reading
 MASTER_FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv")
 
 #: file -> (columns, required). The order of the columns here is the documented one.
@@ -89,6 +96,11 @@ _COLUMN = re.compile(r"[\w.-]{1,60}", re.ASCII)  # what may stand in the column 
 # cannot even be stored in PostgreSQL
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BREAK = re.compile(r"[\t\n\r]")
+_ROUGH = re.compile(r"[\x00-\x1f\x7f]")  # _CONTROL and _BREAK: what makes a line `rough` (see _lines)
+#: text -> date of the valid dates read so far (a dataset repeats the same few thousand); a value
+#: found here is a valid date and parses to it, so the checks are skipped. Bounded: MAX_DATES.
+_DATES: dict[str, date] = {}
+MAX_DATES = 100_000
 _TOML_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
 
@@ -198,9 +210,12 @@ def _not_utf8(line: bytes, start: int) -> str:
     return f"is not valid UTF-8 (byte {start + 1} of the line is 0x{byte:02X}{guess}); save the file as UTF-8"
 
 
-def _lines(f: Any, name: str, out: Problems, bad: set[int]) -> Iterator[str]:
+def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | None = None) -> Iterator[str]:
     """Decoded physical lines of a binary file; problems of encoding and length are reported and
-    their lines remembered in `bad` (the records touching them are skipped)."""
+    their lines remembered in `bad` (the records touching them are skipped). `rough`: the lines
+    longer than MAX_FIELD characters or with a control character, a tab or a line break before
+    their end; the cells of a record on one line that is not rough are short and hold none of
+    these, so they need not be checked one by one."""
     n = 0
     while True:
         raw = f.readline(MAX_LINE_BYTES)
@@ -233,19 +248,26 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int]) -> Iterator[str]:
             out.add(name, n, "-", _not_utf8(raw, e.start))
             bad.add(n)
             text = raw.decode("utf-8", "replace")
+        if rough is not None and (len(text) > MAX_FIELD or _ROUGH.search(text.rstrip("\r\n"))):
+            rough.add(n)
         yield text
 
 
 def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
-              state: dict[str, bool]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line, {column: cell}) for each well-formed row. Sets state['complete'] to whether the
-    file was read to its end with a usable header and no row was dropped (so that every key of the
-    file is known and references to it can be checked)."""
+              state: dict[str, bool], position: Callable[[int], None] | None = None
+              ) -> Iterator[tuple[int, dict[str, str], bool]]:
+    """Yield (line, {column: cell}, plain) for each well-formed row; plain: the row is one line
+    that is not rough (see _lines), so no cell holds a tab or a line break. Sets state['complete']
+    to whether the file was read to its end with a usable header and no row was dropped (so that
+    every key of the file is known and references to it can be checked). `position(bytes read)`
+    is called every PROGRESS_EVERY rows."""
     state["complete"] = False
     dropped = False
     bad: set[int] = set()
+    rough: set[int] = set()
+    rows = 0
     with open(path, "rb") as f:
-        reader = csv.reader(_lines(f, name, out, bad), strict=True)
+        reader = csv.reader(_lines(f, name, out, bad, rough), strict=True)
         last = 0
         header: list[str] | None = None
         while True:
@@ -280,6 +302,7 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 if not _check_header(name, header, columns, out):
                     return
                 index = [(i, c) for i, c in enumerate(header) if c in columns]
+                known = len(index) == len(header)  # every column a known one: the cells are dict(zip(header, row))
                 continue
             if not row or row == [""]:
                 continue  # a blank line
@@ -288,20 +311,23 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 out.add(name, start, "-", f"the row has {cells}, the header has {len(header)}")
                 dropped = True
                 continue
-            long = [c for i, c in index if len(row[i]) > MAX_FIELD]
-            if long:
+            if plain := start == last and start not in rough:
+                pass  # the common case: a record on one line that is short and has no control character
+            elif long := [c for i, c in index if len(row[i]) > MAX_FIELD]:
                 for c in long:
                     out.add(name, start, c, f"field is longer than {MAX_FIELD} characters")
                 dropped = True
                 continue
-            control = [(c, m) for i, c in index if (m := _CONTROL.search(row[i]))]
-            if control:
+            elif control := [(c, m) for i, c in index if (m := _CONTROL.search(row[i]))]:
                 for c, m in control:
                     out.add(name, start, c, f"contains the control character U+{ord(m.group()):04X} at character "
                                             f"{m.start() + 1}; a cell holds text, tabs and line breaks only")
                 dropped = True
                 continue
-            yield start, {c: row[i] for i, c in index}
+            yield start, dict(zip(header, row)) if known else {c: row[i] for i, c in index}, plain
+            rows += 1
+            if position is not None and not rows % PROGRESS_EVERY:
+                position(f.tell())
         if header is None:
             out.add(name, 1, "-", f"the file is empty; expected a header row: {','.join(columns)}")
             return
@@ -355,11 +381,13 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
 class Row:
     """The cells of one CSV row with typed accessors that report what is wrong per column."""
 
-    __slots__ = ("file", "line", "cells", "out", "ok", "bad_columns")
+    __slots__ = ("file", "line", "cells", "out", "ok", "bad_columns", "plain")
 
-    def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems):
+    def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems, plain: bool = False):
+        """plain: no cell holds a tab or a line break (known from the line, see _read_csv)."""
         self.file, self.line, self.cells, self.out, self.ok = file, line, cells, out, True
         self.bad_columns: set[str] = set()
+        self.plain = plain
 
     def bad(self, column: str, message: str) -> None:
         self.out.add(self.file, self.line, column, message)
@@ -371,25 +399,36 @@ class Row:
         return None if value.strip() == "" else value
 
     def text(self, col: str, required: bool = True) -> str | None:
-        value = self.raw(col)
-        if value is None and required:
-            self.bad(col, "is required")
+        value = self.cells[col]  # as raw(col), without the call: this runs for every cell
+        if value.strip() == "":
+            if required:
+                self.bad(col, "is required")
+            return None
         return value
 
     def ident(self, col: str, required: bool = True) -> str | None:
         """A key or reference: non-empty, without surrounding spaces."""
-        value = self.text(col, required)
-        if value is not None and value != value.strip():
+        value = self.cells[col]
+        stripped = value.strip()
+        if stripped == "":
+            if required:
+                self.bad(col, "is required")
+            return None
+        if value != stripped:
             self.bad(col, f"{show(value)} has leading or trailing spaces")
             return None
-        if value is not None and _BREAK.search(value):
+        if not self.plain and _BREAK.search(value):
             self.bad(col, f"{show(value)} contains a line break or a tab; a key or reference is one line of text")
             return None
         return value
 
     def code(self, col: str, required: bool = True) -> str | None:
-        value = self.text(col, required)
-        if value is not None and not _CODE.fullmatch(value):
+        value = self.cells[col]  # as text(col, required), without the call
+        if value.strip() == "":
+            if required:
+                self.bad(col, "is required")
+            return None
+        if not _CODE.fullmatch(value):
             self.bad(col, f"{show(value)} is not a 4-digit CBS municipality code (such as 0193)")
             return None
         return value
@@ -402,17 +441,25 @@ class Row:
         return value
 
     def date(self, col: str, required: bool = True) -> date | None:
-        value = self.text(col, required)
-        if value is None:
+        value = self.cells[col]
+        day = _DATES.get(value)
+        if day is not None:  # a valid date seen before
+            return day
+        if value.strip() == "":  # as text(col, required)
+            if required:
+                self.bad(col, "is required")
             return None
         if not _DATE.fullmatch(value):
             self.bad(col, f"{show(value)} is not a date YYYY-MM-DD{_date_hint(value)}")
             return None
         try:
-            return parse_date(value)
+            day = parse_date(value)
         except ValueError:
             self.bad(col, f"{show(value)} is not a date that exists")
             return None
+        if len(_DATES) < MAX_DATES:
+            _DATES[value] = day
+        return day
 
     def cents(self, col: str, required: bool = True) -> int | None:
         value = self.text(col, required)
@@ -503,14 +550,24 @@ def _tariff(r: Row) -> Tariff | None:
 def _client(r: Row) -> Client | None:
     client = r.ident("client")
     value = r.raw("bsn")
-    who = f"client {show(client)}" if client else "this client"
     if value is None:
         r.bad("bsn", "is required")
     elif not _BSN.fullmatch(value):
-        r.bad("bsn", f"{who}: bsn must be exactly 9 digits")
-    elif not _bsn.is_valid(value):
-        r.bad("bsn", f"{who}: bsn fails the 11-proef")
+        r.bad("bsn", f"{_who(client)}: bsn must be exactly 9 digits")
+    elif not _valid_bsn(value):
+        r.bad("bsn", f"{_who(client)}: bsn fails the 11-proef")
     return Client(client, value) if r.ok else None  # type: ignore[arg-type]
+
+
+def _who(client: str | None) -> str:
+    return f"client {show(client)}" if client else "this client"
+
+
+def _valid_bsn(nine_digits: str) -> bool:
+    """`stdnum.nl.bsn.is_valid` for a value of exactly nine ASCII digits: not all zeros and the
+    11-proef (stdnum's `checksum`) holds. is_valid first cleans and pads the value and checks its
+    digits and length, which such a value needs not; that took most of the time of reading a client."""
+    return _bsn.checksum(nine_digits) == 0 and nine_digits != "000000000"
 
 
 def _registration(r: Row) -> Registration | None:
@@ -607,27 +664,49 @@ class _Checker:
         if value not in table.known:
             self.out.add(file, line, column, f"unknown {what} {show(value)} (not in {target})")
 
-    def duplicates(self, file: str, column: str, items: Iterable[tuple[int, Any]], what: str) -> None:
+    def refs(self, file: str, rows: list[tuple[int, Any]], column: str, field: str, target: str, what: str) -> None:
+        """`ref` for the field of every row; the rows are looked at one by one only when some value
+        is not known."""
+        table = self.t[target]
+        if not table.complete:
+            return
+        known = table.known
+        values = set(map(attrgetter(field), map(itemgetter(1), rows)))
+        values.discard(None)
+        if values <= known:
+            return
+        for line, rec in rows:
+            value = getattr(rec, field)
+            if value is not None and value not in known:
+                self.ref(file, line, column, value, target, what)
+
+    def duplicates(self, file: str, column: str, rows: list[tuple[int, Any]], key: Callable[[Any], Any],
+                   what: str) -> None:
+        """Every record whose key(record) an earlier line has already; the rows are looked at one by
+        one only when there is one."""
+        keys = list(map(key, map(itemgetter(1), rows)))
+        if len(set(keys)) == len(keys):
+            return
         first: dict[Any, int] = {}
-        for line, key in items:
-            if key in first:
-                self.out.add(file, line, column, f"duplicate {what} (first on line {first[key]})")
+        for (line, _), k in zip(rows, keys):
+            if k in first:
+                self.out.add(file, line, column, f"duplicate {what} (first on line {first[k]})")
             else:
-                first[key] = line
+                first[k] = line
 
     def overlaps(self, file: str, column: str, rows: list[tuple[int, Any]], group: Callable[[Any], Any],
                  span: Callable[[Any], tuple[date, date | None]], message: Callable[[Any, int, Any], str]) -> None:
         """Per group, intervals must not overlap: the later line is reported, naming the earlier."""
-        groups: dict[Any, list[tuple[date, int, Any]]] = defaultdict(list)
+        groups: dict[Any, list[tuple[date, int, date, Any]]] = defaultdict(list)
         for line, rec in rows:
-            groups[group(rec)].append((span(rec)[0], line, rec))
+            lo, hi = span(rec)
+            groups[group(rec)].append((lo, line, hi or FAR_FUTURE, rec))
         for items in groups.values():
             if len(items) < 2:
                 continue
-            items.sort(key=lambda t: (t[0], t[1]))
+            items.sort()  # by (start, line): a line is one record's, so the sort never compares further
             reach: tuple[date, int, Any] | None = None  # the interval reaching furthest so far
-            for lo, line, rec in items:
-                hi = span(rec)[1] or FAR_FUTURE
+            for lo, line, hi, rec in items:
                 if reach is not None and lo <= reach[0]:
                     (later, later_rec), (earlier, earlier_rec) = sorted(
                         [(line, rec), (reach[1], reach[2])], key=lambda t: t[0], reverse=True)
@@ -641,53 +720,48 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
     T = tables
 
     # keys
-    c.duplicates("municipalities.csv", "code", ((l, m.code) for l, m in T["municipalities.csv"].rows),
-                 "municipality code")
-    c.duplicates("regions.csv", "region", ((l, r.region) for l, r in T["regions.csv"].rows), "region")
-    c.duplicates("products.csv", "product", ((l, p.product) for l, p in T["products.csv"].rows), "product")
-    c.duplicates("clients.csv", "client", ((l, x.client) for l, x in T["clients.csv"].rows), "client")
+    c.duplicates("municipalities.csv", "code", T["municipalities.csv"].rows, attrgetter("code"), "municipality code")
+    c.duplicates("regions.csv", "region", T["regions.csv"].rows, attrgetter("region"), "region")
+    c.duplicates("products.csv", "product", T["products.csv"].rows, attrgetter("product"), "product")
+    c.duplicates("clients.csv", "client", T["clients.csv"].rows, attrgetter("client"), "client")
     first_bsn: dict[str, tuple[int, str]] = {}
-    for line, x in T["clients.csv"].rows:
+    bsns = [x.bsn for _, x in T["clients.csv"].rows]
+    for line, x in T["clients.csv"].rows if len(set(bsns)) < len(bsns) else ():
         if x.bsn in first_bsn and first_bsn[x.bsn][1] != x.client:
             other_line, other = first_bsn[x.bsn]
             out.add("clients.csv", line, "bsn", f"client {show(x.client)}: bsn is the same as that of client "
                                                f"{show(other)} on line {other_line}")
         first_bsn.setdefault(x.bsn, (line, x.client))
-    c.duplicates("placements.csv", "placement", ((l, p.placement) for l, p in T["placements.csv"].rows),
-                 "placement")
-    c.duplicates("notifications.csv", "-", ((l, (n.placement, n.municipality, n.notified_on))
-                                            for l, n in T["notifications.csv"].rows), "notification")
-    c.duplicates("declarations.csv", "month", ((l, (d.placement, d.month)) for l, d in T["declarations.csv"].rows),
+    c.duplicates("placements.csv", "placement", T["placements.csv"].rows, attrgetter("placement"), "placement")
+    c.duplicates("notifications.csv", "-", T["notifications.csv"].rows,
+                 attrgetter("placement", "municipality", "notified_on"), "notification")
+    c.duplicates("declarations.csv", "month", T["declarations.csv"].rows, attrgetter("placement", "month"),
                  "declaration for this placement and month")
-    c.duplicates("budgets.csv", "year", ((l, (b.municipality, b.year)) for l, b in T["budgets.csv"].rows),
+    c.duplicates("budgets.csv", "year", T["budgets.csv"].rows, attrgetter("municipality", "year"),
                  "budget for this municipality and year")
 
     # references
     M, R, P, C, PL = "municipalities.csv", "regions.csv", "products.csv", "clients.csv", "placements.csv"
-    for line, r in T["regions.csv"].rows:
-        c.ref("regions.csv", line, "centrumgemeente", r.centrumgemeente, M, "municipality code")
-    for line, m in T["region_members.csv"].rows:
-        c.ref("region_members.csv", line, "region", m.region, R, "region")
-        c.ref("region_members.csv", line, "municipality", m.municipality, M, "municipality code")
-    for line, t in T["tariffs.csv"].rows:
-        c.ref("tariffs.csv", line, "product", t.product, P, "product")
-        c.ref("tariffs.csv", line, "region", t.region, R, "region")
-    for line, b in T["brp.csv"].rows:
-        c.ref("brp.csv", line, "client", b.client, C, "client")
-        c.ref("brp.csv", line, "municipality", b.municipality, M, "municipality code")
-    for line, a in T["applications.csv"].rows:
-        c.ref("applications.csv", line, "client", a.client, C, "client")
-        c.ref("applications.csv", line, "region", a.region, R, "region")
-        c.ref("applications.csv", line, "municipality", a.municipality, M, "municipality code")
-    for line, p in T["placements.csv"].rows:
-        c.ref(PL, line, "client", p.client, C, "client")
-        c.ref(PL, line, "product", p.product, P, "product")
-        c.ref(PL, line, "region", p.region, R, "region")
-        c.ref(PL, line, "location", p.location, M, "municipality code")
-    for line, n in T["notifications.csv"].rows:
-        c.ref("notifications.csv", line, "placement", n.placement, PL, "placement")
-        c.ref("notifications.csv", line, "municipality", n.municipality, M, "municipality code")
-    placements = {p.placement: p for _, p in T["placements.csv"].rows}
+    # (file, column, target, what); the problems are sorted when reported, so the order of the checks is free
+    for file, column, target, what in (
+            ("regions.csv", "centrumgemeente", M, "municipality code"),
+            ("region_members.csv", "region", R, "region"),
+            ("region_members.csv", "municipality", M, "municipality code"),
+            ("tariffs.csv", "product", P, "product"),
+            ("tariffs.csv", "region", R, "region"),
+            ("brp.csv", "client", C, "client"),
+            ("brp.csv", "municipality", M, "municipality code"),
+            ("applications.csv", "client", C, "client"),
+            ("applications.csv", "region", R, "region"),
+            ("applications.csv", "municipality", M, "municipality code"),
+            (PL, "client", C, "client"),
+            (PL, "product", P, "product"),
+            (PL, "region", R, "region"),
+            (PL, "location", M, "municipality code"),
+            ("notifications.csv", "placement", PL, "placement"),
+            ("notifications.csv", "municipality", M, "municipality code")):
+        c.refs(file, T[file].rows, column, column, target, what)
+    placements = {p.placement: p for _, p in T["placements.csv"].rows} if T["declarations.csv"].rows else {}
     for line, d in T["declarations.csv"].rows:
         c.ref("declarations.csv", line, "placement", d.placement, PL, "placement")
         p = placements.get(d.placement)
@@ -700,20 +774,18 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
         c.ref("budgets.csv", line, "municipality", b.municipality, M, "municipality code")
 
     # intervals
-    c.overlaps("region_members.csv", "valid_from", T["region_members.csv"].rows, lambda m: m.municipality,
-               lambda m: (m.valid_from, m.valid_to),
+    interval = attrgetter("valid_from", "valid_to")
+    c.overlaps("region_members.csv", "valid_from", T["region_members.csv"].rows, attrgetter("municipality"), interval,
                lambda m, l, e: f"membership of {m.municipality} overlaps its membership of region {show(e.region)} "
                                f"on line {l} ({_span(e.valid_from, e.valid_to)})")
-    c.overlaps("tariffs.csv", "valid_from", T["tariffs.csv"].rows, lambda t: (t.product, t.region),
-               lambda t: (t.valid_from, t.valid_to),
+    c.overlaps("tariffs.csv", "valid_from", T["tariffs.csv"].rows, attrgetter("product", "region"), interval,
                lambda t, l, e: f"tariff of {show(t.product)} in {show(t.region)} overlaps the tariff on line {l} "
                                f"({_span(e.valid_from, e.valid_to)})")
-    c.overlaps("brp.csv", "valid_from", T["brp.csv"].rows, lambda b: b.client,
-               lambda b: (b.valid_from, b.valid_to),
+    c.overlaps("brp.csv", "valid_from", T["brp.csv"].rows, attrgetter("client"), interval,
                lambda b, l, e: f"registration of client {show(b.client)} overlaps the registration on line {l} "
                                f"({_span(e.valid_from, e.valid_to)})")
-    c.overlaps(PL, "start", T["placements.csv"].rows, lambda p: (p.client, p.product, p.region),
-               lambda p: (p.start, p.end),
+    c.overlaps(PL, "start", T["placements.csv"].rows, attrgetter("client", "product", "region"),
+               attrgetter("start", "end"),
                lambda p, l, e: f"placement {show(p.placement)} overlaps placement {show(e.placement)} on line {l} "
                                f"({_span(e.start, e.end)}) of the same client, product and region")
 
@@ -945,15 +1017,76 @@ def hash_of(obj: Any) -> str:
 
 
 def dataset_hashes(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None) -> tuple[str, str]:
-    """(input_hash, agreements_hash) of a dataset and its agreements."""
-    canon = canonical_tables(ds, agreements)
-    return hash_of(canon["input"]), hash_of(canon["agreements"])
+    """(input_hash, agreements_hash) of a dataset and its agreements: `hash_of` the two parts of
+    `canonical_tables`, the input computed without building them (`_input_hash`)."""
+    return _input_hash(ds), _agreements_hash(ds, agreements)
+
+
+def _agreements_hash(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None) -> str:
+    if agreements is None:
+        agreements = ds.agreements
+    canon = [a.canonical() if isinstance(a, Agreement) else a for a in agreements]
+    canon.sort(key=lambda a: str(a.get("id")))  # as canonical_tables
+    return hash_of(canon)
+
+
+def _iso(value: Any) -> str:
+    """JSON for what `_plain` turns into text: a date (the only such field type of the records)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _record_encoder() -> Callable[[Any], str]:
+    """The JSON text of one record's values (a tuple), exactly as `_dumps` of its `_plain` list:
+    dates become their ISO text through the encoder's `default`, everything else is encoded in C.
+    The C encoder is made once here; `json.dumps` would make one per call, which is half its cost."""
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_iso)
+    try:
+        from json.encoder import c_make_encoder, encode_basestring_ascii
+        if c_make_encoder is None:  # pragma: no cover - an interpreter without the _json accelerator
+            raise ImportError
+        # the arguments JSONEncoder.iterencode passes for the settings above (markers None: records
+        # hold scalars only, nothing can be circular)
+        chunks = c_make_encoder(None, _iso, encode_basestring_ascii, None, ":", ",", True, False, True)
+    except ImportError:  # pragma: no cover
+        return encoder.encode
+    join = "".join
+    return lambda values: join(chunks(values, 0))
+
+
+_encode_record = _record_encoder()
+
+
+def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None) -> str:
+    """`hash_of(canonical_tables(ds)["input"])`, streamed: each record is encoded once (its text is
+    its sort key and its part of the document), and the document `_dumps` would write, `{"table":
+    [record,...],...}` with the tables in key order, is fed to the hash table by table.
+    `after_table(n)`: called after the n-th table."""
+    digest = hashlib.sha256()
+    digest.update(b"{")
+    for i, name in enumerate(sorted(TABLES)):  # json.dumps(sort_keys=True) orders the tables so
+        value = getattr(ds, name)
+        records = list(value.values() if isinstance(value, dict) else value)
+        texts: list[str] = []
+        if records:
+            columns = [f.name for f in fields(records[0])]
+            values = attrgetter(*columns) if len(columns) > 1 else (lambda r, c=columns[0]: (getattr(r, c),))
+            texts = sorted(map(_encode_record, map(values, records)))
+        digest.update(f"{',' if i else ''}{_dumps(name)}:[".encode())
+        digest.update(",".join(texts).encode())
+        digest.update(b"]")
+        if after_table is not None:
+            after_table(i + 1)
+    digest.update(b"}")
+    return "sha256:" + digest.hexdigest()
 
 
 # The directory ----------------------------------------------------------------------------------
 
-def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
-    """Read and validate a dataset directory; raise LoadError listing every problem."""
+def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Dataset, list[Agreement]]:
+    """Read and validate a dataset directory; raise LoadError listing every problem. `progress`:
+    see `Progress` (phases READING and VALIDATING)."""
     path = Path(path)
     if not path.is_dir():
         raise LoadError([f"{path}:0: -: is not a directory"])
@@ -969,6 +1102,12 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
             close = difflib.get_close_matches(p.name.lower(), sorted(known_names), n=1, cutoff=0.8)
             if close and not (path / close[0]).exists():
                 out.add(show(p.name), 0, "-", f"is not a file of the exchange format; did you mean {close[0]}?")
+
+    total = _csv_bytes(path) if progress is not None else 0
+    read = 0  # bytes of the files before this one
+
+    def position(at: int) -> None:
+        progress(READING, min(read + at, total), total)  # type: ignore[misc]
 
     tables: dict[str, _Table] = {}
     for name, (columns, required) in FILES.items():
@@ -988,10 +1127,10 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
         state: dict[str, bool] = {}
         bad_key = False  # a key cell itself was malformed: what it was meant to be is unknown
         try:
-            for line, cells in _read_csv(file, name, columns, out, state):
+            for line, cells, plain in _read_csv(file, name, columns, out, state, position if progress else None):
                 if key is not None:
                     table.known.add(cells[key])
-                row = Row(name, line, cells, out)
+                row = Row(name, line, cells, out, plain)
                 record = parse(row)
                 bad_key = bad_key or key in row.bad_columns
                 if record is not None:
@@ -1000,8 +1139,21 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
             out.add(name, 0, "-", f"cannot be read: {e.strerror or e}")
         # references to this file are checked only when every one of its keys is known
         table.complete = state.get("complete", False) and not bad_key
+        if progress is not None:
+            read = min(read + _size(file), total)
+            progress(READING, read, total)
+    if progress is not None and read < total:  # a file changed while it was read
+        progress(READING, total, total)
 
+    steps = 3 + len(TABLES)  # the cross-checks, the dataset, the agreements, then the hash of each table
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(VALIDATING, done, steps)
+
+    step(0)
     _cross_check(tables, out)
+    step(1)
 
     def records(name: str) -> list[Any]:
         return [r for _, r in tables[name].rows]
@@ -1020,6 +1172,7 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
         declarations=records("declarations.csv"),
         budgets=records("budgets.csv"),
     )
+    step(2)
 
     agreements: list[Agreement] = []
     toml_path = path / AGREEMENTS
@@ -1043,6 +1196,20 @@ def load_dir(path: Path | str) -> tuple[Dataset, list[Agreement]]:
 
     if out:
         raise LoadError(out.formatted())
+    step(3)
     ds.agreements = [a.canonical() for a in agreements]
-    ds.input_hash, ds.agreements_hash = dataset_hashes(ds, agreements)
+    ds.input_hash = _input_hash(ds, lambda n: step(3 + n))
+    ds.agreements_hash = _agreements_hash(ds, agreements)
     return ds, agreements
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size if file.is_file() else 0
+    except OSError:
+        return 0
+
+
+def _csv_bytes(path: Path) -> int:
+    """The bytes of the dataset's CSV files: what READING counts to."""
+    return sum(_size(path / name) for name in FILES)

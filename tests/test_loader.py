@@ -561,6 +561,27 @@ def test_unterminated_quote_is_reported(tmp_path):
     assert any(p.startswith("clients.csv:6: -: malformed CSV") for p in problems), problems
 
 
+def test_cells_of_one_line_are_checked_for_tabs_breaks_and_control_characters(tmp_path):
+    """Most records are one line without such characters, and their cells are not checked one by
+    one; a record with one anywhere is, whether on one line or several."""
+    data, toml = base_data()
+    data["applications.csv"][1][0] = "C\t1"                     # a tab in a key, on one line
+    data["placements.csv"][2][1] = "C\r2"                        # a carriage return, quoted, on one line
+    data["placements.csv"][3][4] = "Thuis\x07 BV"                # a control character in text
+    data["placements.csv"][4][4] = "Opvang\nZwolle\x1f"          # both, the record on two lines
+    data["brp.csv"][1][4] = "2023-02-28\x0b"                     # a vertical tab after a date
+    problems = problems_of(write(tmp_path / "d", data, toml, quote_all=True))
+    assert problems == [
+        "applications.csv:2: client: 'C\\t1' contains a line break or a tab; a key or reference is one line of text",
+        "brp.csv:2: valid_to: contains the control character U+000B at character 11; a cell holds text, tabs and "
+        "line breaks only",
+        "placements.csv:3: client: 'C\\r2' contains a line break or a tab; a key or reference is one line of text",
+        "placements.csv:4: provider: contains the control character U+0007 at character 6; a cell holds text, tabs "
+        "and line breaks only",
+        "placements.csv:5: provider: contains the control character U+001F at character 14; a cell holds text, tabs "
+        "and line breaks only"], problems
+
+
 def test_not_a_directory(tmp_path):
     with pytest.raises(LoadError) as exc:
         load_dir(tmp_path / "nope")
