@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -21,6 +23,22 @@ def _month(ctx, param, value):
         return Month.parse(value)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
+
+
+def _without_cycle_collector(command):
+    """Run a data command with Python's cyclic garbage collector off: a run holds millions of small
+    acyclic objects (records, indexes, traces) that each collection would walk again, for about
+    40 % of the command's time and nothing freed (docs/PERFORMANCE.md). Restored afterwards."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return command(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+    return wrapper
 
 
 def _fail(message: str, status: int) -> None:
@@ -148,34 +166,71 @@ class _LoadProgress:
 
 
 @main.command()
-@click.option("--month", required=True, callback=_month, help="The month to settle, YYYY-MM.")
+@click.option("--month", callback=_month, default=None, help="The month to settle, YYYY-MM.")
+@click.option("--from", "first", callback=_month, default=None, help="First month of a period, YYYY-MM (with --to).")
+@click.option("--to", "last", callback=_month, default=None, help="Last month of a period, YYYY-MM (with --from).")
 @click.pass_obj
-def run(obj, month: Month) -> None:
-    """Settle a month on the current snapshot: a draft run, or for a final month a correction run."""
+@_without_cycle_collector
+def run(obj, month: Month | None, first: Month | None, last: Month | None) -> None:
+    """Settle a month on the current snapshot: a draft run, or for a final month a correction run.
+    With --from and --to every month of the period, the data read once; one line per month."""
     from . import service
+    from .money import format_cents
     from .report import municipality_table
+    months = _months(month, first, last)
     engine = service.open_db(obj["db"])
-    outcome = service.run_months(engine, [month])[0]
     with engine.connect() as conn:
         from .store import current_snapshot
-        names = service.municipality_names(conn, current_snapshot(conn).id)  # type: ignore[union-attr]
-    replaced = (f" (draft run {', '.join(map(str, outcome.removed))} removed)" if outcome.removed else "")
-    if outcome.kind == "unchanged":
-        click.echo(f"{month} is final (run {outcome.final_run}) and the current data give the same amounts: "
-                   f"no correction, nothing stored{replaced}")
-        return
-    if outcome.kind == "correction":
-        click.echo(f"{month} is final (run {outcome.final_run}) and the data changed: draft correction run "
-                   f"{outcome.run_id}, {len(outcome.result.lines)} correction lines{replaced}; the amounts below "
-                   f"are differences; `settle finalize --month {month}` finalises it")
-    else:
-        click.echo(f"{month}: draft run {outcome.run_id}, {len(outcome.result.lines)} lines")
-    click.echo(municipality_table(outcome.result.totals, names))
+        snapshot = current_snapshot(conn)
+        names = service.municipality_names(conn, snapshot.id) if snapshot else {}
+    progress = _progress_bar("months") if len(months) > 1 else None
+    if progress:
+        progress(0, len(months))
+    for done, outcome in enumerate(service.iter_run_months(engine, months), 1):
+        m = outcome.result.month
+        replaced = (f" (draft run {', '.join(map(str, outcome.removed))} removed)" if outcome.removed else "")
+        lines = len(outcome.result.lines)
+        total = format_cents(sum(l.amount for l in outcome.result.lines))
+        if outcome.kind == "unchanged":
+            message = (f"{m} is final (run {outcome.final_run}) and the current data give the same amounts: "
+                       f"no correction, nothing stored{replaced}")
+        elif outcome.kind == "correction":
+            message = (f"{m} is final (run {outcome.final_run}) and the data changed: draft correction run "
+                       f"{outcome.run_id}, {lines} correction lines{replaced}"
+                       + ("; the amounts below are differences" if len(months) == 1 else f", difference {total}")
+                       + f"; `settle finalize --month {m}` finalises it")
+        else:
+            message = f"{m}: draft run {outcome.run_id}, {lines} lines" + ("" if len(months) == 1 else f", {total}")
+        if progress:
+            sys.stderr.write("\r\033[K")  # the bar's line, cleared
+        click.echo(message)
+        if len(months) == 1 and outcome.kind != "unchanged":
+            click.echo(municipality_table(outcome.result.totals, names))
+        if progress:
+            progress(done, len(months))
+
+
+def _months(month: Month | None, first: Month | None, last: Month | None) -> list[Month]:
+    """--month, or --from and --to: the months meant, in order (a usage error otherwise)."""
+    if month is not None and (first is not None or last is not None):
+        raise click.UsageError("give either --month or --from and --to, not both")
+    if month is None and (first is None or last is None):
+        raise click.UsageError("give --month, or --from and --to")
+    if month is not None:
+        return [month]
+    assert first is not None and last is not None
+    if first > last:
+        raise click.UsageError(f"--from {first} lies after --to {last}")
+    months = [first]
+    while months[-1] < last:
+        months.append(months[-1].next())
+    return months
 
 
 @main.command()
 @click.option("--month", required=True, callback=_month, help="The month to finalise, YYYY-MM.")
 @click.pass_obj
+@_without_cycle_collector
 def finalize(obj, month: Month) -> None:
     """Make the month's draft run (or draft correction) final and number its invoices."""
     from . import service
@@ -200,6 +255,7 @@ def finalize(obj, month: Month) -> None:
 @click.option("--month", required=True, callback=_month, help="YYYY-MM")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE.")
 @click.pass_obj
+@_without_cycle_collector
 def export(obj, month: Month, out: Path | None) -> None:
     """Write the month's latest run as settlement-export/1 JSON."""
     from . import service
@@ -236,17 +292,11 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
                                                 ("municipality", municipality)) if value is not None]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --client, --placement and --municipality")
-    if month is not None and (first is not None or last is not None):
-        raise click.UsageError("give either --month or --from and --to, not both")
-    if month is None and (first is None or last is None):
-        raise click.UsageError("give --month, or --from and --to")
-    if first is not None and last is not None and first > last:
-        raise click.UsageError(f"--from {first} lies after --to {last}")
+    months = _months(month, first, last)
     if with_bsn and fmt in ("text", "json"):
         raise click.UsageError("--with-bsn applies to --format html and pdf only; text and json never show a BSN")
-    from .dossier import gather, months_between, render_html, render_pdf
+    from .dossier import gather, render_html, render_pdf
     subject, key = chosen[0]
-    months = [month] if month is not None else months_between(first, last)  # type: ignore[arg-type]
     engine = service.open_db(obj["db"])
     sel = gather(engine, subject, key, months, mode="latest" if fmt in ("text", "json") else "dossier",
                  with_bsn=with_bsn)
@@ -274,6 +324,7 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
 @main.command()
 @click.option("--month", required=True, callback=_month, help="The final month to verify, YYYY-MM.")
 @click.pass_obj
+@_without_cycle_collector
 def verify(obj, month: Month) -> None:
     """Recompute the month's final run(s) from their snapshot and prove them identical (exit 1 if not)."""
     from . import service
@@ -367,5 +418,30 @@ def synth(clients: int, out: Path, seed: int) -> None:
     click.echo(f"{out}: {summary.text()} ({time.perf_counter() - started:.1f} s)")
 
 
+def entry() -> None:
+    """The `settle` program: the commands, then an exit without tearing the interpreter down.
+
+    Everything is written and committed when a command returns; freeing a month's millions of
+    objects one by one would take seconds more (docs/PERFORMANCE.md), so the process flushes its
+    output, closes its database connections and ends."""
+    try:
+        main()
+    except SystemExit as e:
+        status = e.code
+    else:  # pragma: no cover - click always exits
+        status = 0
+    if isinstance(status, str):
+        sys.stderr.write(status + "\n")
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    from .db import close_all
+    close_all()
+    os._exit(status or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

@@ -55,6 +55,7 @@ class Line:
     flags: tuple[str, ...]
     trace: dict[str, Any] | None  # None when only its text came back from a worker process
     text: str | None = None  # the trace's canonical text, when already made (settlement.receipt)
+    chunk: bytes | None = None  # what the lines hash takes of the line, when already made (idem)
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
@@ -267,7 +268,7 @@ class Engine:
                 described = Pool.describe(result)
                 for line in pooled[a.id]:
                     line.trace_dict()["pool"] = {"agreement": a.id, **described}
-                    line.text = None  # made again with the pool
+                    line.text = line.chunk = None  # made again with the pool
         result = MonthResult(month, lines, pools)
         totals_and_invoices(result, sorted(self.ds.municipalities))
         check_invariants(result)

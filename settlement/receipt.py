@@ -49,11 +49,19 @@ def _sha(chunks: Iterable[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def line_record(line: Line, trace: str | None = None) -> list[Any]:
     """`trace`: the line's trace text when the caller already has it."""
     return [line.placement, line.client, line.product, line.region, line.days, line.amount, line.status, line.basis,
             line.payer, line.pool, line.creditor, list(line.flags),
             trace if trace is not None else (line.text or trace_text(line.trace))]
+
+
+def line_chunk(line: Line, trace: str | None = None) -> bytes:
+    """What `lines_hash` hashes of one line: its record as compact JSON and a newline, in UTF-8."""
+    return (_compact(line_record(line, trace)) + "\n").encode("utf-8")
 
 
 def pool_record(pool: PoolResult) -> list[Any]:
@@ -64,13 +72,14 @@ def pool_record(pool: PoolResult) -> list[Any]:
 
 def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Iterable[str] | None = None) -> str:
     """The hash of a run's content: its lines in order (traces included) and its pools.
-    `traces`: the lines' trace texts, in the same order, when the caller already made them."""
-    def chunks():
-        for line, trace in zip(lines, traces if traces is not None else repeat(None)):
-            yield json.dumps(line_record(line, trace), ensure_ascii=False, separators=(",", ":"))
-        for pool in sorted(pools, key=lambda p: p.agreement):
-            yield json.dumps(pool_record(pool), ensure_ascii=False, separators=(",", ":"))
-    return _sha(chunks())
+    `traces`: the lines' trace texts, in the same order, when the caller already made them; a
+    line settled in a worker process brings its chunk along (`Line.chunk`)."""
+    h = hashlib.sha256()
+    for line, trace in zip(lines, traces if traces is not None else repeat(None)):
+        h.update(line.chunk or line_chunk(line, trace))
+    for pool in sorted(pools, key=lambda p: p.agreement):
+        h.update((_compact(pool_record(pool)) + "\n").encode("utf-8"))
+    return "sha256:" + h.hexdigest()
 
 
 def _instant(value: datetime | None) -> str | None:

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import inspect
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import bsn, db, export, migrate, store
@@ -19,6 +18,7 @@ from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, 
 from .loader import STORING, Progress, load_dir
 from .money import format_cents
 from .periods import Month
+from .workers import Workers, processes_wanted
 
 
 class UserError(Exception):
@@ -52,11 +52,11 @@ def open_db(url: str | None, require_schema: bool = True) -> SAEngine:
     engine = db.make_engine(db.database_url(url))
     if require_schema:
         try:
-            has = inspect(engine).has_table("alembic_version")
+            engine.connect().close()
         except Exception as e:  # connection refused, bad URL, ...
             raise UserError(f"cannot open the database {engine.url.render_as_string()}: {e.__class__.__name__}: "
                             f"{str(e).splitlines()[0]}") from None
-        if not has or not migrate.is_current(engine):
+        if not migrate.is_current(engine):
             raise UserError(f"the database {engine.url.render_as_string()} has no current schema: "
                             f"run `settle init` first")
     return engine
@@ -126,7 +126,14 @@ def _load(engine: SAEngine, directory: Path, progress: Progress | None) -> tuple
 
 
 def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
-    """Settle months on the current snapshot: the data are read once, each month written in bulk.
+    """`iter_run_months` for a few months, keeping every outcome (each holds its month's lines)."""
+    return list(iter_run_months(engine, months))
+
+
+def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None = None) -> Iterator[RunOutcome]:
+    """Settle months on the current snapshot: the data are read once, each month written in bulk
+    and handed out as it is done, so that a caller that keeps only what it needs of each month
+    settles a year in the memory of one month.
 
     A month that is not final gets a draft run (replacing an earlier draft). A final month is
     never recomputed in place: when the data now give different amounts, a draft correction run
@@ -137,14 +144,31 @@ def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
         snapshot = store.current_snapshot(conn)
         if snapshot is None:
             raise UserError("no data loaded yet: run `settle load DIR` first")
-        ds, agreements = store.read_dataset(conn, snapshot)
-    eng = Engine(ds, agreements)
+        placements = store.count_placements(conn, snapshot)
+    if processes is None:
+        try:
+            processes = processes_wanted(placements)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+
+    def read(in_worker: bool, whole: bool) -> Engine:
+        if in_worker:  # a forked worker: its own connections, never the parent's
+            engine.dispose(close=False)
+        with engine.connect() as conn:
+            ds, agreements = store.read_dataset(conn, snapshot, frame=not whole)
+        return Engine(ds, agreements)
+
     info = engine_info()
-    codes = sorted(ds.municipalities)
-    outcomes = []
-    for month in months:
-        result = eng.settle(month)
-        m = str(month)
+    with Workers(read, processes, one_month=len(months) == 1) as workers:
+        assert workers.engine is not None
+        codes = sorted(workers.engine.ds.municipalities)
+        yield from _write_months(engine, snapshot, info, codes, workers.settle(months))
+
+
+def _write_months(engine: SAEngine, snapshot: db.Snapshot, info: dict[str, str], codes: list[str],
+                  results: Iterator[MonthResult]) -> Iterator[RunOutcome]:
+    for result in results:
+        m = str(result.month)
         with engine.begin() as conn:
             store.lock_month(conn, m)
             finalised = [r for r in store.month_runs(conn, m) if r.finalized_at is not None]
@@ -152,22 +176,28 @@ def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
                 text = _export_text(m, info["engine_version"], snapshot.input_hash, result, codes)
                 removed = store.delete_unfinalised(conn, m)
                 run_id = store.write_run(conn, snapshot, result, info, export.digest(text))
-                outcomes.append(RunOutcome(run_id, result, text, "draft", None, tuple(removed)))
-                continue
-            final = next(r for r in finalised if r.kind == "final")
-            ids = [r.id for r in finalised]  # type: ignore[misc]
-            earlier_lines = store.read_run_lines(conn, ids)  # type: ignore[arg-type]
-            earlier_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
-            corr = correction(result, [(r, earlier_lines[r.id], earlier_pools[r.id]) for r in finalised], codes)  # type: ignore[index]
-            removed = store.delete_unfinalised(conn, m)
-            if corr is None:
-                outcomes.append(RunOutcome(None, result, "", "unchanged", final.id, tuple(removed)))
-                continue
-            text = _export_text(m, info["engine_version"], snapshot.input_hash, corr, codes)
-            run_id = store.write_run(conn, snapshot, corr, info, export.digest(text), kind="correction",
-                                     parent=final.id)
-            outcomes.append(RunOutcome(run_id, corr, text, "correction", final.id, tuple(removed)))
-    return outcomes
+                outcome = RunOutcome(run_id, result, text, "draft", None, tuple(removed))
+            else:
+                outcome = _correct(conn, snapshot, info, codes, result, finalised)
+        yield outcome  # after the commit
+
+
+def _correct(conn, snapshot: db.Snapshot, info: dict[str, str], codes: list[str], result: MonthResult,
+             finalised: list[db.Run]) -> RunOutcome:
+    """A final month settled again: a draft correction, or nothing when the amounts are the same."""
+    m = str(result.month)
+    final = next(r for r in finalised if r.kind == "final")
+    ids = [r.id for r in finalised]  # type: ignore[misc]
+    earlier_lines = store.read_run_lines(conn, ids)  # type: ignore[arg-type]
+    earlier_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
+    corr = correction(result, [(r, earlier_lines[r.id], earlier_pools[r.id]) for r in finalised], codes)  # type: ignore[index]
+    removed = store.delete_unfinalised(conn, m)
+    if corr is None:
+        return RunOutcome(None, result, "", "unchanged", final.id, tuple(removed))
+    text = _export_text(m, info["engine_version"], snapshot.input_hash, corr, codes)
+    run_id = store.write_run(conn, snapshot, corr, info, export.digest(text), kind="correction",
+                             parent=final.id)
+    return RunOutcome(run_id, corr, text, "correction", final.id, tuple(removed))
 
 
 def _export_text(month: str, engine_version: str, input_hash: str, result: MonthResult, codes: list[str]) -> str:
@@ -209,7 +239,7 @@ def correction(new: MonthResult, earlier: list[tuple[db.Run, list[Line], list[Po
     steps_of: dict[str, list[Any]] = {}
     for line in new.lines:
         new_lines[_key(line)].append(line)
-        steps_of.setdefault(line.placement, line.trace.get("steps", []))
+        steps_of.setdefault(line.placement, line.trace_dict().get("steps", []))
 
     out: list[Line] = []
     for k in sorted(set(old_amount) | set(new_lines)):
@@ -227,7 +257,7 @@ def correction(new: MonthResult, earlier: list[tuple[db.Run, list[Line], list[Po
             "rule": "correction = amount now computed - sum of the amounts finalised before for this "
                     "(placement, payer, basis) and month"}
         if now:
-            trace = dict(now[0].trace)  # the recomputed lines are not kept: sharing their parts is safe
+            trace = dict(now[0].trace_dict())  # the recomputed lines are not kept: sharing their parts is safe
         else:
             block["reason"] = ("this payer and basis no longer arise for the placement in this month: "
                                "the amount finalised before is reversed")

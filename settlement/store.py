@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from types import SimpleNamespace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -104,10 +105,17 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
         if progress is not None:
             progress(done, total)
         for model, records in facts:
-            for start in range(0, len(records), _SAVE_BATCH):
-                batch = records[start:start + _SAVE_BATCH]
-                _insert_facts(conn, model, batch, snapshot_id, keys, converted)
-                done += len(batch)
+            batch = _SAVE_BATCH
+            if model is db.ClientRow:  # hashed and encrypted first, to be stored in the order of the keyed
+                names, clients = _fact_rows(model, records, snapshot_id, keys)  # hashes: their unique index
+                clients.sort(key=lambda row: row[2])  # then grows at its end (a third faster on SQLite)
+                parts = [(names, clients[i:i + batch]) for i in range(0, len(clients), batch)]
+            else:
+                parts = (_fact_rows(model, records[i:i + batch], snapshot_id, keys)
+                         for i in range(0, len(records), batch))
+            for columns, rows in parts:
+                _insert_rows(conn, model.__table__, columns, rows, converted)
+                done += len(rows)
                 if progress is not None:
                     progress(done, total)
         return snapshot_id, "loaded"
@@ -116,29 +124,32 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
 _SAVE_BATCH = 20_000  # rows per insert: the rows' parameters exist for one batch at a time
 
 
-def _insert_facts(conn: Connection, model: Any, records: list[Any], snapshot_id: int, keys: bsn.Keyring,
-                  converted: dict[tuple[str, str], dict[Any, Any]]) -> None:
-    """Insert fact records of one kind (at least one) in bulk: a client with its BSN as keyed hash
-    and encrypted, every other record with its dataclass fields as they are (scalars: no copy, which
-    `dataclasses.asdict` would make). Rows are positional and pass through the columns' bind
-    processors, as SQLAlchemy's insert would send them; SQLite gets them through the driver,
-    many rows per INSERT, PostgreSQL (psycopg) with COPY, others with SQLAlchemy's insert.
-    SQLAlchemy's parameter handling per row took longer than SQLite's insert itself, one row per
-    statement a third more than a hundred, and psycopg's executemany several times longer than COPY.
-    `converted`: the values bound so far, per (table, column) (a dataset has a few thousand dates)."""
+def _fact_rows(model: Any, records: list[Any], snapshot_id: int,
+               keys: bsn.Keyring) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """(columns, rows) of fact records of one kind (at least one): a client with its BSN as keyed
+    hash and encrypted, every other record with its dataclass fields as they are (scalars: no copy,
+    which `dataclasses.asdict` would make)."""
     from dataclasses import fields
-    from itertools import chain
     from operator import attrgetter
 
-    table = model.__table__
     if model is db.ClientRow:
-        columns: tuple[str, ...] = ("snapshot_id", "client", "bsn_hmac", "bsn_enc")
-        rows = [(snapshot_id, c.client, keys.digest(c.bsn), keys.encrypt(c.bsn, c.client)) for c in records]
-    else:
-        names = [f.name for f in fields(records[0])]
-        columns = (*names, "snapshot_id")
-        values = attrgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (getattr(r, n),))
-        rows = [(*values(r), snapshot_id) for r in records]
+        return (("snapshot_id", "client", "bsn_hmac", "bsn_enc"),
+                [(snapshot_id, c.client, keys.digest(c.bsn), keys.encrypt(c.bsn, c.client)) for c in records])
+    names = [f.name for f in fields(records[0])]
+    values = attrgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (getattr(r, n),))
+    return (*names, "snapshot_id"), [(*values(r), snapshot_id) for r in records]
+
+
+def _insert_rows(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                 converted: dict[tuple[str, str], dict[Any, Any]]) -> None:
+    """Insert rows (values in the order of `columns`) in bulk. They pass through the columns' bind
+    processors, as SQLAlchemy's insert would send them; SQLite gets them through the driver, many
+    rows per INSERT, PostgreSQL (psycopg) with COPY, others with SQLAlchemy's insert. SQLAlchemy's
+    parameter handling per row took longer than SQLite's insert itself, one row per statement a
+    third more than a hundred, and psycopg's executemany several times longer than COPY.
+    `converted`: the values bound so far, per (table, column) (a dataset has a few thousand dates)."""
+    from itertools import chain
+
     dialect = conn.dialect
     copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
     if dialect.name != "sqlite" and not copy:
@@ -249,9 +260,17 @@ def rekey(engine: SAEngine, keys: bsn.Keyring) -> tuple[int, int]:
         return len(values), len({v["_sid"] for v in values})
 
 
+# What the agreements are checked against; the rest is about clients (see `read_dataset(frame=True)`).
+FRAME = ("municipalities", "regions", "members", "products")
+
+
 def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False,
-                 purpose: str = "reading the BSNs") -> tuple[Dataset, list[Agreement]]:
+                 purpose: str = "reading the BSNs", frame: bool = False) -> tuple[Dataset, list[Agreement]]:
     """Rebuild the snapshot's Dataset and agreements: one query per table.
+
+    `frame`: only municipalities, regions, members and products (and the agreements); no client,
+    registration, placement or tariff: what completing a month needs, for a process whose workers
+    settle the placements (settlement.workers).
 
     BSNs are decrypted only `with_bsn` (which needs SETTLEMENT_BSN_KEY, else a UserError naming
     it; `purpose` says who asks): for what must show them, or recompute the input hash (verify).
@@ -264,6 +283,9 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     kwargs: dict[str, Any] = {}
     for model, attr, cls in _FACTS:
         t = model.__table__
+        if frame and attr not in FRAME:
+            kwargs[attr] = {} if attr in ("clients", "placements") else []
+            continue
         if model is db.ClientRow:
             if keys is None:
                 rows = conn.execute(select(t.c.client).where(t.c.snapshot_id == snapshot.id)).all()
@@ -272,9 +294,9 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
                 rows = conn.execute(select(t.c.client, t.c.bsn_enc).where(t.c.snapshot_id == snapshot.id)).all()
                 records = [Client(r.client, keys.decrypt(r.bsn_enc, r.client)) for r in rows]
         else:
-            cols = [c for c in t.c if c.name in cls.__dataclass_fields__]
-            rows = conn.execute(select(*cols).where(t.c.snapshot_id == snapshot.id)).all()
-            records = [cls(**r._mapping) for r in rows]
+            names = [f.name for f in dataclass_fields(cls) if f.init]  # every one is a column
+            rows = conn.execute(select(*(t.c[n] for n in names)).where(t.c.snapshot_id == snapshot.id)).all()
+            records = [cls(*r) for r in rows]  # positionally: SQLAlchemy's mapping per row costs more than the read
         if attr in ("municipalities", "regions", "products", "clients", "placements"):
             key = {"municipalities": "code", "regions": "region", "products": "product", "clients": "client",
                    "placements": "placement"}[attr]
@@ -285,6 +307,11 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     agreements = parse_agreements_text(snapshot.agreements_toml, ds)
     ds.agreements = [a.canonical() for a in agreements]
     return ds, agreements
+
+
+def count_placements(conn: Connection, snapshot: db.Snapshot) -> int:
+    t = db.PlacementRow.__table__
+    return conn.execute(select(func.count()).select_from(t).where(t.c.snapshot_id == snapshot.id)).scalar_one()
 
 
 LOCK_CLASS = 0x5E77  # pg_advisory_xact_lock(LOCK_CLASS, yyyymm): one lock per settled month
@@ -331,11 +358,12 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     lines and pool shares in bulk. The caller holds the month's lock and removed the earlier draft."""
     runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
     assert kind in ("draft", "correction") and (parent is not None) == (kind == "correction")
+    traces = [l.text or receipt.trace_text(l.trace) for l in result.lines]  # each made once: stored and hashed
     values = dict(snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
                   rules_version=info["rules_version"], input_hash=snapshot.input_hash,
                   agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
                   calculated_at=datetime.now(timezone.utc), parent=parent, finalized_at=None,
-                  lines_hash=receipt.lines_hash(result.lines, result.pools))
+                  lines_hash=receipt.lines_hash(result.lines, result.pools, traces))
     the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"])
     run_id = conn.execute(insert(runs).values(**values, receipt=receipt.text(the_receipt),
                                               receipt_hash=receipt.digest(the_receipt))).inserted_primary_key[0]
@@ -344,8 +372,8 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
             {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
              "region": l.region, "days": l.days, "amount": l.amount, "status": l.status, "basis": l.basis,
              "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
-             "trace": receipt.trace_text(l.trace)}
-            for i, l in enumerate(result.lines)])
+             "trace": trace}
+            for i, (l, trace) in enumerate(zip(result.lines, traces))])
     share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
                    "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
                   for p in result.pools for code, share in p.shares.items()]

@@ -1,0 +1,195 @@
+"""Settling a month on every core: worker processes that each settle a part of the placements.
+
+A placement's lines depend on the data only, never on another placement's lines (RULES.md §3-§5;
+the pools of §5.1 are summed afterwards). So the placements, in id order, are cut into one
+contiguous part per worker; each worker settles its part of every month, makes the traces'
+texts, and sends back the lines; the parent joins the parts in order (which is the lines' order,
+since lines sort by placement first) and completes the month as `Engine.settle` does: pools,
+invoices, totals and invariants. The result is the same, byte for byte, as settling in one
+process (tests/test_workers.py); only the work is spread.
+
+Each worker is forked before the data are read and reads the snapshot itself (an immutable one,
+by id), while the parent reads it too; it keeps its own memo of chains and §4.4 decisions from
+month to month (a part always goes to the same worker). While the parent writes one month, the
+workers already settle the next.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any, Callable, Iterator
+
+from .engine import Engine, Line, MonthResult, SettlementError
+from .periods import Month
+from .receipt import line_chunk, trace_text
+
+# Below this many placements one process is quicker than starting workers.
+MIN_PLACEMENTS = 4_000
+
+_ENGINE: Engine | None = None  # in a worker: the engine on its own copy of the data
+_PARTS: list[list[Any]] = []  # in a worker: every part's placements
+
+
+def _partition(engine: Engine, n: int) -> list[list[Any]]:
+    placements = sorted(engine.ds.placements.values(), key=lambda p: p.placement)
+    return [placements[len(placements) * i // n:len(placements) * (i + 1) // n] for i in range(n)]
+
+
+def processes_wanted(placements: int) -> int:
+    """How many processes settle: SETTLEMENT_WORKERS when set (1 = in this process), else one per
+    core for a dataset of at least MIN_PLACEMENTS placements where processes can be forked."""
+    value = os.environ.get("SETTLEMENT_WORKERS")
+    if value:
+        try:
+            wanted = int(value)
+        except ValueError:
+            raise ValueError(f"SETTLEMENT_WORKERS must be a whole number of processes, not {value!r}") from None
+        return max(1, wanted) if "fork" in multiprocessing.get_all_start_methods() else 1
+    if placements < MIN_PLACEMENTS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def _settle_part(month: Month, part: int) -> tuple[list[tuple[Any, ...]], list[str]]:
+    assert _ENGINE is not None
+    return _lines_sent(_ENGINE, month, _PARTS[part])
+
+
+def _lines_sent(engine: Engine, month: Month, placements: list[Any]) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The lines of some placements in `month` as a worker sends them: each with its trace's
+    text and its chunk of the lines hash; a pooled line with its trace as a dict instead, since
+    the parent adds the pool's arithmetic to it. And the problems that stop them."""
+    lines, problems = engine.lines_of(month, placements)
+    out = []
+    for l in lines:
+        if l.pool is not None:
+            out.append((l.placement, l.client, l.product, l.region, l.days, l.amount, l.status, l.basis, l.payer,
+                        l.pool, l.creditor, l.flags, l.trace, None, None))
+        else:
+            text = trace_text(l.trace)  # type: ignore[arg-type]
+            out.append((l.placement, l.client, l.product, l.region, l.days, l.amount, l.status, l.basis, l.payer,
+                        l.pool, l.creditor, l.flags, None, text, line_chunk(l, text)))
+    return out, problems
+
+
+def _serve(conn: Any, part: int, n: int, load: Callable[[bool, bool], Engine]) -> None:
+    """A worker's loop: read the data, then a month in, its part's lines out, until None."""
+    global _ENGINE, _PARTS
+    failure = None
+    try:
+        _ENGINE = load(True, True)
+        _PARTS = _partition(_ENGINE, n)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent with the first month
+        failure = f"{e.__class__.__name__}: {e}"
+    while True:
+        month = conn.recv()
+        if month is None:
+            return
+        if failure is not None:
+            conn.send(("error", failure))
+            continue
+        try:
+            conn.send(("ok", _settle_part(month, part)))
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
+            import traceback
+            conn.send(("error", f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}"))
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed (a bug: input problems come back as problems)."""
+
+
+class Workers:
+    """`settle(months)` yields each month's MonthResult, as `Engine.settle` would, settled by
+    `processes` worker processes (or in this process when `processes` is 1).
+
+    `load(in_worker, whole)` reads the data and returns an Engine on them: in a worker the whole
+    snapshot; in this process the whole snapshot when it settles placements itself, else only its
+    frame (municipalities, regions, products, agreements), which is all that completing a month
+    needs. The workers are forked before this process reads, and each reads the snapshot itself,
+    at the same time: a worker forked from a process holding the data would share its memory page
+    by page, and every reference count either of them touches would copy a page (measured: twice
+    the system time, and slower than one process for a year of months)."""
+
+    def __init__(self, load: Callable[[bool, bool], Engine], processes: int, one_month: bool = False):
+        """`one_month`: only one month will be settled, so this process settles the first part
+        itself rather than wait (and forks one worker fewer); for several months it writes one
+        month while the workers settle the next."""
+        self.load = load
+        self.processes = processes
+        self.local = one_month
+        self.engine: Engine | None = None
+        self._workers: list[tuple[Any, Any]] = []  # (process, connection)
+
+    def __enter__(self) -> "Workers":
+        if self.processes > 1:
+            from .service import _workers_die_with_this_process
+            _workers_die_with_this_process()
+            context = multiprocessing.get_context("fork")
+            for part in range(1 if self.local else 0, self.processes):
+                here, there = context.Pipe()
+                process = context.Process(target=_serve, args=(there, part, self.processes, self.load),
+                                          daemon=True, name=f"settle-worker-{part}")
+                process.start()
+                there.close()
+                self._workers.append((process, here))
+        try:
+            self.engine = self.load(False, bool(self.local or not self._workers))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        if self.local:
+            self._local_part = _partition(self.engine, self.processes)[0]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for process, conn in self._workers:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for process, conn in self._workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            conn.close()
+        self._workers = []
+
+    def settle(self, months: list[Month]) -> Iterator[MonthResult]:
+        engine = self.engine
+        assert engine is not None, "use Workers in a with statement"
+        if not self._workers:
+            for month in months:
+                yield engine.settle(month)
+            return
+        if months:
+            self._send(months[0])
+        for i, month in enumerate(months):
+            parts = [_lines_sent(engine, month, self._local_part)] if self.local else []
+            parts += self._receive()
+            if i + 1 < len(months):
+                self._send(months[i + 1])  # the workers settle the next month while this one is written
+            problems = [p for _, ps in parts for p in ps]
+            if problems:
+                raise SettlementError(problems)
+            lines = [Line(*row) for rows, _ in parts for row in rows]
+            del parts
+            yield engine.complete(month, lines)
+
+    def _send(self, month: Month) -> None:
+        for _, conn in self._workers:
+            conn.send(month)
+
+    def _receive(self) -> list[tuple[list[tuple[Any, ...]], list[str]]]:
+        out = []
+        for process, conn in self._workers:
+            try:
+                status, value = conn.recv()
+            except EOFError:
+                raise WorkerError(f"{process.name} ended unexpectedly (exit status {process.exitcode})") from None
+            if status != "ok":
+                raise WorkerError(f"{process.name} failed: {value}")
+            out.append(value)
+        return out
