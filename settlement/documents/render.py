@@ -46,7 +46,8 @@ def templates_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _jinja() -> jinja2.Environment:
+def jinja() -> jinja2.Environment:
+    """The Jinja environment of every document (statements, invoices, dossiers), with the Dutch filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True,
@@ -77,17 +78,18 @@ def _weasy():
     return weasyprint, fonts, css
 
 
-def _dedupe_associated_files(document, pdf) -> None:
+def _dedupe_associated_files(document, pdf_document) -> None:
     """WeasyPrint 70 lists an attachment twice in the catalog's /AF (once from the name tree, once
     as a file specification); keep each reference once."""
-    af = pdf.catalog.get("AF")
+    af = pdf_document.catalog.get("AF")
     if af:
         unique = list(dict.fromkeys(af))
         af.clear()
         af.extend(unique)
 
 
-def _pdf(html: str, attachments: Sequence = ()) -> bytes:
+def pdf(html: str, attachments: Sequence = ()) -> bytes:
+    """HTML (laid out with templates/documents.css) as reproducible PDF/A-3b bytes."""
     weasyprint, fonts, css = _weasy()
     document = weasyprint.HTML(string=html, base_url=str(templates_dir()) + os.sep)
     return document.write_pdf(
@@ -286,12 +288,12 @@ def statement_context(st: Statement) -> dict:
 
 
 def statement_html(st: Statement) -> str:
-    return _jinja().get_template("statement.html").render(**statement_context(st))
+    return jinja().get_template("statement.html").render(**statement_context(st))
 
 
 def render_statement_pdf(st: Statement) -> bytes:
     """The afrekening of one municipality for one month, as PDF/A-3b bytes."""
-    return _pdf(statement_html(st))
+    return pdf(statement_html(st))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +330,7 @@ def invoice_context(inv: Invoice) -> dict:
 
 
 def invoice_html(inv: Invoice) -> str:
-    return _jinja().get_template("invoice.html").render(**invoice_context(inv))
+    return jinja().get_template("invoice.html").render(**invoice_context(inv))
 
 
 def attachment_name(inv: Invoice) -> str:
@@ -347,7 +349,7 @@ def render_invoice_pdf(inv: Invoice) -> bytes:
         modified=stamp,
         relationship="Alternative",
     )
-    return _pdf(invoice_html(inv), [attachment])
+    return pdf(invoice_html(inv), [attachment])
 
 
 # ---------------------------------------------------------------------------------------------

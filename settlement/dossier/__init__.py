@@ -8,7 +8,7 @@ rendering (`settlement.documents.render`). Without `with_bsn` no BSN is read int
 
 from __future__ import annotations
 
-from ..documents.render import _jinja, _pdf, templates_dir
+from ..documents.render import jinja, pdf, templates_dir
 from .build import dossier_context
 from .gather import Selection, gather, months_between
 
@@ -24,10 +24,10 @@ def _css(*names: str) -> str:
 
 def render_html(sel: Selection, with_bsn: bool = False) -> str:
     """A self-contained HTML dossier (the house style and the dossier's style inline)."""
-    return _jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(HOUSE_CSS, CSS)))
+    return jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(HOUSE_CSS, CSS)))
 
 
 def render_pdf(sel: Selection, with_bsn: bool = False) -> bytes:
     """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock)."""
-    html = _jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS)))
-    return _pdf(html)
+    html = jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS)))
+    return pdf(html)
