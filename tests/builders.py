@@ -161,3 +161,44 @@ def only(result: MonthResult, placement: str | None = None):
 def lines_of(result: MonthResult, placement: str) -> dict[tuple[str | None, str], object]:
     """The lines of a placement keyed by (payer, basis)."""
     return {(l.payer, l.basis): l for l in result.lines if l.placement == placement}
+
+
+# -- documents: one hand-made invoice between Zwolle (0193) and Kampen (0166), shared by the tests
+#    of the PDF (test_render) and of its embedded SI-UBL XML (test_ubl).
+
+from dataclasses import replace
+
+from settlement.documents.model import Invoice, InvoiceLine, Party
+
+ZWOLLE = Party("0193", "Gemeente Zwolle", "Grote Kerkplein 15", "8011 PK", "Zwolle",
+               "NL91ABNA0417164300", "00000001001234567000")
+KAMPEN = Party("0166", "Gemeente Kampen", "Burgemeester Berghuisplein 1", "8261 DD", "Kampen",
+               "NL20INGB0001234567", None)
+POOL = "ijv-solidariteit-historisch"
+
+# 3.050,00 + 1.234,56 + 987,65 + 450,00 + 15.968,59 = 21.690,80
+INVOICE = Invoice(
+    number="0193-2024-00017", kind="invoice", corrects=None, creditor=ZWOLLE, debtor=KAMPEN,
+    issue_date=date(2024, 4, 5), due_date=date(2024, 5, 5), month="2024-03",
+    period_from=date(2024, 3, 1), period_to=date(2024, 3, 31), reference="BW-2024-03-0166",
+    lines=(
+        InvoiceLine("Nieuwe cliënten, woonplaatsbeginsel (2 regels)", "woonplaats", 2, 305000),
+        InvoiceLine("Herinstroom binnen 12 maanden (1 regel)", "reentry", 1, 123456),
+        InvoiceLine("Vangnet, geen woonadres (1 regel)", "vangnet", 1, 98765),
+        InvoiceLine("Wmo-ondersteuning, inschrijving per dag (1 regel)", "registration", 1, 45000),
+        InvoiceLine(f"Solidariteitspool {POOL}", "pool", 1, 1596859),
+    ),
+    total=2169080,
+)
+CREDIT_NOTE = replace(
+    INVOICE, number="0193-2024-00018", kind="credit_note", corrects="0193-2024-00017",
+    issue_date=date(2024, 5, 6), due_date=date(2024, 6, 5),
+    lines=(InvoiceLine("Correctie vangnet (1 regel)", "vangnet", 1, -12345),), total=-12345,
+)
+# An additional invoice with a line that lowers the amount: 200,00 - 50,00 = 150,00
+ADDITIONAL = replace(
+    INVOICE, number="0193-2024-00019", corrects="0193-2024-00017",
+    lines=(InvoiceLine("Correctie woonplaats (1 regel)", "woonplaats", 1, 20000),
+           InvoiceLine("Correctie herinstroom (1 regel)", "reentry", 1, -5000)),
+    total=15000,
+)

@@ -25,8 +25,6 @@ import pytest
 
 from settlement.documents import texts
 from settlement.documents.model import (
-    Invoice,
-    InvoiceLine,
     Party,
     PoolShare,
     Position,
@@ -41,16 +39,13 @@ from settlement.documents.render import (
     templates_dir,
 )
 from settlement.documents.ubl import invoice_xml
+from tests.builders import ADDITIONAL, CREDIT_NOTE, INVOICE, KAMPEN, POOL, ZWOLLE
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("pdftotext") and shutil.which("pdfinfo") and shutil.which("pdfdetach")),
     reason="needs poppler-utils (pdftotext, pdfinfo, pdfdetach)",
 )
 
-ZWOLLE = Party("0193", "Gemeente Zwolle", "Grote Kerkplein 15", "8011 PK", "Zwolle",
-               "NL91ABNA0417164300", "00000001001234567000")
-KAMPEN = Party("0166", "Gemeente Kampen", "Burgemeester Berghuisplein 1", "8261 DD", "Kampen",
-               "NL20INGB0001234567", None)
 EMMEN = Party("0114", "Gemeente Emmen", "Raadhuisplein 1", "7811 AP", "Emmen", "NL02RABO0123456789")
 LEIDEN = Party("0546", "Gemeente Leiden", "Stadhuisplein 1", "2311 EJ", "Leiden", "NL44RABO0123456789")
 HASH = "sha256:" + "ab" * 32
@@ -86,7 +81,6 @@ def kampen_lines(with_bsn: bool) -> tuple[StatementLine, ...]:
     )
 
 
-POOL = "ijv-solidariteit-historisch"
 KAMPEN_STATEMENT = Statement(
     municipality=KAMPEN, month="2024-03", period_from=date(2024, 3, 1), period_to=date(2024, 3, 31),
     document_date=date(2024, 4, 5), engine_version="0.1.0", input_hash=HASH,
@@ -123,30 +117,6 @@ LONG_STATEMENT = replace(
     lines=tuple(line(f"C{i:04d}", f"P{i:04d}", "woonplaats", 31, 10000 + i) for i in range(200)),
     pool_shares=(), positions=(Position(ZWOLLE, 0, 2019900),), payable=2019900,  # 200 × 100,00 + 199,00 = 20.199,00
 )
-
-INVOICE = Invoice(
-    number="0193-2024-00017", kind="invoice", corrects=None, creditor=ZWOLLE, debtor=KAMPEN,
-    issue_date=date(2024, 4, 5), due_date=date(2024, 5, 5), month="2024-03",
-    period_from=date(2024, 3, 1), period_to=date(2024, 3, 31), reference="BW-2024-03-0166",
-    lines=(
-        InvoiceLine("Nieuwe cliënten, woonplaatsbeginsel (2 regels)", "woonplaats", 2, 305000),
-        InvoiceLine("Herinstroom binnen 12 maanden (1 regel)", "reentry", 1, 123456),
-        InvoiceLine("Vangnet, geen woonadres (1 regel)", "vangnet", 1, 98765),
-        InvoiceLine("Wmo-ondersteuning, inschrijving per dag (1 regel)", "registration", 1, 45000),
-        InvoiceLine(f"Solidariteitspool {POOL}", "pool", 1, 1596859),
-    ),
-    total=2169080,
-)
-CREDIT_NOTE = replace(
-    INVOICE, number="0193-2024-00018", kind="credit_note", corrects="0193-2024-00017",
-    issue_date=date(2024, 5, 6), due_date=date(2024, 6, 5),
-    lines=(InvoiceLine("Correctie vangnet (1 regel)", "vangnet", 1, -12345),), total=-12345,
-)
-ADDITIONAL = replace(
-    INVOICE, number="0193-2024-00019", corrects="0193-2024-00017",
-    lines=(InvoiceLine("Correctie woonplaats (1 regel)", "woonplaats", 1, 20000),), total=20000,
-)
-
 
 # --- helpers --------------------------------------------------------------------------------
 

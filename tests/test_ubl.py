@@ -12,13 +12,13 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from settlement.documents.model import Invoice, InvoiceLine, Party
+from settlement.documents.model import Invoice
 from settlement.documents.ubl import invoice_xml
+from tests.builders import ADDITIONAL, CREDIT_NOTE, INVOICE, KAMPEN
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -26,38 +26,6 @@ NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
-
-ZWOLLE = Party("0193", "Gemeente Zwolle", "Grote Kerkplein 15", "8011 PK", "Zwolle",
-               "NL91ABNA0417164300", "00000001001234567000")
-KAMPEN = Party("0166", "Gemeente Kampen", "Burgemeester Berghuisplein 1", "8261 DD", "Kampen",
-               "NL20INGB0001234567", None)
-
-# 3.050,00 + 1.234,56 + 987,65 + 450,00 + 15.968,59 = 21.690,80
-INVOICE = Invoice(
-    number="0193-2024-00017", kind="invoice", corrects=None, creditor=ZWOLLE, debtor=KAMPEN,
-    issue_date=date(2024, 4, 5), due_date=date(2024, 5, 5), month="2024-03",
-    period_from=date(2024, 3, 1), period_to=date(2024, 3, 31), reference="BW-2024-03-0166",
-    lines=(
-        InvoiceLine("Nieuwe cliënten, woonplaatsbeginsel (2 regels)", "woonplaats", 2, 305000),
-        InvoiceLine("Herinstroom binnen 12 maanden (1 regel)", "reentry", 1, 123456),
-        InvoiceLine("Vangnet, geen woonadres (1 regel)", "vangnet", 1, 98765),
-        InvoiceLine("Wmo-ondersteuning, inschrijving per dag (1 regel)", "registration", 1, 45000),
-        InvoiceLine("Solidariteitspool ijv-solidariteit-historisch", "pool", 1, 1596859),
-    ),
-    total=2169080,
-)
-CREDIT_NOTE = replace(
-    INVOICE, number="0193-2024-00018", kind="credit_note", corrects="0193-2024-00017",
-    issue_date=date(2024, 5, 6), due_date=date(2024, 6, 5),
-    lines=(InvoiceLine("Correctie vangnet (1 regel)", "vangnet", 1, -12345),), total=-12345,
-)
-# An additional invoice with a line that lowers the amount: 200,00 - 50,00 = 150,00
-ADDITIONAL = replace(
-    INVOICE, number="0193-2024-00019", corrects="0193-2024-00017",
-    lines=(InvoiceLine("Correctie woonplaats (1 regel)", "woonplaats", 1, 20000),
-           InvoiceLine("Correctie herinstroom (1 regel)", "reentry", 1, -5000)),
-    total=15000,
-)
 
 # The order of the top-level elements we use, as in the UBL 2.1 Invoice and CreditNote schemas.
 INVOICE_ORDER = [
