@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from schwifty import IBAN
 from stdnum.nl import bsn
 
+from settlement import loader as _loader
 from settlement.loader import LoadError, canonical_tables, dataset_hashes, hash_of, load_dir, parse_agreements_text
 
 IBANS = [str(IBAN.generate("NL", bank_code="BNGH", account_code=f"02850{n:05d}")) for n in (12345, 54321, 11111,
@@ -573,13 +576,13 @@ def test_cells_of_one_line_are_checked_for_tabs_breaks_and_control_characters(tm
     problems = problems_of(write(tmp_path / "d", data, toml, quote_all=True))
     assert problems == [
         "applications.csv:2: client: 'C\\t1' contains a line break or a tab; a key or reference is one line of text",
-        "brp.csv:2: valid_to: contains the control character U+000B at character 11; a cell holds text, tabs and "
-        "line breaks only",
+        ("brp.csv:2: valid_to: contains the control character U+000B at character 11; a cell holds text, tabs and "
+         "line breaks only"),
         "placements.csv:3: client: 'C\\r2' contains a line break or a tab; a key or reference is one line of text",
-        "placements.csv:4: provider: contains the control character U+0007 at character 6; a cell holds text, tabs "
-        "and line breaks only",
-        "placements.csv:5: provider: contains the control character U+001F at character 14; a cell holds text, tabs "
-        "and line breaks only"], problems
+        ("placements.csv:4: provider: contains the control character U+0007 at character 6; a cell holds text, tabs "
+         "and line breaks only"),
+        ("placements.csv:5: provider: contains the control character U+001F at character 14; a cell holds text, "
+         "tabs and line breaks only")], problems
 
 
 def test_not_a_directory(tmp_path):
@@ -779,3 +782,68 @@ def test_input_hash_is_pinned(tmp_path):
     assert dataset_hashes(ds, ds.agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     canon = canonical_tables(ds, agreements)
     assert (hash_of(canon["input"]), hash_of(canon["agreements"])) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
+
+
+# The fast paths of the large files ------------------------------------------------------------------
+
+_IDS = ["C1", "P-7", "Cé", "C 1", " C1", "C1 ", "", " ", "\u00a0C1", "C1\u2003", "ijssel-vecht", "BW-INTRA"]
+_CODES = ["0193", "1900", "193", "01934", "", " ", "0193 ", "\u0660\u0661\u0669\u0663", "abcd", "０１９３"]
+_DAYS = ["2023-01-01", "2024-02-29", "2023-02-29", "2023-02-30", "2023-1-1", "", " ", "2023-01-01 ",
+         "01-01-2023", "2022-12-31", "2023-12-31", "\u0662023-01-01"]
+_BSNS = ["111222333", "123456782", "123456789", "000000000", "12345678", "1112223330", "", " ", "11122233 ",
+         "١١١٢٢٢٣٣٣"]
+_FILES = {
+    "clients.csv": {"client": _IDS, "bsn": _BSNS},
+    "brp.csv": {"client": _IDS, "municipality": _CODES, "kind": ["woonadres", "institution", "briefadres", "abroad",
+                                                               "Woonadres", "", "abroad "],
+                "valid_from": _DAYS, "valid_to": _DAYS},
+    "applications.csv": {"client": _IDS, "region": _IDS, "municipality": _CODES, "date": _DAYS},
+    "placements.csv": {"placement": _IDS, "client": _IDS, "product": _IDS, "region": _IDS,
+                       "provider": ["Zorg A", " Zorg ", "", "  ", "x"], "location": _CODES, "start": _DAYS,
+                       "end": _DAYS, "financing": ["ZIN", "PGB", "zin", "", "ZIN "]},
+}
+
+
+@st.composite
+def _plain_row(draw):
+    name = draw(st.sampled_from(sorted(_FILES)))
+    return name, {column: draw(st.sampled_from(values)) for column, values in _FILES[name].items()}
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_plain_row(), st.integers(1, 10 ** 6))
+def test_a_fast_path_gives_the_parsers_record_or_nothing(case, line):
+    """For a plain row (see loader._read_csv) the fast path returns exactly the record the row's
+    parser returns when it finds nothing wrong, and otherwise nothing (the parser then reports)."""
+    name, cells = case
+    parse, _ = _loader.PARSERS[name]
+    out = _loader.Problems()
+    record = parse(_loader.Row(name, line, dict(cells), out, True))  # first: it may learn the dates
+    fast = _loader.FAST_PARSERS[name](dict(cells), line)
+    if fast is not None:
+        assert not out and fast == record
+    assert (record is None) == bool(out)
+
+
+def test_the_fast_paths_take_the_common_rows(tmp_path):
+    """A valid dataset is read through the fast paths (all but rows with a date not seen before)."""
+    data, toml = base_data()
+    d = write(tmp_path / "d", data, toml)
+    load_dir(d)  # learn the dates
+    calls = {"fast": 0, "parser": 0}
+    fast_parsers = dict(_loader.FAST_PARSERS)
+
+    def counted(f):
+        def g(cells, line):
+            record = f(cells, line)
+            calls["fast" if record is not None else "parser"] += 1
+            return record
+        return g
+
+    try:
+        _loader.FAST_PARSERS.update({name: counted(f) for name, f in fast_parsers.items()})
+        ds, _ = load_dir(d)
+    finally:
+        _loader.FAST_PARSERS.update(fast_parsers)
+    assert calls == {"fast": len(ds.clients) + len(ds.registrations) + len(ds.applications) + len(ds.placements),
+                     "parser": 0}
