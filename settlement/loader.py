@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -218,8 +219,9 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | No
     their end; the cells of a record on one line that is not rough are short and hold none of
     these, so they need not be checked one by one."""
     n = 0
+    readline = f.readline
     while True:
-        raw = f.readline(MAX_LINE_BYTES)
+        raw = readline(MAX_LINE_BYTES)
         if not raw:
             return
         n += 1
@@ -249,7 +251,8 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | No
             out.add(name, n, "-", _not_utf8(raw, e.start))
             bad.add(n)
             text = raw.decode("utf-8", "replace")
-        if rough is not None and (len(text) > MAX_FIELD or _ROUGH.search(text.rstrip("\r\n"))):
+        if rough is not None and (len(text) > MAX_FIELD or not (inner := text.rstrip("\r\n")).isprintable()
+                                  and _ROUGH.search(inner)):  # isprintable: no control character, in C
             rough.add(n)
         yield text
 
@@ -267,12 +270,14 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
     bad: set[int] = set()
     rough: set[int] = set()
     rows = 0
+    count = out.count
     with open(path, "rb") as f:
         reader = csv.reader(_lines(f, name, out, bad, rough), strict=True)
         last = 0
         header: list[str] | None = None
+        width = 0
         while True:
-            if out.count[name] >= MAX_PROBLEMS_PER_FILE:
+            if count[name] >= MAX_PROBLEMS_PER_FILE:
                 out.stopped[name] = last + 1
                 return
             start = last + 1
@@ -303,11 +308,12 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 if not _check_header(name, header, columns, out):
                     return
                 index = [(i, c) for i, c in enumerate(header) if c in columns]
-                known = len(index) == len(header)  # every column a known one: the cells are dict(zip(header, row))
+                width = len(header)
+                known = len(index) == width  # every column a known one: the cells are dict(zip(header, row))
                 continue
-            if not row or row == [""]:
-                continue  # a blank line
-            if len(row) != len(header):
+            if len(row) != width:
+                if not row or row == [""]:
+                    continue  # a blank line
                 cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
                 out.add(name, start, "-", f"the row has {cells}, the header has {len(header)}")
                 dropped = True
@@ -651,6 +657,9 @@ PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {
 # only values whose check is exact here: keys without surrounding spaces, codes that are four
 # digits, dates already parsed (_DATES), an empty cell for "none".
 
+_shared = sys.intern  # one string object for each of the many repeated cells (codes, kinds, clients, ...)
+
+
 def _ident_ok(value: str) -> bool:
     """Row.ident would return `value` itself, without a problem (the row being plain)."""
     return value != "" and value == value.strip()
@@ -659,7 +668,7 @@ def _ident_ok(value: str) -> bool:
 def _fast_client(cells: dict[str, str], line: int) -> Client | None:
     client, value = cells["client"], cells["bsn"]
     if _ident_ok(client) and _BSN.fullmatch(value) and _valid_bsn(value):
-        return Client(client, value)
+        return Client(_shared(client), value)
     return None
 
 
@@ -675,14 +684,14 @@ def _fast_registration(cells: dict[str, str], line: int) -> Registration | None:
             return None
     elif kind != "abroad":  # no municipality is only allowed abroad
         return None
-    return Registration(client, code or None, kind, start, until, line)
+    return Registration(_shared(client), _shared(code) if code else None, _shared(kind), start, until, line)
 
 
 def _fast_application(cells: dict[str, str], line: int) -> Application | None:
     client, region, code, day = cells["client"], cells["region"], cells["municipality"], _DATES.get(cells["date"])
     if day is None or not (_ident_ok(client) and _ident_ok(region) and _CODE.fullmatch(code)):
         return None
-    return Application(client, region, code, day, line)
+    return Application(_shared(client), _shared(region), _shared(code), day, line)
 
 
 def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
@@ -694,7 +703,8 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
             or provider.strip() == "" or not _CODE.fullmatch(location)):
         return None
-    return Placement(pid, client, product, region, provider, location, start, until, financing)
+    return Placement(pid, _shared(client), _shared(product), _shared(region), _shared(provider), _shared(location),
+                     start, until, _shared(financing))
 
 
 FAST_PARSERS: dict[str, Callable[[dict[str, str], int], Any]] = {
