@@ -167,6 +167,18 @@ def test_invoices_summarise_the_lines_per_basis(final):
             else:
                 assert l.description == DESCRIPTIONS[l.basis]
                 assert l.amount == sum(cents(x["amount"]) for x in mine if x["basis"] == l.basis)
+    # the creditor's statement shows each invoice again, row for row, with the days added
+    by_code = {s.municipality.code: s for s in statements}
+    for inv in invoices:
+        rows = [r for r in by_code[inv.creditor.code].receivables if r.invoice == inv.number]
+        assert [(r.debtor.code, r.basis, 1 if r.lines is None else r.lines, r.amount) for r in rows] == \
+            [(inv.debtor.code, l.basis, l.quantity, l.amount) for l in inv.lines]
+        mine = [l for l in export["lines"] if l["creditor"] == inv.creditor.code and l["payer"] == inv.debtor.code]
+        for r in rows:
+            if r.basis != "pool":
+                assert r.days == sum(l["days"] for l in mine if l["basis"] == r.basis)
+    for s in statements:
+        assert sum(r.amount for r in s.receivables) == s.receivable
     first = next(i for i in invoices if i.number == "0193-2024-00001")
     assert first.debtor.code == "0148" and first.lines[0].description == "Nieuwe cliënten: woonplaatsbeginsel"
 
@@ -214,3 +226,179 @@ def test_build_reads_each_table_once(final):
     assert len(export["lines"]) > 100 and len(queries) <= 10, queries
     tables = Counter(re.search(r"\bFROM\s+\"?(\w+)", s).group(1) for s in queries)  # type: ignore[union-attr]
     assert max(tables.values()) == 1, tables
+
+
+# --- a centrumgemeente's summary of what it receives, on a small dataset computed by hand --------
+#
+# March 2024 (31 days). Region noord: centrumgemeente Assen 0106, members 0106, 1680 Aa en Hunze,
+# 1730 Tynaarlo; region zuid: centrumgemeente Emmen 0114, members 0114, 0109 Coevorden. Tariffs:
+# BW-INTRA 100,00 a day, THUIS 1.550,00 a month, MO 50,00 a day. A pool of noord's historic BW
+# clients with weights 0106: 2, 1680: 1, 1730: 1.
+#
+#   P1  C1  BW-INTRA noord from 2024-02-01, woonadres 1680   woonplaats  1680  31 days  3.100,00
+#   P2  C2  BW-INTRA noord from 2024-03-11, woonadres 1680   woonplaats  1680  21 days  2.100,00
+#   P3  C3  THUIS    noord from 2024-01-01, woonadres 1730   registration 1730 31 days  1.550,00
+#   P4  C4  MO       noord 2024-03-01..10                    mo          0106  10 days    500,00
+#   P5  C5  BW-INTRA noord from 2022-06-01 (historic)        pool              31 days  3.100,00
+#                            shares: 0106 1.550,00, 1680 775,00, 1730 775,00
+#   P6  C6  BW-INTRA noord from 2024-02-15, woonadres 0109   woonplaats  0109  31 days  3.100,00
+#   P7  C7  BW-INTRA zuid  from 2024-03-01, woonadres 1680   woonplaats  1680  31 days  3.100,00 (to 0114)
+#
+# Assen (0106) receives: 0109 3.100,00 (0106-2024-00001); 1680 5.200,00 + 775,00 = 5.975,00
+# (0106-2024-00002); 1730 1.550,00 + 775,00 = 2.325,00 (0106-2024-00003); in all 11.400,00.
+# Its placements' lines: 6 lines, 155 days, 13.450,00 = own 500,00 (P4) + pool 3.100,00 (P5)
+# + others 9.850,00 (P1, P2, P3, P6: 4 lines, 114 days); 9.850,00 + the others' pool shares
+# 1.550,00 = 11.400,00. Emmen (0114) receives 3.100,00 from 1680 (0114-2024-00001).
+
+SMALL = {
+    "municipalities.csv": """code,name,iban,street,postcode,city,oin
+0106,Assen,NL96BNGH0285010622,Noordersingel 33,9401 JW,Assen,00000001801063784000
+0109,Coevorden,NL41BNGH0285010933,Kasteel 1,7741 GC,Coevorden,
+0114,Emmen,NL41BNGH0285011418,Raadhuisplein 1,7811 AP,Emmen,
+1680,Aa en Hunze,NL04BNGH0285168060,Raadhuisplein 1,9461 AA,Gieten,
+1730,Tynaarlo,NL20BNGH0285173010,Raadhuisplein 1,9481 AA,Vries,
+""",
+    "regions.csv": """region,name,centrumgemeente,cutover
+noord,Noord,0106,2023-01-01
+zuid,Zuid,0114,2023-01-01
+""",
+    "region_members.csv": """region,municipality,valid_from,valid_to
+noord,0106,2015-01-01,
+noord,1680,2015-01-01,
+noord,1730,2015-01-01,
+zuid,0114,2015-01-01,
+zuid,0109,2015-01-01,
+""",
+    "products.csv": """product,name,domain,bw_definition,unit,iwmo_category
+BW-INTRA,Beschermd wonen intramuraal,BW,true,day,15
+THUIS,Thuis Plus,WMO,false,month,18
+MO,Nachtopvang,MO,false,day,16
+""",
+    "tariffs.csv": """product,region,valid_from,valid_to,price
+BW-INTRA,noord,2015-01-01,,100.00
+THUIS,noord,2015-01-01,,1550.00
+MO,noord,2015-01-01,,50.00
+BW-INTRA,zuid,2015-01-01,,100.00
+THUIS,zuid,2015-01-01,,1550.00
+MO,zuid,2015-01-01,,50.00
+""",
+    "clients.csv": """client,bsn
+C1,999994943
+C2,999999242
+C3,999992302
+C4,999999229
+C5,999991553
+C6,999998961
+C7,999997580
+""",
+    "brp.csv": """client,municipality,kind,valid_from,valid_to
+C1,1680,woonadres,2000-01-01,
+C2,1680,woonadres,2000-01-01,
+C3,1730,woonadres,2000-01-01,
+C4,0106,woonadres,2000-01-01,
+C5,1730,woonadres,2000-01-01,
+C6,0109,woonadres,2000-01-01,
+C7,1680,woonadres,2000-01-01,
+""",
+    "applications.csv": """client,region,municipality,date
+C1,noord,1680,2024-01-10
+C2,noord,1680,2024-03-01
+C5,noord,1730,2022-05-01
+C6,noord,0109,2024-02-01
+C7,zuid,1680,2024-02-20
+""",
+    "placements.csv": """placement,client,product,region,provider,location,start,end,financing
+P1,C1,BW-INTRA,noord,Aanbieder,0106,2024-02-01,,ZIN
+P2,C2,BW-INTRA,noord,Aanbieder,0106,2024-03-11,,ZIN
+P3,C3,THUIS,noord,Aanbieder,1730,2024-01-01,,ZIN
+P4,C4,MO,noord,Aanbieder,0106,2024-03-01,2024-03-10,ZIN
+P5,C5,BW-INTRA,noord,Aanbieder,0106,2022-06-01,,ZIN
+P6,C6,BW-INTRA,noord,Aanbieder,0106,2024-02-15,,ZIN
+P7,C7,BW-INTRA,zuid,Aanbieder,0114,2024-03-01,,ZIN
+""",
+    "agreements.toml": """[[agreement]]
+id = "noord-pool"
+kind = "pool"
+region = "noord"
+valid_from = 2023-01-01
+valid_to = 2025-12-31
+clients = "historic"
+domains = ["BW"]
+[agreement.weights]
+"0106" = 2
+"1680" = 1
+"1730" = 1
+""",
+}
+
+
+def small_dataset(path):
+    path.mkdir()
+    for name, text in SMALL.items():
+        (path / name).write_text(text, encoding="utf-8")
+    return path
+
+
+def rows_of(statement):
+    return [(r.debtor.code, r.invoice, r.basis, r.pool, r.lines, r.days, r.amount, r.correction)
+            for r in statement.receivables]
+
+
+def test_receivables_per_debtor_invoice_and_basis_by_hand(db_url, tmp_path):
+    from settlement.documents.render import creditor_summary
+
+    data = small_dataset(tmp_path / "small")
+    ok(db_url, "init")
+    ok(db_url, "load", str(data))
+    ok(db_url, "run", "--month", MONTH)
+    ok(db_url, "finalize", "--month", MONTH)
+    statements, invoices = build(db_url)
+    by_code = {s.municipality.code: s for s in statements}
+    assen, emmen = by_code["0106"], by_code["0114"]
+    assert rows_of(assen) == [
+        ("0109", "0106-2024-00001", "woonplaats", None, 1, 31, 310000, False),
+        ("1680", "0106-2024-00002", "woonplaats", None, 2, 52, 520000, False),
+        ("1680", "0106-2024-00002", "pool", "noord-pool", None, None, 77500, False),
+        ("1730", "0106-2024-00003", "registration", None, 1, 31, 155000, False),
+        ("1730", "0106-2024-00003", "pool", "noord-pool", None, None, 77500, False),
+    ]
+    assert assen.receivable == 1140000
+    assert rows_of(emmen) == [("1680", "0114-2024-00001", "woonplaats", None, 1, 31, 310000, False)]
+    for code in ("0109", "1680", "1730"):  # they pay, they receive nothing
+        assert by_code[code].receivables == () and by_code[code].creditor_lines == ()
+    # every invoice is the sum of its rows
+    for inv in invoices:
+        assert inv.total == sum(r.amount for r in by_code[inv.creditor.code].receivables if r.invoice == inv.number)
+
+    summary = creditor_summary(assen)
+    assert [(r["label"], r["count"], r["days"], r["amount"]) for r in summary["rows"]] == [
+        ("Kosten van de plaatsingen die uw gemeente heeft gecontracteerd", 6, 155, 1345000),
+        ("waarvan voor rekening van uw gemeente zelf (onder ‘Kosten per grondslag’)", 1, 10, 50000),
+        ("waarvan in solidariteitspool noord-pool", 1, 31, 310000),
+        ("waarvan voor rekening van andere gemeenten", 4, 114, 985000),
+        ("Aandelen van andere gemeenten in solidariteitspool noord-pool", None, None, 155000),
+    ]
+    assert summary["receivable"] == 1140000
+    assert [(g["code"], g["count"], g["days"], g["amount"]) for g in summary["groups"]] == [
+        ("0109", 1, 31, 310000), ("1680", 2, 52, 597500), ("1730", 1, 31, 232500)]
+    assert summary["total"] == {"count": 4, "days": 114, "amount": 1140000}
+    assert creditor_summary(by_code["1680"]) is None
+
+    # a finalised correction: P2 declared at 2.000,00 instead of 2.100,00, a credit note of -100,00
+    with (data / "declarations.csv").open("w", encoding="utf-8") as f:
+        f.write(f"placement,month,amount\nP2,{MONTH},2000.00\n")
+    ok(db_url, "load", str(data))
+    ok(db_url, "run", "--month", MONTH)
+    ok(db_url, "finalize", "--month", MONTH)
+    statements, invoices = build(db_url)
+    assen = next(s for s in statements if s.municipality.code == "0106")
+    assert rows_of(assen)[2:4] == [
+        ("1680", "0106-2024-00002", "pool", "noord-pool", None, None, 77500, False),
+        ("1680", "0106-2024-00004", "woonplaats", None, 1, 0, -10000, True),
+    ]
+    assert assen.receivable == 1130000 and len(assen.receivables) == 6
+    summary = creditor_summary(assen)
+    assert [g["amount"] for g in summary["groups"]] == [310000, 587500, 232500]
+    assert summary["rows"][3]["amount"] == 975000 and summary["rows"][0]["count"] == 7  # 6 lines and the correction
+    (note,) = [i for i in invoices if i.kind == "credit_note"]
+    assert (note.number, note.debtor.code, note.total) == ("0106-2024-00004", "1680", -10000)

@@ -28,10 +28,12 @@ from settlement.documents.model import (
     Party,
     PoolShare,
     Position,
+    Receivable,
     Statement,
     StatementLine,
 )
 from settlement.documents.render import (
+    creditor_summary,
     render_all,
     render_invoice_pdf,
     render_statement_pdf,
@@ -92,6 +94,11 @@ KAMPEN_STATEMENT = Statement(
 
 # Zwolle, centrumgemeente: historic 2.500,00 + MO 1.500,00 + late notification 500,00 + its own pool
 # share 34.031,41 (130.000 of 191.000) = 38.531,41; creditor of Kampen's lines and of the pool.
+# As creditor: 10 lines, 216 days, 60.222,21 = its own 3 lines (67 days, 4.500,00) + the pool's 2
+# (62 days, 50.000,00) + Kampen's 5 (87 days, 5.722,21, the correction of -50,00 with 0 days
+# included). It receives from Kampen 5.722,21 + Kampen's pool share 15.968,59 = 21.690,80: invoice
+# 0193-2024-00001 of 21.740,80 (1.234,56 + 3.100,00 + 987,65 + 450,00 + 15.968,59) and credit
+# note 0193-2024-00031 of -50,00.
 ZWOLLE_LINES = (
     line("C0100", "P0100", "historic", 31, 250000, payer="0193", status="historic", bsn="789123456"),
     line("C0101", "P0101", "mo", 31, 150000, payer="0193", status="n/a", bsn="891234567",
@@ -110,6 +117,14 @@ ZWOLLE_STATEMENT = Statement(
     pool_shares=(PoolShare(POOL, "ijssel-vecht", "0193", 5000000, "130000", "191000", 3403141),),
     positions=(Position(KAMPEN, 2169080, 0),),
     payable=3853141, receivable=2169080,
+    receivables=(
+        Receivable(KAMPEN, "0193-2024-00001", "reentry", None, 1, 10, 123456, False),
+        Receivable(KAMPEN, "0193-2024-00001", "woonplaats", None, 1, 31, 310000, False),
+        Receivable(KAMPEN, "0193-2024-00001", "vangnet", None, 1, 31, 98765, False),
+        Receivable(KAMPEN, "0193-2024-00001", "registration", None, 1, 15, 45000, False),
+        Receivable(KAMPEN, "0193-2024-00001", "pool", POOL, None, None, 1596859, False),
+        Receivable(KAMPEN, "0193-2024-00031", "woonplaats", None, 1, 0, -5000, True),
+    ),
 )
 
 LONG_STATEMENT = replace(
@@ -245,10 +260,28 @@ def test_statement_shows_municipality_period_figures_and_flags(rendered):
 def test_centrumgemeente_statement_summarises_creditor_lines_without_bsn(rendered):
     text = pdftext(rendered["zwolle"], layout=True)
     assert "Als centrumgemeente: plaatsingen waarvan u crediteur bent" in text
-    # by payer and basis: Kampen woonplaats 2 lines 3.050,00; the pool 2 lines 50.000,00
-    assert re.search(r"Kampen \(0166\) Nieuwe cliënten: woonplaats 2 31 € 3\.050,00", text)
-    assert re.search(rf"Pool {POOL} Solidariteitspool 2 62 € 50\.000,00", text)
-    assert "€ 60.222,21" in text  # 5.722,21 Kampen + 4.500,00 Zwolle + 50.000,00 pool
+    # where the costs of its placements go, and how that adds up to what it receives
+    section = text[text.index("Waar de kosten terechtkomen"):]
+    for row in ("Kosten van de plaatsingen die uw gemeente heeft gecontracteerd 10 216 € 60.222,21",
+                "waarvan voor rekening van uw gemeente zelf (onder ‘Kosten per grondslag’) 3 67 € 4.500,00",
+                f"waarvan in solidariteitspool {POOL} 2 62 € 50.000,00",
+                "waarvan voor rekening van andere gemeenten 5 87 € 5.722,21",
+                f"Aandelen van andere gemeenten in solidariteitspool {POOL} € 15.968,59",
+                "Te ontvangen van andere gemeenten (de facturen hieronder) € 21.690,80"):
+        assert row in section, row
+    # per debtor, invoice and basis, in the invoice's order; the debtor's total is its invoices' total
+    for row in ("Kampen (0166) 0193-2024-00001 Herinstroom 1 10 € 1.234,56",
+                "Nieuwe cliënten: woonplaats 1 31 € 3.100,00",
+                "Vangnet 1 31 € 987,65",
+                "Wmo-ondersteuning 1 15 € 450,00",
+                "Totaal Kampen 5 87 € 21.690,80",
+                "Totaal te ontvangen 5 87 € 21.690,80"):
+        assert row in section, row
+    # a long label wraps in its cell: its second line follows the figures in the text
+    assert re.search(r"Aandeel solidariteitspool ijv-(solidariteit-historisch)? € 15\.968,59", section)
+    assert re.search(r"0193-2024-00031 Nieuwe cliënten: woonplaats (\(correctie\) )?1 0 -€ 50,00 (\(correctie\))?",
+                     section)
+    assert section.index("Herinstroom") < section.index("Vangnet") < section.index("(correctie)")
     assert "€ 38.531,41" in text and "€ 34.031,41" in text and "68,06%" in text
     assert texts.basis_explanation("historic") in text and texts.basis_explanation("mo") in text
     assert texts.basis_explanation("late_notification") in text
@@ -256,8 +289,18 @@ def test_centrumgemeente_statement_summarises_creditor_lines_without_bsn(rendere
     # Kampen's clients are on creditor lines with bsn None: their BSNs never appear
     for bsn in BSN.values():
         assert bsn not in text
-    assert "C0001" not in text  # summarised, no pseudonyms either
+    assert "C0001" not in text and "P0001" not in text  # summarised, no pseudonyms either
     assert "789123456" in text  # Zwolle pays for C0100 itself
+
+
+def test_creditor_summary_that_does_not_reconcile_is_refused():
+    wrong = ZWOLLE_STATEMENT.receivables[:-1] + (replace(ZWOLLE_STATEMENT.receivables[-1], amount=-5001),)
+    with pytest.raises(ValueError, match="do not reconcile"):
+        creditor_summary(replace(ZWOLLE_STATEMENT, receivables=wrong))
+    with pytest.raises(ValueError, match="do not reconcile"):  # a line paid by Kampen that no invoice bills
+        creditor_summary(replace(ZWOLLE_STATEMENT, creditor_lines=ZWOLLE_STATEMENT.creditor_lines
+                                 + (line("C0009", "P0009", "woonplaats", 1, 100),)))
+    assert creditor_summary(KAMPEN_STATEMENT) is None  # nobody's creditor: no section
 
 
 def test_no_bsn_column_when_no_line_has_one(rendered):
@@ -421,3 +464,10 @@ def test_pool_share_correction_is_shown_with_the_corrections(tmp_path):
     assert "Totaal correcties op pool-aandelen -€ 31,94" in text
     assert "Correcties verschil met eerder afgerekende bedragen 2 0 -€ 81,94" in text  # the overview row
     assert "€ 27.782,31" in text
+
+
+def test_render_all_leaves_the_callers_garbage_collector_as_it_was(tmp_path):
+    import gc
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+    render_all([KAMPEN_STATEMENT], [INVOICE], tmp_path, processes=1)
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before

@@ -23,7 +23,7 @@ from .. import bsn, db, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
 from ..periods import Month, covers
-from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Statement, StatementLine
+from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Receivable, Statement, StatementLine
 
 PAYMENT_DAYS = 30
 
@@ -138,6 +138,23 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
                 shares_of[code].append(PoolShare(p.agreement, region, p.creditor, p.total, str(weights[code]),
                                                   weight_sum, share, correction))
 
+    # Per run, what each invoice bills (the lines per basis with their days, the pool shares), once:
+    # the invoices' lines and the creditors' summaries of what they receive.
+    billed = {r.id: _billed(lines_of[r.id], pools_of[r.id]) for r in runs}  # type: ignore[index]
+    invoice_of = {(inv.run_id, inv.creditor, inv.debtor): inv for inv in invoices}
+    receivables_of: dict[str, list[tuple[str, int, int, Receivable]]] = defaultdict(list)
+    for i, r in enumerate(runs):
+        for (creditor, debtor), rows in sorted(billed[r.id].items()):  # type: ignore[index]
+            inv = invoice_of.get((r.id, creditor, debtor))
+            total = sum(row[-1] for row in rows)
+            if total != (inv.amount if inv else 0):
+                raise ValueError(f"run {r.id}: what {debtor} owes {creditor} sums to {total} cents, "
+                                 f"its invoice says {inv.amount if inv else 'nothing (no invoice)'}")
+            for j, (basis, pool, count, days, amount) in enumerate(rows):
+                receivables_of[creditor].append((debtor, i, j, Receivable(
+                    debtor=parties[debtor], invoice=inv.number if inv else None, basis=basis, pool=pool,
+                    lines=count, days=days, amount=amount, correction=r.kind == "correction")))
+
     receivable_from: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     payable_to: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inv in invoices:
@@ -156,13 +173,15 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             document_date=document_date, engine_version=latest.engine_version, input_hash=latest.input_hash,
             lines=own, creditor_lines=tuple(owed_to.get(code, ())), pool_shares=shares, positions=positions,
             payable=sum(l.amount for l in own) + sum(s.share for s in shares),
-            receivable=sum(receivable_from[code].values())))
+            receivable=sum(receivable_from[code].values()),
+            receivables=tuple(row for *_, row in sorted(receivables_of.get(code, ()), key=lambda x: x[:3]))))
 
     run_by_id = {r.id: r for r in runs}
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
-        inv_lines = _invoice_lines(lines_of[inv.run_id], pools_of[inv.run_id], inv.creditor, inv.debtor)
+        inv_lines = [InvoiceLine(_description(basis, pool), basis, 1 if count is None else count, amount)
+                     for basis, pool, count, _, amount in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
         if sum(l.amount for l in inv_lines) != inv.amount:
             raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "
                              f"the stored amount is {inv.amount}")
@@ -181,19 +200,30 @@ def _pool_region(pool: PoolResult, lines: list[Line]) -> str:
     return next((l.region for l in lines if l.pool == pool.agreement), "")
 
 
-def _invoice_lines(lines: list[Line], pools: list[PoolResult], creditor: str, debtor: str) -> list[InvoiceLine]:
-    """One InvoiceLine per basis of the lines the debtor pays to the creditor in that run, then
-    one per pool share of the debtor in the creditor's pools."""
-    count: dict[str, int] = defaultdict(int)
-    amount: dict[str, int] = defaultdict(int)
+def _billed(lines: list[Line], pools: list[PoolResult]) -> dict[tuple[str, str], list[tuple[str, str | None, int | None, int | None, int]]]:
+    """What one run bills per (creditor, debtor != creditor), in the order of the invoice's lines:
+    (basis, None, lines, days, amount) per basis of the lines the debtor pays to the creditor, then
+    ("pool", agreement, None, None, share) per non-zero share of the debtor in the creditor's pools."""
+    sums: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
     for line in lines:
-        if line.creditor == creditor and line.payer == debtor:
-            count[line.basis] += 1
-            amount[line.basis] += line.amount
+        if line.payer is not None and line.payer != line.creditor:
+            acc = sums[(line.creditor, line.payer)].setdefault(line.basis, [0, 0, 0])
+            acc[0] += 1
+            acc[1] += line.days
+            acc[2] += line.amount
     order = {b: i for i, b in enumerate(BASES)}
-    out = [InvoiceLine(DESCRIPTIONS.get(b, b), b, count[b], amount[b]) for b in sorted(count, key=lambda b: (order.get(b, 99), b))]
+    out: dict[tuple[str, str], list[tuple[str, str | None, int | None, int | None, int]]] = {
+        key: [(b, None, *by_basis[b]) for b in sorted(by_basis, key=lambda b: (order.get(b, 99), b))]  # type: ignore[misc]
+        for key, by_basis in sums.items()}
     for p in pools:
-        share = p.shares.get(debtor, 0)
-        if p.creditor == creditor and share != 0:
-            out.append(InvoiceLine(POOL_DESCRIPTION.format(agreement=p.agreement), "pool", 1, share))
+        for debtor, share in sorted(p.shares.items()):
+            if debtor != p.creditor and share != 0:
+                out.setdefault((p.creditor, debtor), []).append(("pool", p.agreement, None, None, share))
     return out
+
+
+def _description(basis: str, pool: str | None) -> str:
+    """The Dutch description of an invoice line."""
+    if basis == "pool":
+        return POOL_DESCRIPTION.format(agreement=pool)
+    return DESCRIPTIONS.get(basis, basis)

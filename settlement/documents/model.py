@@ -65,6 +65,23 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Receivable:
+    """What one debtor owes the statement's municipality as creditor (the centrumgemeente that
+    contracted the placements), for one basis in one invoice: the invoice's line with the days
+    added. The rows of one invoice add up to its amount, all rows to the statement's receivable.
+    Counts only: no client, no placement, no BSN."""
+
+    debtor: Party
+    invoice: str | None  # the invoice or credit note number; None when the run's rows of this debtor net to zero
+    basis: str  # a basis of RULES.md; "pool" for the debtor's share in a pool of this creditor
+    pool: str | None  # the agreement of a pool share
+    lines: int | None  # cost lines; None for a pool share
+    days: int | None  # days of those lines (differences in a correction); None for a pool share
+    amount: int  # cents; negative in a credit note
+    correction: bool  # a row of a finalised correction run
+
+
+@dataclass(frozen=True)
 class Statement:
     """Afrekening: everything one municipality bears and receives in one month."""
 
@@ -76,11 +93,16 @@ class Statement:
     engine_version: str
     input_hash: str
     lines: tuple[StatementLine, ...]  # lines this municipality pays (payer == code), sorted
-    creditor_lines: tuple[StatementLine, ...]  # lines of its own placements as creditor (centrumgemeente), no BSN
+    # the lines of its own placements as creditor (centrumgemeente), no BSN; shown only as totals (each
+    # is on the paying municipality's statement, and in an invoice)
+    creditor_lines: tuple[StatementLine, ...]
     pool_shares: tuple[PoolShare, ...]
     positions: tuple[Position, ...]  # sorted by counterparty code
     payable: int
     receivable: int
+    # what the other municipalities owe it, per debtor, invoice and basis (sorted by debtor code, then
+    # the final run before its corrections, then invoice order); they add up to `receivable`
+    receivables: tuple[Receivable, ...] = ()
 
 
 @dataclass(frozen=True)

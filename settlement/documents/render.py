@@ -220,23 +220,10 @@ def statement_context(st: Statement) -> dict:
         "receivable": p.receivable, "payable": p.payable, "net": p.net,
     } for p in st.positions]
 
-    creditor: dict[tuple[str, str, str], dict] = {}
-    for line in st.creditor_lines:
-        if line.payer:
-            key = (line.payer, line.basis, "")
-            payer = f"{names.get(line.payer, line.payer)} ({line.payer})"
-        else:
-            key = ("~pool", line.basis, line.pool or "")
-            payer = f"Pool {line.pool}" if line.pool else "Pool"
-        row = creditor.setdefault(key, {
-            "payer": payer, "basis": texts.basis_label(line.basis), "count": 0, "days": 0,
-            "amount": 0})
-        row["count"] += 1
-        row["days"] += line.days
-        row["amount"] += line.amount
-    creditor_rows = [creditor[k] for k in sorted(creditor, key=lambda k: (k[0], _basis_key(k[1]), k[2]))]
+    creditor = creditor_summary(st)
 
-    bases = {line.basis for line in st.lines} | {line.basis for line in st.creditor_lines}
+    bases = ({line.basis for line in st.lines} | {line.basis for line in st.creditor_lines}
+             | {r.basis for r in st.receivables})
     if st.pool_shares:
         bases.add("pool")
     flags = sorted({f for line in st.lines for f in line.flags})
@@ -281,11 +268,88 @@ def statement_context(st: Statement) -> dict:
             "net": sum(p.net for p in st.positions),
         },
         "payable_to_others": total_payable_to_others,
-        "creditor_rows": creditor_rows,
-        "creditor_total": {k: sum(r[k] for r in creditor_rows) for k in ("count", "days", "amount")},
+        "creditor": creditor,
         "legend_bases": [(texts.basis_label(b), texts.BASIS_LONG.get(b, texts.basis_explanation(b)))
                          for b in sorted(bases, key=_basis_key)],
         "legend_flags": legend_flags,
+    }
+
+
+def _tally(lines: Sequence[StatementLine]) -> dict:
+    return {"count": len(lines), "days": sum(line.days for line in lines),
+            "amount": sum(line.amount for line in lines)}
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    """The sum of the figures that exist; None when none does (a pool share has no lines or days)."""
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def creditor_summary(st: Statement) -> dict | None:
+    """The section of a centrumgemeente (the creditor of its own placements' lines): where the
+    costs of those placements go, and what each other municipality owes it per invoice and basis.
+    Totals only, never a client: every line is on the paying municipality's own statement.
+    None when the municipality is nobody's creditor this month.
+
+    Raises ValueError when the figures do not reconcile with the statement's receivable."""
+    if not st.creditor_lines and not st.receivables:
+        return None
+    code = st.municipality.code
+    own = [line for line in st.creditor_lines if line.payer == code]
+    others = [line for line in st.creditor_lines if line.payer is not None and line.payer != code]
+    pooled: dict[str, list[StatementLine]] = defaultdict(list)
+    for line in st.creditor_lines:
+        if line.payer is None:
+            pooled[line.pool or ""].append(line)
+    pool_shares: dict[str, int] = defaultdict(int)
+    for r in st.receivables:
+        if r.basis == "pool":
+            pool_shares[r.pool or ""] += r.amount
+
+    rows = [dict(_tally(st.creditor_lines), label="Kosten van de plaatsingen die uw gemeente heeft gecontracteerd",
+                 kind="head")]
+    if own:
+        rows.append(dict(_tally(own), label="waarvan voor rekening van uw gemeente zelf (onder ‘Kosten per grondslag’)",
+                         kind="part"))
+    for pool in sorted(pooled):
+        rows.append(dict(_tally(pooled[pool]), label=f"waarvan in solidariteitspool {pool}", kind="part"))
+    if others:
+        rows.append(dict(_tally(others), label="waarvan voor rekening van andere gemeenten", kind="part"))
+    for pool in sorted(pool_shares):
+        rows.append({"label": f"Aandelen van andere gemeenten in solidariteitspool {pool}", "kind": "plus",
+                     "count": None, "days": None, "amount": pool_shares[pool]})
+    by_lines = sum(line.amount for line in others) + sum(pool_shares.values())
+    by_invoice = sum(r.amount for r in st.receivables)
+    if by_lines != st.receivable or by_invoice != st.receivable:
+        raise ValueError(
+            f"statement {code} {st.month}: the lines paid by others and their pool shares ({by_lines} cents) "
+            f"and the receivables by invoice ({by_invoice}) do not reconcile with the receivable {st.receivable}")
+
+    groups: list[dict] = []
+    for r in st.receivables:
+        if not groups or groups[-1]["code"] != r.debtor.code:
+            groups.append({"code": r.debtor.code, "name": _short(r.debtor.name), "rows": []})
+        group = groups[-1]
+        label = f"Aandeel solidariteitspool {r.pool}" if r.basis == "pool" else texts.basis_label(r.basis)
+        if r.correction:
+            label += " (correctie)"
+        new_invoice = not group["rows"] or group["rows"][-1]["invoice_key"] != (r.invoice, r.correction)
+        group["rows"].append({
+            "invoice_key": (r.invoice, r.correction),
+            "invoice": (r.invoice or "geen (saldo nul)") if new_invoice else "",
+            "label": label, "count": r.lines, "days": r.days, "amount": r.amount,
+        })
+    for group in groups:
+        group["count"] = _sum(row["count"] for row in group["rows"])
+        group["days"] = _sum(row["days"] for row in group["rows"])
+        group["amount"] = sum(row["amount"] for row in group["rows"])
+    return {
+        "rows": rows,
+        "receivable": st.receivable,
+        "groups": groups,
+        "total": {"count": _sum(g["count"] for g in groups), "days": _sum(g["days"] for g in groups),
+                  "amount": sum(g["amount"] for g in groups)},
     }
 
 
@@ -391,11 +455,11 @@ def _render_to(doc: Statement | Invoice, path: str) -> str:
 # before the first document is frozen out of every collection (gc.freeze), the automatic collector
 # is nearly idle (a young collection per million new objects, a safety net for a runaway document),
 # and one full collection after each document frees that document's reference cycles at once; it
-# walks only what the document left behind. Measured (docs/PERFORMANCE.md, *Statements and
-# invoices*): time in the collector 22-23 s -> 6-7 s for 84 documents, resident memory unchanged;
-# a threshold of (100_000, 50, 100) without the collection after each document saves less (8-10 s)
-# and nearly doubles a worker's memory (316 -> 595 MB), the garbage of earlier documents waiting for
-# a full collection.
+# walks only what the document left behind. Measured in one worker on 84 documents of the national
+# month (the 4 largest statements, 40 others, 40 invoices): time in the collector 22-23 s -> 6-7 s,
+# CPU 76-78 s -> 51-53 s, resident memory unchanged (315 MB); a threshold of (100_000, 50, 100)
+# without the collection after each document saves less (8-10 s in the collector) and nearly
+# doubles a worker's memory (595 MB): the garbage of earlier documents waits for a full collection.
 GC_THRESHOLD = (1_000_000, 1_000, 1_000)
 
 
@@ -437,7 +501,7 @@ def render_all(
         duplicates = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"two documents would be written to the same file: {duplicates[0]}")
     # The longest documents first, so no worker is left with a big one at the end.
-    jobs.sort(key=lambda job: -(len(job[0].lines) + len(getattr(job[0], "creditor_lines", ()))))
+    jobs.sort(key=lambda job: -(len(job[0].lines) + len(getattr(job[0], "receivables", ()))))
     total = len(jobs)
     if progress:
         progress(0, total)
