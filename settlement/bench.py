@@ -318,6 +318,8 @@ def worker_main(args: list[str]) -> int:
     JSON line."""
     what, url, arg = args[:3]
     assert what == "month", what
+    import gc
+    gc.disable()  # as `settle run` does
     profile = Path(args[4]) if len(args) > 4 and args[3] == "--profile" else None
     out: dict[str, Any] = in_process_month(url, arg, profile)
     out["tables"] = fact_tables()

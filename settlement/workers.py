@@ -3,7 +3,7 @@
 A placement's lines depend on the data only, never on another placement's lines (RULES.md §3-§5;
 the pools of §5.1 are summed afterwards). So the placements, in id order, are cut into one
 contiguous part per worker; each worker settles its part of every month, makes the traces'
-texts, and sends back the lines; the parent joins the parts in order (which is the lines' order,
+texts, and sends back the lines (for a single month the parent settles a part too); the parent joins the parts in order (which is the lines' order,
 since lines sort by placement first) and completes the month as `Engine.settle` does: pools,
 invoices, totals and invariants. The result is the same, byte for byte, as settling in one
 process (tests/test_workers.py); only the work is spread.
@@ -101,8 +101,10 @@ class WorkerError(RuntimeError):
 
 
 class Workers:
-    """`settle(months)` yields each month's MonthResult, as `Engine.settle` would, settled by
-    `processes` worker processes (or in this process when `processes` is 1).
+    """`settle(months)` yields each month's MonthResult, as `Engine.settle` would, settled with
+    `processes` processes: for one month this one and processes-1 workers each settle a part; for
+    several, processes-1 workers settle while this one completes and writes the month before (on
+    two cores: one worker settles, this process writes). With 1, all in this process.
 
     `load(in_worker, whole)` reads the data and returns an Engine on them: in a worker the whole
     snapshot; in this process the whole snapshot when it settles placements itself, else only its
@@ -123,13 +125,17 @@ class Workers:
         self._workers: list[tuple[Any, Any]] = []  # (process, connection)
 
     def __enter__(self) -> "Workers":
+        # One month: this process and processes-1 workers each settle a part. Several months: the
+        # processes-1 workers settle every placement while this process writes (a pipeline), so
+        # that this process never holds the clients' data.
+        self.parts = self.processes if self.local else self.processes - 1
         if self.processes > 1:
             from .service import _workers_die_with_this_process
             _workers_die_with_this_process()
             context = multiprocessing.get_context("fork")
-            for part in range(1 if self.local else 0, self.processes):
+            for part in range(1 if self.local else 0, self.parts):
                 here, there = context.Pipe()
-                process = context.Process(target=_serve, args=(there, part, self.processes, self.load),
+                process = context.Process(target=_serve, args=(there, part, self.parts, self.load),
                                           daemon=True, name=f"settle-worker-{part}")
                 process.start()
                 there.close()
@@ -139,8 +145,8 @@ class Workers:
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        if self.local:
-            self._local_part = _partition(self.engine, self.processes)[0]
+        if self.local and self._workers:
+            self._local_part = _partition(self.engine, self.parts)[0]
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -167,7 +173,7 @@ class Workers:
         if months:
             self._send(months[0])
         for i, month in enumerate(months):
-            parts = [_lines_sent(engine, month, self._local_part)] if self.local else []
+            parts = [_lines_sent(engine, month, self._local_part)] if self.local else []  # while they work
             parts += self._receive()
             if i + 1 < len(months):
                 self._send(months[i + 1])  # the workers settle the next month while this one is written

@@ -1,0 +1,64 @@
+"""Draw docs/performance.png from the benchmark's JSON files (`python -m settlement.bench --json`).
+
+    PYTHONPATH=/tmp/mpl python docs/plot_performance.py bench-10k.json bench-40k.json bench-160k.json
+
+matplotlib is not a dependency of the project: install it anywhere (`pip install --target /tmp/mpl
+matplotlib`). Left: seconds per step against the number of clients (log-log, with the targets at
+40,000); right: the peak memory of a step with its workers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STEPS = [("load_s", "settle load"), ("month_cli_s", "one month (settle run)"),
+         ("twelve_s", "twelve months (run --from --to)"), ("statements_s", "statements + invoices")]
+TARGETS = {"load_s": 20, "month_cli_s": 3, "twelve_s": 30, "statements_s": 120}
+
+
+def main(paths: list[str]) -> None:
+    runs = []
+    for p in paths:
+        doc = json.loads(Path(p).read_text(encoding="utf-8"))
+        sqlite = next(r for r in doc["results"] if r["dialect"] == "sqlite")
+        runs.append((doc["clients"], sqlite["figures"]))
+    runs.sort(key=lambda r: r[0])
+    n = [c for c, _ in runs]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (key, label), marker in zip(STEPS, "osD^"):
+        values = [f.get(key) for _, f in runs]
+        points = [(c, v) for c, v in zip(n, values) if v is not None and v != float("inf")]
+        if points:
+            line, = left.plot(*zip(*points), marker=marker, label=label)
+            left.plot([40_000], [TARGETS[key]], marker="_", markersize=18, color=line.get_color())
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("clients")
+    left.set_ylabel("seconds (bar: target at 40,000)")
+    left.set_title("time (SQLite, 2 cores)")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=8)
+    mem = [f["peak_rss_bytes"] / 2**30 for _, f in runs]
+    right.plot(n, mem, marker="o", label="peak of a step, with its workers")
+    right.axhline(1.5, color="grey", linestyle="--", label="target 1.5 GB")
+    right.set_xscale("log")
+    right.set_xlabel("clients")
+    right.set_ylabel("GB")
+    right.set_title("memory")
+    right.grid(True, which="both", alpha=0.3)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(__file__).resolve().parent / "performance.png"
+    fig.savefig(out, dpi=90)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
