@@ -36,9 +36,12 @@ def _partition(engine: Engine, n: int) -> list[list[Any]]:
     return [placements[len(placements) * i // n:len(placements) * (i + 1) // n] for i in range(n)]
 
 
-def processes_wanted(placements: int) -> int:
-    """How many processes settle: SETTLEMENT_WORKERS when set (1 = in this process), else one per
-    core for a dataset of at least MIN_PLACEMENTS placements where processes can be forked."""
+def processes_wanted(placements: int, months: int = 1) -> int:
+    """How many processes settle: SETTLEMENT_WORKERS when set (1 = in this process); else, for one
+    month of a dataset of at least MIN_PLACEMENTS placements, one per core where processes can be
+    forked. Several months stay in one process unless asked: on the two-core machine measured
+    (docs/PERFORMANCE.md) the pipeline gained little time for a year and each worker holds its
+    own copy of the data, which takes a year's run over the memory target."""
     value = os.environ.get("SETTLEMENT_WORKERS")
     if value:
         try:
@@ -46,7 +49,7 @@ def processes_wanted(placements: int) -> int:
         except ValueError:
             raise ValueError(f"SETTLEMENT_WORKERS must be a whole number of processes, not {value!r}") from None
         return max(1, wanted) if "fork" in multiprocessing.get_all_start_methods() else 1
-    if placements < MIN_PLACEMENTS or "fork" not in multiprocessing.get_all_start_methods():
+    if placements < MIN_PLACEMENTS or months > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
