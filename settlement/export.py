@@ -46,37 +46,25 @@ def _indented(value: Any, pad: str, out: list[str]) -> None:
     """Append `value` as `json.dumps(value, indent=2, ensure_ascii=False)` writes it at the
     indentation `pad`. The same bytes, but each scalar is encoded by the C encoder, which
     `json.dumps` does not use once an indent is asked for (five times slower for a national month)."""
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
+    simple = _SIMPLE.get(type(value))
+    if simple is not None:
+        out.append(simple(value))
+    elif isinstance(value, dict) and any(type(k) is not str for k in value):  # keys json.dumps converts
+        out.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + pad))
+    elif isinstance(value, (dict, list)) and value:
         inner = pad + "  "
-        sep = "{\n" + inner
-        for key, item in value.items():
-            out.append(sep + (_STRING(key) if type(key) is str else _SCALAR(key)) + ": ")
-            sep = ",\n" + inner
-            simple = _SIMPLE.get(type(item))
-            if simple is not None:
-                out.append(simple(item))
+        is_dict = isinstance(value, dict)
+        sep = ("{" if is_dict else "[") + "\n" + inner
+        for item in (value.items() if is_dict else value):
+            if is_dict:
+                key, item = item
+                out.append(sep + _STRING(key) + ": ")
             else:
-                _indented(item, inner, out)
-        out.append("\n" + pad + "}")
-    elif isinstance(value, list):
-        if not value:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        sep = "[\n" + inner
-        for item in value:
-            out.append(sep)
+                out.append(sep)
             sep = ",\n" + inner
-            simple = _SIMPLE.get(type(item))
-            if simple is not None:
-                out.append(simple(item))
-            else:
-                _indented(item, inner, out)
-        out.append("\n" + pad + "]")
-    else:
+            _indented(item, inner, out)
+        out.append("\n" + pad + ("}" if is_dict else "]"))
+    else:  # an empty dict or list, a float, or anything else the encoder knows
         out.append(_SCALAR(value))
 
 

@@ -32,6 +32,11 @@ def test_export_text_is_json_dumps_with_indent(value):
     assert export.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
+def test_export_text_with_keys_json_converts():
+    for value in ({1: 2}, {"a": {1: [2], "b": {}}}, [{"k": {None: 1.5, True: []}}]):
+        assert export.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
 def _plain(trace):
     return json.dumps(trace, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
