@@ -438,8 +438,11 @@ def entry() -> None:
         sys.stderr.flush()
     except BrokenPipeError:
         pass
-    from .db import close_all
-    close_all()
+    try:
+        from .db import close_all
+        close_all()
+    except Exception:  # noqa: BLE001 - the work is committed; a connection that will not close goes with the process
+        pass
     os._exit(status or 0)
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from ..rules.base import Share, Step, shared_step
+from ..rules.base import Share, Step
 
 if TYPE_CHECKING:
     from ..facts import Dataset, Placement, Product
@@ -99,7 +99,8 @@ class Agreement(ABC):
 
     def does_not_apply(self, code: str, **params: Any) -> Step:
         """The step of this agreement not applying, for the reason `code` (a phrase code): shared by
-        every line with the same reason, since it reads nothing but the agreement itself."""
+        every line with the same reason, since it reads nothing but the agreement itself (kept
+        with the agreement, so it goes when the agreement goes)."""
         key = (code, *params.items())
         try:
             cache = self.__dict__["_not_applying"]
@@ -107,7 +108,7 @@ class Agreement(ABC):
             cache = self.__dict__["_not_applying"] = {}  # frozen: set beside the fields, not one of them
         step = cache.get(key)
         if step is None:
-            step = cache[key] = shared_step(self.id, self.reference, False, (self.ref,), code, params)
+            step = cache[key] = Step(self.id, self.reference, False, [self.ref], why=(code, params))
         return step
 
 
