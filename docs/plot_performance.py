@@ -47,7 +47,7 @@ def main(paths: list[str]) -> None:
     left.legend(fontsize=8)
     mem = [f["peak_rss_bytes"] / 2**30 for _, f in runs]
     right.plot(n, mem, marker="o", label="peak of a step, with its workers")
-    right.axhline(1.5, color="grey", linestyle="--", label="target 1.5 GB")
+    right.axhline(1.5, color="grey", linestyle="--", label="target 1.5 GB (at 40,000)")
     right.set_xscale("log")
     right.set_xlabel("clients")
     right.set_ylabel("GB")
