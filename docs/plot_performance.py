@@ -23,6 +23,16 @@ STEPS = [("load_s", "settle load"), ("month_cli_s", "one month (settle run)"),
 TARGETS = {"load_s": 20, "month_cli_s": 3, "twelve_s": 30, "statements_s": 120}
 
 
+def _label(axes, title: str, ylabel: str) -> None:
+    """Clients on a log scale below, a title, a grid and the legend."""
+    axes.set_xscale("log")
+    axes.set_xlabel("clients")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+
+
 def main(paths: list[str]) -> None:
     runs = []
     for p in paths:
@@ -38,22 +48,12 @@ def main(paths: list[str]) -> None:
         if points:
             line, = left.plot(*zip(*points), marker=marker, label=label)
             left.plot([40_000], [TARGETS[key]], marker="_", markersize=18, color=line.get_color())
-    left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("clients")
-    left.set_ylabel("seconds (bar: target at 40,000)")
-    left.set_title("time (SQLite, 2 cores)")
-    left.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=8)
+    _label(left, "time (SQLite, 2 cores)", "seconds (bar: target at 40,000)")
     mem = [f["peak_rss_bytes"] / 2**30 for _, f in runs]
     right.plot(n, mem, marker="o", label="peak of a step, with its workers")
     right.axhline(1.5, color="grey", linestyle="--", label="target 1.5 GB (at 40,000)")
-    right.set_xscale("log")
-    right.set_xlabel("clients")
-    right.set_ylabel("GB")
-    right.set_title("memory")
-    right.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=8)
+    _label(right, "memory", "GB")
     fig.tight_layout()
     out = Path(__file__).resolve().parent / "performance.png"
     fig.savefig(out, dpi=90)

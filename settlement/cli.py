@@ -13,7 +13,7 @@ import click
 from . import __version__
 from .engine import InvariantError, SettlementError
 from .loader import LoadError
-from .periods import Month
+from .periods import Month, months_between
 
 
 def _month(ctx, param, value):
@@ -124,11 +124,8 @@ _LOAD_UNITS = {"reading files": (1_000_000, "MB"), "validating": (1, "steps"), "
 
 class _LoadProgress:
     """`settle load`'s progress on an interactive terminal (stderr): one bar per phase (reading
-    files, validating, storing), drawn as `_progress_bar` draws them, with the phase's unit, at
-    most ten times a second. `on_terminal()` is None when stderr is not a terminal: tests, pipes
-    and CI see nothing."""
-
-    WIDTH = 30
+    files, validating, storing), with the phase's unit, at most ten times a second.
+    `on_terminal()` is None when stderr is not a terminal: tests, pipes and CI see nothing."""
 
     def __init__(self) -> None:
         self.phase: str | None = None
@@ -149,13 +146,9 @@ class _LoadProgress:
             return
         self.drawn = now
         scale, unit = _LOAD_UNITS.get(phase, (1, ""))
-        filled = self.WIDTH * min(done, total) // max(total, 1)
-        amount = (f"{done / scale:.1f}/{total / scale:.1f}" if scale > 1 else f"{done}/{total}") + f" {unit}"
-        sys.stderr.write(f"\r{phase} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {amount.rstrip()}")
+        amount = f"{done / scale:.1f}/{total / scale:.1f}" if scale > 1 else f"{done}/{total}"
+        _draw_bar(phase, done, total, f"{amount} {unit}".rstrip())
         self.open = done < total
-        if not self.open:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
     def close(self) -> None:
         """End a bar left unfinished (a refusal, or nothing left to store)."""
@@ -221,10 +214,7 @@ def _months(month: Month | None, first: Month | None, last: Month | None) -> lis
     assert first is not None and last is not None
     if first > last:
         raise click.UsageError(f"--from {first} lies after --to {last}")
-    months = [first]
-    while months[-1] < last:
-        months.append(months[-1].next())
-    return months
+    return months_between(first, last)
 
 
 @main.command()
@@ -352,13 +342,17 @@ def _progress_bar(label: str):
     if not sys.stderr.isatty():
         return None
     def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        _draw_bar(label, done, total, f"{done}/{total}")
     return show
+
+
+def _draw_bar(label: str, done: int, total: int, amount: str, width: int = 30) -> None:
+    """One progress bar on stderr's current line, ended with a newline once done reaches total."""
+    filled = width * min(done, total) // max(total, 1)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {amount}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 @main.command()

@@ -49,6 +49,15 @@ class Month:
         return self._text
 
 
+def months_between(first: Month, last: Month) -> list[Month]:
+    """Every month from `first` to `last`, both included, in order (none when first > last)."""
+    out, m = [], first
+    while m <= last:
+        out.append(m)
+        m = m.next()
+    return out
+
+
 def parse_date(text: str) -> date:
     """Strict YYYY-MM-DD (31 February is refused)."""
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text or ""):

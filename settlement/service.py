@@ -16,6 +16,7 @@ from .agreements import PoolResult
 from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, check_invoices, engine_info,
                      totals_and_invoices)
 from .loader import STORING, Progress, load_dir
+from ._util import children_die_with_this_process
 from .money import format_cents
 from .periods import Month
 from .workers import Workers, processes_wanted
@@ -398,33 +399,6 @@ def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | 
     from .documents.render import render_all
     with engine.connect() as conn:
         statements, invoices = build_month(conn, str(month))
-    _workers_die_with_this_process()
+    children_die_with_this_process()
     paths = render_all(statements, invoices, out, processes=processes, progress=progress)
     return paths, len(statements), len(invoices)
-
-
-_WORKERS_HOOKED = False
-
-
-def _workers_die_with_this_process() -> None:
-    """Linux: the processes forked from this one from now on (the document workers) get SIGKILL
-    when it dies. Without this, a `settle statements` killed with SIGKILL (kill -9, the OOM
-    killer) leaves its idle workers waiting for work forever. Elsewhere nothing changes."""
-    global _WORKERS_HOOKED
-    import os
-    import sys
-    if _WORKERS_HOOKED or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def in_child() -> None:
-        if os.getppid() == parent:  # a direct child only, never a grandchild
-            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # the parent died before the signal was set
-                os._exit(1)
-
-    os.register_at_fork(after_in_child=in_child)
-    _WORKERS_HOOKED = True

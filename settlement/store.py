@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import chain
+from operator import attrgetter
 from types import SimpleNamespace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
@@ -129,13 +131,10 @@ def _fact_rows(model: Any, records: list[Any], snapshot_id: int,
     """(columns, rows) of fact records of one kind (at least one): a client with its BSN as keyed
     hash and encrypted, every other record with its dataclass fields as they are (scalars: no copy,
     which `dataclasses.asdict` would make)."""
-    from dataclasses import fields
-    from operator import attrgetter
-
     if model is db.ClientRow:
         return (("snapshot_id", "client", "bsn_hmac", "bsn_enc"),
                 [(snapshot_id, c.client, keys.digest(c.bsn), keys.encrypt(c.bsn, c.client)) for c in records])
-    names = [f.name for f in fields(records[0])]
+    names = [f.name for f in dataclass_fields(records[0])]
     values = attrgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (getattr(r, n),))
     return (*names, "snapshot_id"), [(*values(r), snapshot_id) for r in records]
 
@@ -148,8 +147,6 @@ def _insert_rows(conn: Connection, table: Any, columns: tuple[str, ...], rows: l
     parameter handling per row took longer than SQLite's insert itself, one row per statement a
     third more than a hundred, and psycopg's executemany several times longer than COPY.
     `converted`: the values bound so far, per (table, column) (a dataset has a few thousand dates)."""
-    from itertools import chain
-
     dialect = conn.dialect
     copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
     if dialect.name != "sqlite" and not copy:

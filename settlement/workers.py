@@ -2,10 +2,10 @@
 
 A placement's lines depend on the data only, never on another placement's lines (RULES.md §3-§5;
 the pools of §5.1 are summed afterwards). So the placements, in id order, are cut into one
-contiguous part per worker; each worker settles its part of every month, makes the traces'
-texts, and sends back the lines (for a single month the parent settles a part too); the parent joins the parts in order (which is the lines' order,
-since lines sort by placement first) and completes the month as `Engine.settle` does: pools,
-invoices, totals and invariants. The result is the same, byte for byte, as settling in one
+contiguous part per process; each worker settles its part of every month, makes the traces'
+texts, and sends back the lines (for a single month the parent settles a part too). The parent
+joins the parts in order (which is the lines' order, since lines sort by placement first) and
+completes the month as `Engine.settle` does: pools, invoices, totals and invariants. The result is the same, byte for byte, as settling in one
 process (tests/test_workers.py); only the work is spread.
 
 Each worker is forked before the data are read and reads the snapshot itself (an immutable one,
@@ -20,6 +20,7 @@ import multiprocessing
 import os
 from typing import Any, Callable, Iterator
 
+from ._util import children_die_with_this_process
 from .engine import Engine, Line, MonthResult, SettlementError
 from .periods import Month
 from .receipt import line_chunk, trace_text
@@ -133,8 +134,7 @@ class Workers:
         # that this process never holds the clients' data.
         self.parts = self.processes if self.local else self.processes - 1
         if self.processes > 1:
-            from .service import _workers_die_with_this_process
-            _workers_die_with_this_process()
+            children_die_with_this_process()
             context = multiprocessing.get_context("fork")
             for part in range(1 if self.local else 0, self.parts):
                 here, there = context.Pipe()

@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import service
 from ..money import format_cents
-from ..periods import Month
+from ..periods import Month, months_between
 from ..report import month_summary, table
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -23,11 +23,7 @@ FIRST, LAST = Month(2023, 1), Month(2024, 12)
 
 
 def months() -> list[Month]:
-    out, m = [], FIRST
-    while m <= LAST:
-        out.append(m)
-        m = m.next()
-    return out
+    return months_between(FIRST, LAST)
 
 
 def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Month] | None = None,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ..documents.render import jinja, pdf, templates_dir
 from .build import dossier_context
-from .gather import Selection, gather, months_between
+from .gather import Selection, gather
 
-__all__ = ["gather", "months_between", "render_html", "render_pdf", "Selection"]
+__all__ = ["gather", "render_html", "render_pdf", "Selection"]
 
 CSS = "dossier.css"
 HOUSE_CSS = "documents.css"

@@ -101,14 +101,6 @@ class Selection:
         return [e for m in self.months for e in m.entries]
 
 
-def months_between(first: Month, last: Month) -> list[Month]:
-    out, m = [], first
-    while m <= last:
-        out.append(m)
-        m = m.next()
-    return out
-
-
 def _runs_of_month(conn: Connection, month: Month, mode: str) -> tuple[list[RunInfo], RunInfo | None]:
     from ..service import UserError
     runs = [RunInfo.of(r) for r in store.month_runs(conn, str(month))]
