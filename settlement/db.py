@@ -9,6 +9,7 @@ lines, pool shares and invoices are never changed or deleted.
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from datetime import date, datetime
 from pathlib import Path
@@ -31,13 +32,29 @@ metadata: MetaData = SQLModel.metadata
 DEFAULT_URL = "sqlite:///settlement.db"
 
 
+ACCEPTED_URLS = ("sqlite:///FILE, a bare file path (an SQLite file), or postgresql://USER@HOST/DATABASE "
+                 "(also written postgresql+psycopg:// or postgres://)")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
 def database_url(explicit: str | None = None) -> str:
+    """The SQLAlchemy URL of `--db` (or SETTLEMENT_DB, or the default): sqlite:///FILE as given,
+    a bare path as an SQLite file, postgresql://, postgres:// (the alias many hosts print) and
+    postgresql+psycopg:// as PostgreSQL through psycopg 3. Anything else (mysql://, http://, a
+    mistyped sqlite:/file) is refused with one sentence naming the accepted forms (exit 2)."""
     url = explicit or os.environ.get("SETTLEMENT_DB") or DEFAULT_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if "://" not in url:  # a bare path means an SQLite file
-        url = f"sqlite:///{Path(url)}"
-    return url
+    for alias in ("postgresql://", "postgres://"):
+        if url.startswith(alias):
+            return "postgresql+psycopg://" + url[len(alias):]
+    if url.startswith(("postgresql+psycopg://", "sqlite:///")):
+        return url
+    scheme = _SCHEME.match(url)
+    if scheme and (len(scheme.group(1)) > 1 or "://" in url):  # one letter without //: a Windows drive (C:\...)
+        from .errors import Refused
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)  # never echo a password
+        raise Refused(f"the database URL {shown!r} (--db or SETTLEMENT_DB) is not one settle can open: "
+                      f"give {ACCEPTED_URLS}")
+    return f"sqlite:///{Path(url)}"  # a bare path means an SQLite file
 
 
 _ENGINES: "weakref.WeakSet[SAEngine]" = weakref.WeakSet()

@@ -2,9 +2,11 @@
 
 Every run stores, when it is written, the hash of its lines (with their traces) and pool shares,
 and a receipt: engine and rules version, the hashes of the input snapshot and of the agreements,
-the calculation (and finalisation) time, the export hash and the lines hash. The receipt's own
-hash is printed at finalisation, so a judge can hold it beside the documents without re-running
-anything; `settle verify` recomputes all of it.
+the calculation (and finalisation) time, the export hash and the lines hash. The export hash is
+that of the run's `settlement-export/2`, which names the run; at finalisation the export changes
+(its kind, the invoice numbers) and the final receipt holds the final export's hash, the one
+`settle export` of the month gives. The receipt's own hash is printed at finalisation, so a judge
+can hold it beside the documents without re-running anything; `settle verify` recomputes all of it.
 """
 
 from __future__ import annotations

@@ -174,9 +174,8 @@ def _write_months(engine: SAEngine, snapshot: db.Snapshot, info: dict[str, str],
             store.lock_month(conn, m)
             finalised = [r for r in store.month_runs(conn, m) if r.finalized_at is not None]
             if not finalised:
-                text = _export_text(m, info["engine_version"], snapshot.input_hash, result, codes)
                 removed = store.delete_unfinalised(conn, m)
-                run_id = store.write_run(conn, snapshot, result, info, export.digest(text))
+                run_id, text = _write(conn, snapshot, info, codes, result)
                 outcome = RunOutcome(run_id, result, text, "draft", None, tuple(removed))
             else:
                 outcome = _correct(conn, snapshot, info, codes, result, finalised)
@@ -195,14 +194,31 @@ def _correct(conn, snapshot: db.Snapshot, info: dict[str, str], codes: list[str]
     removed = store.delete_unfinalised(conn, m)
     if corr is None:
         return RunOutcome(None, result, "", "unchanged", final.id, tuple(removed))
-    text = _export_text(m, info["engine_version"], snapshot.input_hash, corr, codes)
-    run_id = store.write_run(conn, snapshot, corr, info, export.digest(text), kind="correction",
-                             parent=final.id)
+    run_id, text = _write(conn, snapshot, info, codes, corr, kind="correction", parent=final.id)
     return RunOutcome(run_id, corr, text, "correction", final.id, tuple(removed))
 
 
-def _export_text(month: str, engine_version: str, input_hash: str, result: MonthResult, codes: list[str]) -> str:
-    return export.dumps(export.build(month, engine_version, input_hash, result.lines, result.pools, codes))
+def _write(conn, snapshot: db.Snapshot, info: dict[str, str], codes: list[str], result: MonthResult,
+           kind: str = "draft", parent: int | None = None) -> tuple[int, str]:
+    """Store a new unfinalised run with the hash of its export, which names the run and so is made
+    once the run's id is known; returns the id and the export's text."""
+    made: list[str] = []
+
+    def export_hash(run_id: int) -> str:
+        made.append(_export_text(str(result.month), info["engine_version"], snapshot.input_hash, result, codes,
+                                 export.run_head(run_id, kind, False, parent)))
+        return export.digest(made[0])
+
+    run_id = store.write_run(conn, snapshot, result, info, export_hash, kind=kind, parent=parent)
+    return run_id, made[0]
+
+
+def _export_text(month: str, engine_version: str, input_hash: str, result: MonthResult, codes: list[str],
+                 run: dict[str, Any] | None = None, invoices: list[db.Invoice] | None = None) -> str:
+    """The export's text (`settlement-export/2` with `run`, an `export.run_head`, and for a final
+    run its numbered invoices; without `run` the format 1 that runs before format 2 recorded)."""
+    return export.dumps(export.build(month, engine_version, input_hash, result.lines, result.pools, codes,
+                                     run, invoices or ()))
 
 
 def _key(line: Line) -> tuple[str, str, str, str, str]:
@@ -353,7 +369,16 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         check_invoices(lines, pools, planned)  # RULES.md §8: each invoice is what it bills; else nothing stored
         finalized_at = datetime.now(timezone.utc)
         kind = "final" if run.kind == "draft" else "correction"
-        invoices = store.finalise_run(conn, run.id, kind, finalized_at, month.year, planned)  # type: ignore[arg-type]
+        # the final export (its kind and invoice numbers) becomes the run's export hash, in its receipt
+        head = export.run_head(run.id, kind, True, run.parent)  # type: ignore[arg-type]
+        export_codes = store.municipality_codes(conn, run.snapshot_id)  # as `settle export` has them
+        engine_version, input_hash = run.engine_version, run.input_hash
+
+        def final_export(numbered: list[db.Invoice]) -> str:
+            return export.digest(_export_text(m, engine_version, input_hash, result, export_codes, head, numbered))
+
+        invoices = store.finalise_run(conn, run.id, kind, finalized_at, month.year, planned,  # type: ignore[arg-type]
+                                      final_export)
         run = next(r for r in store.month_runs(conn, m) if r.id == run.id)
     return FinalizeOutcome(run, invoices)
 
@@ -366,6 +391,9 @@ def rekey(engine: SAEngine) -> tuple[int, int]:
 
 
 def export_month(engine: SAEngine, month: Month) -> str:
+    """The month's latest run as `settle export` writes it: the export whose hash the run records
+    (of a final run: the one its receipt holds, with the invoice numbers), `settlement-export/2`;
+    for a run written before format 2, the `settlement-export/1` it recorded."""
     with engine.connect() as conn:
         run = store.latest_run(conn, str(month))
         if run is None:
@@ -373,7 +401,10 @@ def export_month(engine: SAEngine, month: Month) -> str:
         lines = store.read_lines(conn, run.id)  # type: ignore[arg-type]
         pools = store.read_pools(conn, run.id)  # type: ignore[arg-type]
         codes = store.municipality_codes(conn, run.snapshot_id)
-    return export.dumps(export.build(str(month), run.engine_version, run.input_hash, lines, pools, codes))
+        numbered = ([i for i in store.read_invoices(conn, str(month)) if i.run_id == run.id]
+                    if run.finalized_at is not None else [])
+    text, _ = export.stored(run, lines, pools, codes, numbered)
+    return text
 
 
 def client_lines(engine: SAEngine, month: Month, client: str):

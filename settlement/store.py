@@ -13,7 +13,7 @@ from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter
 from types import SimpleNamespace
-from dataclasses import fields as dataclass_fields
+from dataclasses import dataclass, fields as dataclass_fields
 from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
@@ -496,3 +496,47 @@ def read_pools(conn: Connection, run_id: int) -> list[PoolResult]:
 def municipality_codes(conn: Connection, snapshot_id: int) -> list[str]:
     t = db.MunicipalityRow.__table__
     return [c for (c,) in conn.execute(select(t.c.code).where(t.c.snapshot_id == snapshot_id).order_by(t.c.code))]
+
+
+@dataclass
+class StoredState:
+    """What `settle status` reports, as stored: the current snapshot with its counts, and every run
+    with its number of lines and of invoices and credit notes (`settlement.status` assembles it)."""
+
+    snapshot: db.Snapshot | None
+    snapshots: int  # snapshots loaded in all
+    clients: int  # of the current snapshot
+    placements: int
+    runs: list[db.Run]  # every run, by month then id (without its receipt)
+    lines: dict[int, int]  # run id -> lines
+    invoices: dict[tuple[int, str], int]  # (run id, kind) -> invoices of that kind
+
+
+def status(conn: Connection) -> StoredState:
+    """The state of the database with one query per table, never one per month or run."""
+    snapshot = current_snapshot(conn)
+    snapshots = conn.execute(select(func.count()).select_from(db.Snapshot.__table__)).scalar_one()
+    clients = placements = 0
+    if snapshot is not None:
+        c, p = db.ClientRow.__table__, db.PlacementRow.__table__
+        clients = conn.execute(select(func.count()).select_from(c).where(c.c.snapshot_id == snapshot.id)).scalar_one()
+        placements = count_placements(conn, snapshot)
+    runs_t, lines_t, inv_t = db.Run.__table__, db.LineRow.__table__, db.Invoice.__table__
+    cols = [c for c in runs_t.c if c.name not in ("receipt",)]
+    runs = [db.Run(**r._mapping) for r in conn.execute(select(*cols).order_by(runs_t.c.month, runs_t.c.id))]
+    lines = {run_id: n for run_id, n in conn.execute(
+        select(lines_t.c.run_id, func.count()).group_by(lines_t.c.run_id))}
+    invoices = {(run_id, kind): n for run_id, kind, n in conn.execute(
+        select(inv_t.c.run_id, inv_t.c.kind, func.count()).group_by(inv_t.c.run_id, inv_t.c.kind))}
+    return StoredState(snapshot, snapshots, clients, placements, runs, lines, invoices)
+
+
+def run_fingerprints(conn: Connection) -> dict[str, tuple[tuple[Any, ...], ...]]:
+    """Per month its runs as (id, snapshot, lines hash, calculated at), one query: a month written
+    since (a new draft or correction, even one that took the id of the draft it replaced) differs."""
+    t = db.Run.__table__
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for month, *rest in conn.execute(select(t.c.month, t.c.id, t.c.snapshot_id, t.c.lines_hash, t.c.calculated_at)
+                                     .order_by(t.c.month, t.c.id)):
+        out.setdefault(month, []).append(tuple(rest))
+    return {m: tuple(v) for m, v in out.items()}
