@@ -15,11 +15,21 @@ def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)])
 
 
-def municipality_table(totals: dict[str, tuple[int, int]], names: dict[str, str]) -> str:
-    """Payable, receivable and net per municipality (the `settle run` table)."""
+NET_NOTE = ("net = receivable - payable. payable: all the municipality pays for the month, what it owes itself\n"
+            "included; receivable: what other municipalities owe it (its invoices). What a centrumgemeente owes\n"
+            "itself (its own residents' lines, its own share of a pool) is in its payable and on no invoice,\n"
+            "so net does not sum to zero.")
+
+
+def municipality_table(totals: dict[str, tuple[int, int]], names: dict[str, str], all_rows: bool = True) -> str:
+    """Payable, receivable and net per municipality (the `settle run` table, the demo's summaries).
+    `all_rows` False leaves out the municipalities with nothing payable or receivable; the total
+    row is of every municipality either way."""
     rows = []
     for code in sorted(totals):
         payable, receivable = totals[code]
+        if not all_rows and not payable and not receivable:
+            continue
         rows.append([code, names.get(code, ""), format_cents(payable), format_cents(receivable),
                      format_cents(receivable - payable)])
     grand_p = sum(p for p, _ in totals.values())
