@@ -350,20 +350,32 @@ def delete_unfinalised(conn: Connection, month: str) -> list[int]:
 
 
 def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info: dict[str, str],
-              export_hash: str, kind: str = "draft", parent: int | None = None) -> int:
+              export_hash: str | Callable[[int], str], kind: str = "draft", parent: int | None = None) -> int:
     """Insert an unfinalised run (kind draft, or correction of the final run `parent`) with its
-    lines and pool shares in bulk. The caller holds the month's lock and removed the earlier draft."""
+    lines and pool shares in bulk. The caller holds the month's lock and removed the earlier draft.
+
+    `export_hash`: the hash of the run's export, or a function of the new run's id that gives it
+    (`settlement-export/2` names its run): the run's export hash and receipt are then set by one
+    UPDATE of the row just inserted, in the same transaction."""
     runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
     assert kind in ("draft", "correction") and (parent is not None) == (kind == "correction")
     traces = [l.text or receipt.trace_text(l.trace) for l in result.lines]  # each made once: stored and hashed
+    pending = callable(export_hash)
     values = dict(snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
                   rules_version=info["rules_version"], input_hash=snapshot.input_hash,
-                  agreements_hash=snapshot.agreements_hash, export_hash=export_hash,
+                  agreements_hash=snapshot.agreements_hash, export_hash="" if pending else export_hash,
                   calculated_at=datetime.now(timezone.utc), parent=parent, finalized_at=None,
                   lines_hash=receipt.lines_hash(result.lines, result.pools, traces))
-    the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"])
-    run_id = conn.execute(insert(runs).values(**values, receipt=receipt.text(the_receipt),
-                                              receipt_hash=receipt.digest(the_receipt))).inserted_primary_key[0]
+
+    def sealed() -> dict[str, Any]:  # the receipt of `values`
+        the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"])
+        return {"receipt": receipt.text(the_receipt), "receipt_hash": receipt.digest(the_receipt)}
+
+    run_id = conn.execute(insert(runs).values(**values, **({"receipt": None, "receipt_hash": None} if pending
+                                                          else sealed()))).inserted_primary_key[0]
+    if pending:
+        values["export_hash"] = export_hash(run_id)  # type: ignore[operator]
+        conn.execute(update(runs).where(runs.c.id == run_id).values(export_hash=values["export_hash"], **sealed()))
     if result.lines:
         conn.execute(insert(lines), [
             {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
@@ -395,12 +407,17 @@ def allocate_numbers(conn: Connection, creditor: str, year: int, count: int) -> 
 
 
 def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetime, year: int,
-                 invoices: list[dict[str, Any]]) -> list[db.Invoice]:
+                 invoices: list[dict[str, Any]],
+                 export_hash: Callable[[list[db.Invoice]], str] | None = None) -> list[db.Invoice]:
     """Mark the run final (kind `final`, or `correction` for a correction run) and number and
     store its invoices, in the caller's transaction.
 
     `invoices`: dicts with creditor, debtor, month, kind, amount, corrects. Numbers per creditor
-    follow the order given (creditors' counters are locked in code order: no deadlocks)."""
+    follow the order given (creditors' counters are locked in code order: no deadlocks).
+    `export_hash`: given the numbered invoices, the hash of the run's final export (its kind and
+    invoice numbers change at finalisation); it becomes the run's export hash before the final
+    receipt is built, so that the receipt holds the export with its numbers. None keeps the
+    export hash recorded when the run was written."""
     t = db.Invoice.__table__
     runs = db.Run.__table__
     by_creditor: dict[str, list[dict[str, Any]]] = {}
@@ -414,17 +431,19 @@ def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetim
             rows.append({**inv, "run_id": run_id, "year": year, "seq": seq, "number": invoice_number(creditor, year, seq),
                          "issue_date": finalized_at.date()})
     assert kind in ("final", "correction")
+    numbered = [db.Invoice(**r) for r in rows]
     row = conn.execute(select(runs).where(runs.c.id == run_id)).one()._mapping
-    final_receipt = receipt.build(SimpleNamespace(**{**row, "kind": kind, "finalized_at": finalized_at}),
-                                  row["lines_hash"])
+    final_hash = row["export_hash"] if export_hash is None else export_hash(numbered)
+    final_receipt = receipt.build(SimpleNamespace(**{**row, "kind": kind, "finalized_at": finalized_at,
+                                                     "export_hash": final_hash}), row["lines_hash"])
     done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.finalized_at.is_(None))
-                        .values(kind=kind, finalized_at=finalized_at, receipt=receipt.text(final_receipt),
-                                receipt_hash=receipt.digest(final_receipt)))
+                        .values(kind=kind, finalized_at=finalized_at, export_hash=final_hash,
+                                receipt=receipt.text(final_receipt), receipt_hash=receipt.digest(final_receipt)))
     if done.rowcount != 1:  # pragma: no cover - the month lock makes this impossible
         raise RuntimeError(f"run {run_id} was finalised meanwhile")
     if rows:
         conn.execute(insert(t), rows)
-    return [db.Invoice(**r) for r in rows]
+    return numbered
 
 
 def invoice_number(creditor: str, year: int, seq: int) -> str:
