@@ -8,6 +8,12 @@ Files are read as a stream of lines (bytes decoded one physical line at a time),
 costs one line of memory at a time; reading a file stops after `MAX_PROBLEMS_PER_FILE` problems.
 All cross-checks are dictionary look-ups or sorted sweeps: O(n log n).
 
+A file may also be saved as Dutch Excel saves it (INTERFACE.md §1, v2), detected per file: a UTF-8
+byte order mark, Windows-1252 when it is not UTF-8 (see _lines), semicolons as separator (decided
+from the header, see _separator) and then decimal commas in amounts; its facts are those of the
+plain file, and `dialects_of(ds)` names the files read so. No identifier a user makes up
+(IDENTIFIERS: pseudonyms, placement ids, providers; agreement ids) may be a BSN.
+
 `canonical_tables` and `hash_of` define the snapshot's identity (`input_hash`, `agreements_hash`)
 from Dataset fields only, so the database layer recomputes the same hashes from stored rows.
 """
@@ -25,7 +31,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -74,6 +80,21 @@ FILES: dict[str, tuple[tuple[str, ...], bool]] = {
     "budgets.csv": (("municipality", "year", "historic", "objective"), False),
 }
 
+#: (file, column) -> what it is: the identifiers a user makes up (pseudonyms, record ids, free
+#: names), stored, printed by `explain` and exported as they are, so none may be a BSN (see
+#: Row.identifier). Not here: municipality codes (four digits), region slugs and product codes
+#: (the dataset's fixed lists).
+IDENTIFIERS: dict[tuple[str, str], str] = {
+    ("clients.csv", "client"): "client pseudonym",
+    ("brp.csv", "client"): "client pseudonym",
+    ("applications.csv", "client"): "client pseudonym",
+    ("placements.csv", "client"): "client pseudonym",
+    ("placements.csv", "placement"): "placement id",
+    ("placements.csv", "provider"): "provider",
+    ("notifications.csv", "placement"): "placement id",
+    ("declarations.csv", "placement"): "placement id",
+}
+
 DOMAINS = ("BW", "MO", "WMO")
 UNITS = ("day", "month")
 BRP_KINDS = ("woonadres", "institution", "briefadres", "abroad")
@@ -92,6 +113,8 @@ _YEAR = re.compile(r"[0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
+_COMMA_AMOUNT = re.compile(r"-?[0-9]+(?:,[0-9]{1,2})?")  # an amount in a semicolon-separated file
+_THOUSANDS = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?")  # 1.512,30: Dutch thousands separators
 _PLAIN = re.compile(r"[\w.:/+@-]{1,40}", re.ASCII)
 _COLUMN = re.compile(r"[\w.-]{1,60}", re.ASCII)  # what may stand in the column position of a problem
 # control characters a cell must not hold (tab, line feed and carriage return are text); NUL
@@ -124,6 +147,8 @@ class Problems:
         self.items: list[tuple[str, int, str, str]] = []
         self.count: dict[str, int] = defaultdict(int)
         self.stopped: dict[str, int] = {}  # file -> the line where reading stopped
+        # (file, line, column, value) of each identifier of digits only: a BSN? (_check_identifiers)
+        self.digits: list[tuple[str, int, str, str]] = []
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
         """One problem. A column that is not a plain name becomes '-' (the message names it) and a
@@ -194,14 +219,34 @@ def _amount_hint(value: str) -> str:
     return ""
 
 
+def _comma_amount_problem(value: str) -> str:
+    """What is wrong with an amount of a semicolon-separated file (where 1512,30 is right)."""
+    if _THOUSANDS.fullmatch(value):
+        return (f"{show(value)} has a '.' as thousands separator, which is not accepted (1.512 could also be a "
+                f"decimal point); write the amount without it, as {show(value.replace('.', ''))}")
+    if "." in value:
+        return (f"{show(value)} has a '.'; this file is separated by semicolons, so its amounts are written with a "
+                f"decimal comma and no thousands separators, such as 1512,30")
+    hint = ""
+    if re.fullmatch(r"-?[0-9]+,[0-9]{3,}", value):
+        hint = f" (it has {len(value.split(',')[1])} decimals)"
+    elif value.strip() != value:
+        hint = " (remove the spaces)"
+    elif re.search(r"[€$]|EUR", value):
+        hint = " (without a currency sign)"
+    return (f"{show(value)} is not an amount in euros with a decimal comma and at most two decimals, such as "
+            f"1512,30 (the file is separated by semicolons){hint}")
+
+
 def _span(valid_from: date, valid_to: date | None) -> str:
     return f"{valid_from.isoformat()}..{valid_to.isoformat() if valid_to else 'open'}"
 
 
 # Reading CSV as a stream ------------------------------------------------------------------------
 
-def _not_utf8(line: bytes, start: int) -> str:
-    """The message for a line that is not UTF-8 from byte `start` (0-based) on."""
+def _not_utf8(line: bytes, start: int, why: str = "") -> str:
+    """The message for a line that is not UTF-8 from byte `start` (0-based) on; `why`: what makes
+    that a problem (said before the advice)."""
     byte = line[start]
     guess = ""
     if byte >= 0x80:  # what the byte means in Windows-1252 (a superset of Latin-1's letters)
@@ -209,17 +254,66 @@ def _not_utf8(line: bytes, start: int) -> str:
             guess = f", {bytes([byte]).decode('cp1252')!r} in Windows-1252/Latin-1"
         except UnicodeDecodeError:
             pass
-    return f"is not valid UTF-8 (byte {start + 1} of the line is 0x{byte:02X}{guess}); save the file as UTF-8"
+    return f"is not valid UTF-8 (byte {start + 1} of the line is 0x{byte:02X}{guess}){why}; save the file as UTF-8"
 
 
-def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | None = None) -> Iterator[str]:
+def _not_cp1252(line: bytes, start: int) -> str:
+    """The message for a line of a Windows-1252 file with a byte that Windows-1252 does not define."""
+    return (f"is neither UTF-8 nor Windows-1252: byte {start + 1} of the line is 0x{line[start]:02X}, which is "
+            f"not a character in Windows-1252; save the file as UTF-8")
+
+
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _non_ascii_line(f: Any, before: int) -> int:
+    """The line (1-based) of the first byte that is not ASCII among the first `before` bytes of the
+    binary file `f`, 0 when there is none; the file's position is kept. Read only when a file turns
+    out not to be UTF-8, so that reading a UTF-8 file costs nothing for it."""
+    here = f.tell()
+    try:
+        f.seek(0)
+        lines, left = 0, before
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+            if (m := _HIGH.search(chunk)) is not None:
+                return lines + chunk.count(b"\n", 0, m.start()) + 1
+            lines += chunk.count(b"\n")
+        return 0
+    finally:
+        f.seek(here)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | None = None,
+           dialect: dict[str, Any] | None = None) -> Iterator[str]:
     """Decoded physical lines of a binary file; problems of encoding and length are reported and
     their lines remembered in `bad` (the records touching them are skipped). `rough`: the lines
     longer than MAX_FIELD characters or with a control character, a tab or a line break before
     their end; the cells of a record on one line that is not rough are short and hold none of
-    these, so they need not be checked one by one."""
+    these, so they need not be checked one by one.
+
+    The encoding is the file's, as Excel saves it (INTERFACE.md §1, v2): UTF-8, after a UTF-8 byte
+    order mark when there is one (skipped); Windows-1252 from the first line that is not valid
+    UTF-8 on, provided no line before it held anything but ASCII (which reads the same in both),
+    and then for the rest of the file. `dialect` gets "bom": True and "encoding": "cp1252" when
+    the file was read so. A file that mixes the two encodings, or a byte Windows-1252 does not
+    define, is reported on its line."""
     n = 0
     readline = f.readline
+    codec = "utf-8"
+    bom = False
+    switched = 0  # the line from which on the file is read as Windows-1252
     while True:
         raw = readline(MAX_LINE_BYTES)
         if not raw:
@@ -242,29 +336,67 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | No
             bad.add(n)
             yield "\n"
             return  # nothing of a UTF-16 file can be read as UTF-8
-        if n == 1 and raw.startswith(BOM):
-            out.add(name, 1, "-", "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
+        if n == 1 and raw.startswith(BOM):  # as Excel's "CSV UTF-8" writes it
+            bom = True
+            if dialect is not None:
+                dialect["bom"] = True
             raw = raw[len(BOM):]
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode(codec)
         except UnicodeDecodeError as e:
-            out.add(name, n, "-", _not_utf8(raw, e.start))
-            bad.add(n)
-            text = raw.decode("utf-8", "replace")
+            problem = ""
+            if codec == "cp1252":
+                problem = _not_cp1252(raw, e.start)
+            elif bom:
+                problem = _not_utf8(raw, e.start, " although the file starts with a UTF-8 byte order mark")
+            elif earlier := _non_ascii_line(f, f.tell() - len(raw)):
+                problem = _not_utf8(raw, e.start, f" while line {earlier} is UTF-8 text: the file mixes two encodings")
+            else:  # ASCII so far: a Windows-1252 file
+                codec, switched = "cp1252", n
+                if dialect is not None:
+                    dialect["encoding"] = "cp1252"
+                try:
+                    text = raw.decode(codec)
+                except UnicodeDecodeError as undefined:
+                    problem = _not_cp1252(raw, undefined.start)
+            if problem:
+                out.add(name, n, "-", problem)
+                bad.add(n)
+                text = raw.decode(codec, "replace")
+        else:
+            if switched and not raw.isascii() and _is_utf8(raw):
+                out.add(name, n, "-", f"is UTF-8 text while line {switched} is Windows-1252: the file mixes two "
+                                      f"encodings; save it as UTF-8")
+                bad.add(n)
         if rough is not None and (len(text) > MAX_FIELD or not (inner := text.rstrip("\r\n")).isprintable()
                                   and _ROUGH.search(inner)):  # isprintable: no control character, in C
             rough.add(n)
         yield text
 
 
+def _separator(first: str) -> str:
+    """The file's separator, from its first line: ';' when that line splits into several cells by
+    semicolons and into one by commas (a header as Dutch Excel writes it), else ','."""
+    if ";" not in first:
+        return ","
+    try:
+        by_semicolon = next(csv.reader([first], delimiter=";", strict=True))
+        by_comma = next(csv.reader([first], strict=True))
+    except (csv.Error, StopIteration):
+        return ","
+    return ";" if len(by_semicolon) > 1 and len(by_comma) == 1 else ","
+
+
 def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
-              state: dict[str, bool], position: Callable[[int], None] | None = None
-              ) -> Iterator[tuple[int, dict[str, str], bool]]:
+              state: dict[str, bool], position: Callable[[int], None] | None = None,
+              dialect: dict[str, Any] | None = None) -> Iterator[tuple[int, dict[str, str], bool]]:
     """Yield (line, {column: cell}, plain) for each well-formed row; plain: the row is one line
     that is not rough (see _lines), so no cell holds a tab or a line break. Sets state['complete']
     to whether the file was read to its end with a usable header and no row was dropped (so that
     every key of the file is known and references to it can be checked). `position(bytes read)`
-    is called every PROGRESS_EVERY rows."""
+    is called every PROGRESS_EVERY rows. `dialect`: as _lines fills it, and "separator": ";" for
+    a semicolon-separated file (decided from the header line, see _separator), set before the
+    first row is yielded."""
     state["complete"] = False
     dropped = False
     bad: set[int] = set()
@@ -272,7 +404,13 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
     rows = 0
     count = out.count
     with open(path, "rb") as f:
-        reader = csv.reader(_lines(f, name, out, bad, rough), strict=True)
+        lines = _lines(f, name, out, bad, rough, dialect)
+        first = next(lines, None)
+        separator = "," if first is None else _separator(first)
+        if separator == ";" and dialect is not None:
+            dialect["separator"] = ";"
+        other = ";" if separator == "," else ","
+        reader = csv.reader(lines if first is None else chain((first,), lines), delimiter=separator, strict=True)
         last = 0
         header: list[str] | None = None
         width = 0
@@ -315,7 +453,11 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 if not row or row == [""]:
                     continue  # a blank line
                 cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
-                out.add(name, start, "-", f"the row has {cells}, the header has {len(header)}")
+                hint = ""
+                if len(row) == 1 and row[0].count(other) + 1 == width:
+                    hint = (f" (the row is separated by {_SEPARATORS[other]}, the header by {_SEPARATORS[separator]}: "
+                            f"use one separator in the whole file)")
+                out.add(name, start, "-", f"the row has {cells}, the header has {len(header)}{hint}")
                 dropped = True
                 continue
             if plain := start == last and start not in rough:
@@ -341,6 +483,9 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
     state["complete"] = not dropped
 
 
+_SEPARATORS = {",": "commas", ";": "semicolons"}
+
+
 def _csv_error(e: csv.Error) -> str:
     """The csv module's complaint, with what it usually means in an export."""
     text = str(e)
@@ -354,9 +499,9 @@ def _csv_error(e: csv.Error) -> str:
 
 def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: Problems) -> bool:
     """Report header problems; False when the rows cannot be read by this header."""
-    if len(header) == 1 and ";" in header[0]:
-        out.add(name, 1, "-", f"the header is separated by semicolons; the file must be comma-separated "
-                              f"(expected: {','.join(columns)})")
+    if len(header) == 1 and ";" in header[0]:  # one quoted cell: unquoted, semicolons separate (_separator)
+        out.add(name, 1, "-", f"the header is one quoted cell holding semicolons; expected the columns "
+                              f"{','.join(columns)}, separated by commas (or semicolons)")
         return False
     ok = True
     seen: set[str] = set()
@@ -388,13 +533,16 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
 class Row:
     """The cells of one CSV row with typed accessors that report what is wrong per column."""
 
-    __slots__ = ("file", "line", "cells", "out", "ok", "bad_columns", "plain")
+    __slots__ = ("file", "line", "cells", "out", "ok", "bad_columns", "plain", "comma")
 
-    def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems, plain: bool = False):
-        """plain: no cell holds a tab or a line break (known from the line, see _read_csv)."""
+    def __init__(self, file: str, line: int, cells: dict[str, str], out: Problems, plain: bool = False,
+                 comma: bool = False):
+        """plain: no cell holds a tab or a line break (known from the line, see _read_csv); comma:
+        the file is separated by semicolons, so its amounts have a decimal comma (1512,30)."""
         self.file, self.line, self.cells, self.out, self.ok = file, line, cells, out, True
         self.bad_columns: set[str] = set()
         self.plain = plain
+        self.comma = comma
 
     def bad(self, column: str, message: str) -> None:
         self.out.add(self.file, self.line, column, message)
@@ -427,6 +575,14 @@ class Row:
         if not self.plain and _BREAK.search(value):
             self.bad(col, f"{show(value)} contains a line break or a tab; a key or reference is one line of text")
             return None
+        return value
+
+    def identifier(self, col: str, value: str | None) -> str | None:
+        """`value`, read from the identifier column `col` (IDENTIFIERS); when it is digits only
+        (but for surrounding spaces) it is noted, to be refused if it is a BSN once every BSN of
+        the dataset is known (_check_identifiers)."""
+        if value is not None and (digits := value.strip()).isdigit():
+            self.out.digits.append((self.file, self.line, col, digits))
         return value
 
     def code(self, col: str, required: bool = True) -> str | None:
@@ -472,17 +628,21 @@ class Row:
         value = self.text(col, required)
         if value is None:
             return None
-        if not _AMOUNT.fullmatch(value):
+        if self.comma:  # 1512,30: the amount of a semicolon-separated file
+            if not _COMMA_AMOUNT.fullmatch(value):
+                self.bad(col, _comma_amount_problem(value))
+                return None
+        elif not _AMOUNT.fullmatch(value):
             self.bad(col, f"{show(value)} is not an amount in euros with a '.' and at most two decimals"
                           f"{_amount_hint(value)}")
             return None
         if value.startswith("-"):
             self.bad(col, f"{show(value)} is negative; amounts must not be negative")
             return None
-        cents = parse_euros(value)
+        cents = parse_euros(value.replace(",", ".") if self.comma else value)
         if cents > MAX_CENTS:
             self.bad(col, f"{show(value)} is larger than the largest amount accepted, "
-                          f"{MAX_CENTS // 100}.{MAX_CENTS % 100:02d}")
+                          f"{MAX_CENTS // 100}{',' if self.comma else '.'}{MAX_CENTS % 100:02d}")
             return None
         return cents
 
@@ -555,7 +715,7 @@ def _tariff(r: Row) -> Tariff | None:
 
 
 def _client(r: Row) -> Client | None:
-    client = r.ident("client")
+    client = r.identifier("client", r.ident("client"))
     value = r.raw("bsn")
     if value is None:
         r.bad("bsn", "is required")
@@ -578,7 +738,7 @@ def _valid_bsn(nine_digits: str) -> bool:
 
 
 def _registration(r: Row) -> Registration | None:
-    client = r.ident("client")
+    client = r.identifier("client", r.ident("client"))
     kind = r.choice("kind", BRP_KINDS)
     code = r.code("municipality", required=False)
     if r.raw("municipality") is None and kind is not None and kind != "abroad":
@@ -588,13 +748,15 @@ def _registration(r: Row) -> Registration | None:
 
 
 def _application(r: Row) -> Application | None:
-    client, region, code, day = r.ident("client"), r.ident("region"), r.code("municipality"), r.date("date")
+    client, region, code, day = (r.identifier("client", r.ident("client")), r.ident("region"), r.code("municipality"),
+                                 r.date("date"))
     return Application(client, region, code, day, r.line) if r.ok else None  # type: ignore[arg-type]
 
 
 def _placement(r: Row) -> Placement | None:
-    pid, client, product, region = r.ident("placement"), r.ident("client"), r.ident("product"), r.ident("region")
-    provider, location = r.text("provider"), r.code("location")
+    pid, client = r.identifier("placement", r.ident("placement")), r.identifier("client", r.ident("client"))
+    product, region = r.ident("product"), r.ident("region")
+    provider, location = r.identifier("provider", r.text("provider")), r.code("location")
     start, end = r.interval("start", "end")
     financing = r.choice("financing", FINANCING)
     if not r.ok:
@@ -603,12 +765,12 @@ def _placement(r: Row) -> Placement | None:
 
 
 def _notification(r: Row) -> Notification | None:
-    pid, code, day = r.ident("placement"), r.code("municipality"), r.date("notified_on")
+    pid, code, day = r.identifier("placement", r.ident("placement")), r.code("municipality"), r.date("notified_on")
     return Notification(pid, code, day, r.line) if r.ok else None  # type: ignore[arg-type]
 
 
 def _declaration(r: Row) -> Declaration | None:
-    pid, month_raw = r.ident("placement"), r.text("month")
+    pid, month_raw = r.identifier("placement", r.ident("placement")), r.text("month")
     month = None
     if month_raw is not None:
         try:
@@ -655,7 +817,8 @@ PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {
 # line break or a control character) when that parser would find nothing wrong with it, and None
 # whenever it is not sure: the parser then reads the row and reports what is wrong. They take
 # only values whose check is exact here: keys without surrounding spaces, codes that are four
-# digits, dates already parsed (_DATES), an empty cell for "none".
+# digits, dates already parsed (_DATES), an empty cell for "none"; an identifier of digits only
+# (perhaps a BSN, see Row.identifier) is left to the parser.
 
 _shared = sys.intern  # one string object for each of the many repeated cells (codes, kinds, clients, ...)
 
@@ -667,7 +830,7 @@ def _ident_ok(value: str) -> bool:
 
 def _fast_client(cells: dict[str, str], line: int) -> Client | None:
     client, value = cells["client"], cells["bsn"]
-    if _ident_ok(client) and _BSN.fullmatch(value) and _valid_bsn(value):
+    if _ident_ok(client) and not client.isdigit() and _BSN.fullmatch(value) and _valid_bsn(value):
         return Client(_shared(client), value)
     return None
 
@@ -677,7 +840,7 @@ def _fast_registration(cells: dict[str, str], line: int) -> Registration | None:
     start, end = _DATES.get(cells["valid_from"]), cells["valid_to"]
     until = _DATES.get(end) if end else None
     if (start is None or (end and (until is None or until < start)) or kind not in BRP_KINDS
-            or not _ident_ok(client)):
+            or not _ident_ok(client) or client.isdigit()):
         return None
     if code:
         if not _CODE.fullmatch(code):
@@ -689,7 +852,7 @@ def _fast_registration(cells: dict[str, str], line: int) -> Registration | None:
 
 def _fast_application(cells: dict[str, str], line: int) -> Application | None:
     client, region, code, day = cells["client"], cells["region"], cells["municipality"], _DATES.get(cells["date"])
-    if day is None or not (_ident_ok(client) and _ident_ok(region) and _CODE.fullmatch(code)):
+    if day is None or not (_ident_ok(client) and _ident_ok(region) and _CODE.fullmatch(code)) or client.isdigit():
         return None
     return Application(_shared(client), _shared(region), _shared(code), day, line)
 
@@ -701,7 +864,8 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
     until = _DATES.get(end) if end else None
     if (start is None or (end and (until is None or until < start)) or financing not in FINANCING
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
-            or provider.strip() == "" or not _CODE.fullmatch(location)):
+            or (name := provider.strip()) == "" or not _CODE.fullmatch(location)
+            or pid.isdigit() or client.isdigit() or name.isdigit()):
         return None
     return Placement(pid, _shared(client), _shared(product), _shared(region), _shared(provider), _shared(location),
                      start, until, _shared(financing))
@@ -787,9 +951,46 @@ class _Checker:
                     reach = (hi, line, rec)
 
 
+def _bsn_problem(what: str, value: str, bsns: dict[str, tuple[int | None, str]],
+                 line: int | None = None) -> str | None:
+    """The message when `value` (an identifier: `what`) is a BSN of the dataset (`bsns`: bsn ->
+    (line of clients.csv or None, client)) or nine digits passing the 11-proef; None when it is
+    not. The number itself is never in the message. `line`: the value's own line of clients.csv."""
+    if len(value) != 9 or not _BSN.fullmatch(value):
+        return None
+    owner = bsns.get(value)
+    if owner is not None:
+        where = "clients.csv" if owner[0] is None else f"line {owner[0]} of clients.csv"
+        if owner[1] != value:
+            how = f"is the BSN of client {show(owner[1])} ({where})"
+        else:  # a client whose pseudonym is its BSN
+            how = "is this client's own BSN" if owner[0] == line else f"is the client's own BSN ({where})"
+    elif _valid_bsn(value):
+        how = "looks like a BSN (nine digits passing the 11-proef)"
+    else:
+        return None
+    return f"this {what} {how}; pseudonyms and other identifiers must not be BSNs (the number is not shown)"
+
+
+def _check_identifiers(tables: dict[str, _Table], out: Problems) -> None:
+    """No identifier of IDENTIFIERS is a BSN (see _bsn_problem): the values of digits only that
+    the parsers noted (Row.identifier; the fast paths leave such rows to them), now that every BSN
+    of clients.csv is known."""
+    if not out.digits:
+        return
+    bsns: dict[str, tuple[int | None, str]] = {}
+    for line, c in tables["clients.csv"].rows:
+        bsns.setdefault(c.bsn, (line, c.client))
+    for file, line, column, value in out.digits:
+        problem = _bsn_problem(IDENTIFIERS[(file, column)], value, bsns, line if file == "clients.csv" else None)
+        if problem is not None:
+            out.add(file, line, column, problem)
+
+
 def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
     c = _Checker(tables, out)
     T = tables
+    _check_identifiers(tables, out)
 
     # keys
     c.duplicates("municipalities.csv", "code", T["municipalities.csv"].rows, attrgetter("code"), "municipality code")
@@ -1003,7 +1204,12 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
         ok = True
         if not isinstance(aid, str) or not aid.strip():
             problem("id", "is required: a non-empty string" if aid is None else
-                    f"must be a non-empty string, not {aid!r}")
+                    f"must be a non-empty string, not {show(aid) if _NINE_DIGITS.search(str(aid)) else repr(aid)}")
+            ok = False
+        elif len(aid) == 9 and (bsn_problem := _bsn_problem(
+                "agreement id", aid, {} if ds is None else {c.bsn: (None, c.client) for c in ds.clients.values()}
+        )) is not None:
+            problem("id", bsn_problem)
             ok = False
         elif aid in first_id:
             problem("id", f"duplicate agreement id {show(aid)} (first on line {first_id[aid]})")
@@ -1160,7 +1366,9 @@ def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None) -
 
 def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Dataset, list[Agreement]]:
     """Read and validate a dataset directory; raise LoadError listing every problem. `progress`:
-    see `Progress` (phases READING and VALIDATING)."""
+    see `Progress` (phases READING and VALIDATING). Each CSV file may be plain or as Dutch Excel
+    saves it (INTERFACE.md §1, v2), with the same facts: `dialects_of(ds)` names the files that
+    were not plain."""
     path = Path(path)
     if not path.is_dir():
         raise LoadError([f"{path}:0: -: is not a directory"])
@@ -1184,6 +1392,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         progress(READING, min(read + at, total), total)  # type: ignore[misc]
 
     tables: dict[str, _Table] = {}
+    dialects: dict[str, str] = {}
     for name, (columns, required) in FILES.items():
         file = path / name
         parse, key = PARSERS[name]
@@ -1199,15 +1408,17 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
                 table.complete = True  # absent optional file: an empty table
             continue
         state: dict[str, bool] = {}
+        dialect: dict[str, Any] = {}
         bad_key = False  # a key cell itself was malformed: what it was meant to be is unknown
         fast = FAST_PARSERS.get(name)
         try:
-            for line, cells, plain in _read_csv(file, name, columns, out, state, position if progress else None):
+            for line, cells, plain in _read_csv(file, name, columns, out, state, position if progress else None,
+                                                dialect):
                 if key is not None:
                     table.known.add(cells[key])
                 record = fast(cells, line) if plain and fast is not None else None
                 if record is None:  # not the common case: the parser checks every cell and says what is wrong
-                    row = Row(name, line, cells, out, plain)
+                    row = Row(name, line, cells, out, plain, "separator" in dialect)
                     record = parse(row)
                     bad_key = bad_key or key in row.bad_columns
                 if record is not None:
@@ -1216,6 +1427,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
             out.add(name, 0, "-", f"cannot be read: {e.strerror or e}")
         # references to this file are checked only when every one of its keys is known
         table.complete = state.get("complete", False) and not bad_key
+        if dialect:
+            dialects[name] = _describe(name, dialect)
         if progress is not None:
             read = min(read + _size(file), total)
             progress(READING, read, total)
@@ -1277,7 +1490,30 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
     ds.agreements = [a.canonical() for a in agreements]
     ds.input_hash = _input_hash(ds, lambda n: step(3 + n))
     ds.agreements_hash = _agreements_hash(ds, agreements)
+    ds.dialects = dialects  # type: ignore[attr-defined]  # how the files were read: no fact, not in the hash
     return ds, agreements
+
+
+def dialects_of(ds: Dataset) -> dict[str, str]:
+    """{file: how it was read} for each CSV file of the dataset that `load_dir` read in a dialect
+    of Dutch Excel (INTERFACE.md §1, v2), such as 'Excel CSV (semicolons, decimal commas,
+    Windows-1252)'; empty when every file was plain CSV (or the dataset did not come from load_dir)."""
+    return dict(getattr(ds, "dialects", {}))
+
+
+#: the files with amounts in euros: in a semicolon-separated one they have a decimal comma
+AMOUNT_FILES = ("tariffs.csv", "declarations.csv", "budgets.csv")
+
+
+def _describe(name: str, dialect: dict[str, Any]) -> str:
+    parts = []
+    if dialect.get("separator") == ";":
+        parts.append("semicolons, decimal commas" if name in AMOUNT_FILES else "semicolons")
+    if dialect.get("encoding") == "cp1252":
+        parts.append("Windows-1252")
+    elif dialect.get("bom"):
+        parts.append("UTF-8 with byte order mark")
+    return f"Excel CSV ({', '.join(parts)})"
 
 
 def _size(file: Path) -> int:
