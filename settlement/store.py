@@ -9,7 +9,7 @@ writers of a month's runs and invoices first take the month's lock (`lock_month`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from itertools import chain
 from operator import attrgetter
 from types import SimpleNamespace
@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -212,10 +212,12 @@ def client_bsns(conn: Connection, snapshot_ids: list[int], keys: bsn.Keyring,
     those in `clients` when given (decrypting is the cost)."""
     t = db.ClientRow.__table__
     out: dict[tuple[int, str], str] = {}
-    if not snapshot_ids:
+    if not snapshot_ids or clients is not None and not clients:
         return out
-    for sid, client, token in conn.execute(select(t.c.snapshot_id, t.c.client, t.c.bsn_enc)
-                                           .where(t.c.snapshot_id.in_(snapshot_ids))):
+    where = [t.c.snapshot_id.in_(snapshot_ids)]
+    if clients is not None and len(clients) <= _IN_LIMIT:  # only their rows (the primary key finds them)
+        where.append(t.c.client.in_(sorted({c for _, c in clients})))
+    for sid, client, token in conn.execute(select(t.c.snapshot_id, t.c.client, t.c.bsn_enc).where(*where)):
         if clients is None or (sid, client) in clients:
             out[(sid, client)] = keys.decrypt(token, client)
     return out
@@ -259,15 +261,26 @@ def rekey(engine: SAEngine, keys: bsn.Keyring) -> tuple[int, int]:
 
 # What the agreements are checked against; the rest is about clients (see `read_dataset(frame=True)`).
 FRAME = ("municipalities", "regions", "members", "products")
+# The facts that belong to some clients (`read_dataset(clients=...)`): table -> the column naming
+# the client, or the placement (read after the placements, which name their client).
+_OF_CLIENTS = {"clients": "client", "registrations": "client", "applications": "client", "placements": "client",
+               "notifications": "placement", "declarations": "placement"}
+_IN_LIMIT = 2000  # values of a WHERE ... IN; more are filtered after one read of the snapshot's rows
 
 
 def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False,
-                 purpose: str = "reading the BSNs", frame: bool = False) -> tuple[Dataset, list[Agreement]]:
+                 purpose: str = "reading the BSNs", frame: bool = False,
+                 clients: Collection[str] | None = None) -> tuple[Dataset, list[Agreement]]:
     """Rebuild the snapshot's Dataset and agreements: one query per table.
 
     `frame`: only municipalities, regions, members and products (and the agreements); no client,
     registration, placement or tariff: what completing a month needs, for a process whose workers
     settle the placements (settlement.workers).
+
+    `clients`: the frame plus the facts of these clients only: their client rows, BRP periods,
+    applications and placements, and those placements' notifications and declarations (a WHERE
+    on each table); no tariff and no budget. What explaining their lines needs (`settle explain`),
+    not enough to settle anything. A client the snapshot does not know is simply absent.
 
     BSNs are decrypted only `with_bsn` (which needs SETTLEMENT_BSN_KEY, else a UserError naming
     it; `purpose` says who asks): for what must show them, or recompute the input hash (verify).
@@ -280,19 +293,33 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     kwargs: dict[str, Any] = {}
     for model, attr, cls in _FACTS:
         t = model.__table__
-        if frame and attr not in FRAME:
+        if attr not in FRAME and (frame or (clients is not None and attr not in _OF_CLIENTS)):
             kwargs[attr] = {} if attr in ("clients", "placements") else []
             continue
+        where = [t.c.snapshot_id == snapshot.id]
+        wanted: set[str] | None = None
+        if clients is not None and attr in _OF_CLIENTS:
+            column = _OF_CLIENTS[attr]
+            wanted = set(clients) if column == "client" else set(kwargs["placements"])
+            if not wanted:
+                kwargs[attr] = {} if attr in ("clients", "placements") else []
+                continue
+            if len(wanted) <= _IN_LIMIT:
+                where.append(t.c[column].in_(sorted(wanted)))
         if model is db.ClientRow:
             if keys is None:
-                rows = conn.execute(select(t.c.client).where(t.c.snapshot_id == snapshot.id)).all()
-                records = [Client(r.client, bsn.HIDDEN) for r in rows]
+                rows = conn.execute(select(t.c.client).where(*where)).all()
+                records = [Client(r.client, bsn.HIDDEN) for r in rows if wanted is None or r.client in wanted]
             else:
-                rows = conn.execute(select(t.c.client, t.c.bsn_enc).where(t.c.snapshot_id == snapshot.id)).all()
-                records = [Client(r.client, keys.decrypt(r.bsn_enc, r.client)) for r in rows]
+                rows = conn.execute(select(t.c.client, t.c.bsn_enc).where(*where)).all()
+                records = [Client(r.client, keys.decrypt(r.bsn_enc, r.client)) for r in rows
+                           if wanted is None or r.client in wanted]
         else:
             names = [f.name for f in dataclass_fields(cls) if f.init]  # every one is a column
-            rows = conn.execute(select(*(t.c[n] for n in names)).where(t.c.snapshot_id == snapshot.id)).all()
+            rows = conn.execute(select(*(t.c[n] for n in names)).where(*where)).all()
+            if wanted is not None and len(wanted) > _IN_LIMIT:
+                at = names.index(_OF_CLIENTS[attr])
+                rows = [r for r in rows if r[at] in wanted]
             records = [cls(*r) for r in rows]  # positionally: SQLAlchemy's mapping per row costs more than the read
         if attr in ("municipalities", "regions", "products", "clients", "placements"):
             key = {"municipalities": "code", "regions": "region", "products": "product", "clients": "client",
@@ -304,6 +331,12 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     agreements = parse_agreements_text(snapshot.agreements_toml, ds)
     ds.agreements = [a.canonical() for a in agreements]
     return ds, agreements
+
+
+def client_of_placement(conn: Connection, snapshot_id: int, placement: str) -> str | None:
+    """The client of a placement of the snapshot (its primary key), None when it has none such."""
+    t = db.PlacementRow.__table__
+    return conn.execute(select(t.c.client).where(t.c.snapshot_id == snapshot_id, t.c.placement == placement)).scalar()
 
 
 def count_placements(conn: Connection, snapshot: db.Snapshot) -> int:
@@ -477,14 +510,28 @@ def read_lines(conn: Connection, run_id: int, client: str | None = None, with_tr
     return out
 
 
-def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = False) -> dict[int, list[Line]]:
-    """The lines of several runs with one query, per run in line order."""
+def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = False, *, client: str | None = None,
+                   placement: str | None = None, payer: str | None = None,
+                   pools: Collection[str] = ()) -> dict[int, list[Line]]:
+    """The lines of several runs with one query, per run in line order.
+
+    Only some, when asked (a WHERE on the line table, so the others are never read): `client`'s
+    (the index on run_id, client), `placement`'s, or those `payer` pays and those one of `pools`
+    carries (both given: either)."""
     t = db.LineRow.__table__
     cols = [c for c in t.c if with_trace or c.name != "trace"]
     out: dict[int, list[Line]] = {r: [] for r in run_ids}
     if not run_ids:
         return out
-    for r in conn.execute(select(*cols).where(t.c.run_id.in_(run_ids)).order_by(t.c.run_id, t.c.seq)):
+    where = [t.c.run_id.in_(run_ids)]
+    if client is not None:
+        where.append(t.c.client == client)
+    if placement is not None:
+        where.append(t.c.placement == placement)
+    either = ([t.c.payer == payer] if payer is not None else []) + ([t.c.pool.in_(sorted(pools))] if pools else [])
+    if either:
+        where.append(or_(*either))
+    for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq)):
         m = r._mapping
         out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"],
                                      m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],

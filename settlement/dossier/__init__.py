@@ -1,12 +1,15 @@
 """The geschillencommissie's dossier: why each euro of a client's month landed where it did.
 
-`gather` reads the runs, lines (with traces), pools and facts; `build.dossier_context` words and
-computes everything in Dutch; `render_html` and `render_pdf` lay it out with `templates/dossier.html`
-in the house style, through the documents' Jinja environment and reproducible WeasyPrint
-rendering (`settlement.documents.render`). Without `with_bsn` no BSN is read into the document.
+`gather` reads the runs, the selected lines (with traces), pools and only their clients' facts;
+`build.dossier_context` words and computes everything in Dutch; `render_html` and `render_pdf`
+lay it out with `templates/dossier.html` in the house style, through the documents' Jinja
+environment and reproducible WeasyPrint rendering (`settlement.documents.render`). Without
+`with_bsn` no BSN is read into the document.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ..documents.render import jinja, pdf, templates_dir
 from .build import dossier_context
@@ -16,18 +19,26 @@ __all__ = ["gather", "render_html", "render_pdf", "Selection"]
 
 CSS = "dossier.css"
 HOUSE_CSS = "documents.css"
+Progress = Callable[[str, int, int], None]
 
 
 def _css(*names: str) -> str:
     return "\n".join((templates_dir() / n).read_text(encoding="utf-8") for n in names)
 
 
-def render_html(sel: Selection, with_bsn: bool = False) -> str:
-    """A self-contained HTML dossier (the house style and the dossier's style inline)."""
-    return jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(HOUSE_CSS, CSS)))
+def render_html(sel: Selection, with_bsn: bool = False, progress: Progress | None = None) -> str:
+    """A self-contained HTML dossier (the house style and the dossier's style inline).
+    `progress(phase, done, total)`: see `build.dossier_context`."""
+    return jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(HOUSE_CSS, CSS), progress))
 
 
-def render_pdf(sel: Selection, with_bsn: bool = False) -> bytes:
-    """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock)."""
-    html = jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS)))
-    return pdf(html)
+def render_pdf(sel: Selection, with_bsn: bool = False, progress: Progress | None = None) -> bytes:
+    """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock).
+    `progress`: as `render_html`, then "writing the PDF" 0 and 1 of 1 around the layout."""
+    html = jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS), progress))
+    if progress is not None:
+        progress("writing the PDF", 0, 1)
+    data = pdf(html)
+    if progress is not None:
+        progress("writing the PDF", 1, 1)
+    return data

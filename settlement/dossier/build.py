@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
@@ -629,7 +630,10 @@ def receipt_compact(run: RunInfo) -> dict[str, Any]:
                       + ([("ontvangstbewijs", run.receipt_hash)] if run.receipt_hash else [])}
 
 
-def dossier_context(sel: Selection, with_bsn: bool, inline_css: str) -> dict[str, Any]:
+def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
+                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """The template's values. `progress(phase, done, total)`: "explaining", per client section
+    and per line."""
     ds = sel.ds
     names = Names(ds)
     builder = LineBuilder(sel, names, with_bsn)
@@ -688,11 +692,28 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str) -> dict[str
         clients = [ds.placements[sel.key].client]
     else:
         clients = sorted(by_client)
-    client_sections = [client_section(sel, c, names, with_bsn, by_client.get(c, []), first, last) for c in clients]
+    steps, done = len(clients) + len(numbered), 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress("explaining", done, steps)
+
+    if progress is not None:
+        progress("explaining", 0, steps)
+    client_sections = []
+    for c in clients:
+        client_sections.append(client_section(sel, c, names, with_bsn, by_client.get(c, []), first, last))
+        step()
 
     months = []
     for k, md in enumerate(sel.months):
-        lines = [builder.build(e, number, md) for m2, e, a, number in numbered if m2 is md]
+        lines = []
+        for m2, e, a, number in numbered:
+            if m2 is md:
+                lines.append(builder.build(e, number, md))
+                step()
         months.append({"label": month_nl(md.month), "anchor": anchor("maand", md.month), "lines": lines,
                        "pools": pool_sections.get(k, []),
                        "empty": f"Geen kostenregels voor {subject} in {month_nl(md.month)}." if not lines else None})
