@@ -61,6 +61,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import outputs
+
 DEFAULT_SEED = 2025
 DEFAULT_CLIENTS = 40_000
 
@@ -897,7 +899,7 @@ class _Generator:
             w["declarations.csv"].writerow(row)
 
     def run(self) -> Summary:
-        self.out.mkdir(parents=True, exist_ok=True)
+        outputs.claim(self.out, (*FILES, "agreements.toml"), "settle synth")  # never a file it did not write
         writers = {}
         with ExitStack() as files:
             for name in FILES:

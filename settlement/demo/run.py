@@ -13,7 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
-from .. import service
+from .. import outputs, service
+from ..errors import Refused
 from ..money import format_cents
 from ..periods import Month, months_between
 from ..report import month_summary, table
@@ -22,8 +23,29 @@ DATA = Path(__file__).resolve().parent / "data"
 FIRST, LAST = Month(2023, 1), Month(2024, 12)
 
 
+DB_NAME = "demo.db"  # never the default database's name (settlement.db), so no office database is replaced
+COMMAND = "settle demo"
+
+
 def months() -> list[Month]:
     return months_between(FIRST, LAST)
+
+
+def take_over(out: Path) -> None:
+    """Make `out` the demo's folder: new, empty, or holding only an earlier demo's output (which is
+    removed). A folder with anything else in it is refused whole, before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise Refused(f"{out} is a file, not a folder: give `settle demo --out` a new or empty folder")
+    if out.is_dir():
+        theirs = outputs.not_written_by(out, COMMAND)
+        if theirs:
+            shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+            raise Refused(f"{out} is not empty and holds files that `settle demo` did not write ({shown}); nothing "
+                          f"was changed: give --out a new or empty folder, or the folder of an earlier demo")
+        outputs.clear(out, COMMAND)
+    names = [f"{DB_NAME}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+    names += [f"{kind}-{m}.{ext}" for m in months() for kind, ext in (("export", "json"), ("summary", "txt"))]
+    outputs.claim(out, names + ["documents"], COMMAND)
 
 
 def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Month] | None = None,
@@ -32,10 +54,8 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
     months takes a few minutes on two cores)."""
     documents = [LAST] if documents is None else documents
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    db_file = out / "settlement.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    take_over(out)
+    db_file = out / DB_NAME
     url = f"sqlite:///{db_file}"
     engine = service.init(url)
     snapshot_id, _ = service.load(engine, DATA)
@@ -47,7 +67,7 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
     yearly: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for o in outcomes:
         m = o.result.month
-        (out / f"export-{m}.json").write_text(o.export_text, encoding="utf-8")
+        (out / f"export-{m}.json").write_text(service.export_month(engine, m), encoding="utf-8")  # the final export
         (out / f"summary-{m}.txt").write_text(month_summary(o.result, names), encoding="utf-8")
         for code, (payable, receivable) in o.result.totals.items():
             yearly[(code, m.year)][0] += payable
@@ -65,7 +85,7 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
     echo(table(headers, rows, set(range(2, len(headers)))))
     for m in documents:
         _, n_statements, n_invoices = service.write_documents(engine, m, out / "documents" / str(m),
-                                                              progress=progress)
+                                                              progress=progress, command=COMMAND)
         echo(f"{m}: {n_statements} statements and {n_invoices} invoices (PDF) in {out / 'documents' / str(m)}/")
     lines = sum(len(o.result.lines) for o in outcomes)
     echo("")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import jinja2
 
+from settlement import outputs
 from settlement.documents import texts
 from settlement.documents.model import Invoice, Statement, StatementLine
 from settlement.documents.ubl import invoice_xml
@@ -484,13 +485,15 @@ def render_all(
     out_dir: str | os.PathLike,
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    command: str = "settle statements",
 ) -> list[Path]:
     """Render every statement and invoice into `out_dir` (created if needed) with a process pool
     of `processes` workers (default: every core); `afrekening-<month>-<code>.pdf` and
     `factuur-<number>.pdf`. Calls `progress(done, total)` after each document (and once with 0
-    at the start). Returns the written paths, sorted."""
+    at the start). Returns the written paths, sorted. A file of those names that exists and that
+    no settle command wrote is never replaced: `command` refuses before it renders anything
+    (settlement.outputs)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[Statement | Invoice, str]] = []
     for st in statements:
         jobs.append((st, str(out / statement_filename(st))))
@@ -500,6 +503,7 @@ def render_all(
     if len(set(names)) != len(names):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"two documents would be written to the same file: {duplicates[0]}")
+    outputs.claim(out, [Path(n).name for n in names], command)
     # The longest documents first, so no worker is left with a big one at the end.
     jobs.sort(key=lambda job: -(len(job[0].lines) + len(getattr(job[0], "receivables", ()))))
     total = len(jobs)
