@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .errors import UserError
+
 KEY_ENV = "SETTLEMENT_BSN_KEY"
 OLD_KEYS_ENV = "SETTLEMENT_BSN_OLD_KEYS"
 MIN_KEY_LENGTH = 32
@@ -47,15 +49,13 @@ DEMO_KEY = "settlement-DEMONSTRATION-key-public-never-use-it-for-real-BSNs"
 #: What a Dataset read without decrypting holds in Client.bsn: not nine digits, cannot be mistaken.
 HIDDEN = "[BSN not decrypted]"
 
-GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # Debian 12 has no `python`
 _SALT = b"settlement/bsn/1"
 _SPLIT = re.compile(r"[\s,]+")
 
 
 def _error(message: str) -> Exception:
-    """A user's mistake (exit status 1, one sentence): service.UserError, imported late (service
-    imports store, which imports this module)."""
-    from .service import UserError
+    """A user's mistake (exit status 1, one sentence)."""
     return UserError(message)
 
 
@@ -146,16 +146,22 @@ def wrong_key_message() -> str:
             f"{OLD_KEYS_ENV} and run `settle rekey`)")
 
 
-def missing_key_message(purpose: str) -> str:
-    return (f"{KEY_ENV} is not set, and {purpose} needs it: set it to the database's BSN key "
-            f"(a new one: export {KEY_ENV}=$({GENERATE}); see README, 'BSN at rest')")
+def missing_key_message(purpose: str, new_database: bool = False) -> str:
+    """`new_database`: nothing is stored yet, so a new key is what is wanted; otherwise only the key
+    the stored BSNs were encrypted with can read them, and a new one would be refused."""
+    if new_database:
+        return (f"{KEY_ENV} is not set, and {purpose} needs it: this database holds no BSNs yet, so make a new "
+                f"key (export {KEY_ENV}=$({GENERATE})) and keep it safe: every later command on this database "
+                f"needs the same key (see README, 'BSN at rest')")
+    return (f"{KEY_ENV} is not set, and {purpose} needs it: set it to the key this database's BSNs were stored "
+            f"with (a new key cannot read them; see README, 'BSN at rest')")
 
 
 def _secret(value: str, name: str) -> str:
     value = value.strip()
     if len(value) < MIN_KEY_LENGTH:
-        raise _error(f"{name} is too short ({len(value)} characters; at least {MIN_KEY_LENGTH}): "
-                     f"make one with {GENERATE}")
+        raise _error(f"{name} is too short ({len(value)} characters; at least {MIN_KEY_LENGTH}), so it cannot be "
+                     f"a key a database was made with; a new key: {GENERATE}")
     return value
 
 
@@ -163,13 +169,14 @@ def has_key() -> bool:
     return bool(os.environ.get(KEY_ENV, "").strip())
 
 
-def keyring(purpose: str) -> Keyring:
+def keyring(purpose: str, new_database: bool = False) -> Keyring:
     """The keyring of the environment; a one-sentence error naming SETTLEMENT_BSN_KEY without it.
 
-    `purpose` completes the sentence: "<purpose> needs it", e.g. "`settle load` (it stores BSNs)"."""
+    `purpose` completes the sentence: "<purpose> needs it", e.g. "`settle load` (it stores BSNs)".
+    `new_database`: the database holds no BSNs yet (the sentence then says to make a key)."""
     current = os.environ.get(KEY_ENV, "").strip()
     if not current:
-        raise _error(missing_key_message(purpose))
+        raise _error(missing_key_message(purpose, new_database))
     old = tuple(s for s in _SPLIT.split(os.environ.get(OLD_KEYS_ENV, "")) if s)
     return _keyring(_secret(current, KEY_ENV), tuple(_secret(s, OLD_KEYS_ENV) for s in old))
 

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import bsn, db, export, migrate, store
+from . import bsn, clock, db, export, migrate, store
 from .agreements import PoolResult
+from .errors import Refused, UserError
 from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, check_invoices, engine_info,
                      totals_and_invoices)
-from .loader import STORING, Progress, load_dir
+from .loader import STORING, Progress, dialects_of, load_dir
 from ._util import children_die_with_this_process
 from .money import format_cents
 from .periods import Month
 from .workers import Workers, processes_wanted
-
-
-class UserError(Exception):
-    """A mistake of the user's that is not about the data (exit status 1, one sentence)."""
 
 
 @dataclass
@@ -41,6 +38,7 @@ class RunOutcome:
     kind: str = "draft"
     final_run: int | None = None  # the month's final run, when it is final
     removed: tuple[int, ...] = ()  # draft runs replaced or removed
+    warnings: tuple[str, ...] = ()  # what `settle finalize` would refuse about this month (one sentence each)
 
 
 @dataclass
@@ -100,10 +98,12 @@ def _compact(engine: SAEngine) -> None:
             conn.exec_driver_sql("VACUUM FULL client")
 
 
-def load(engine: SAEngine, directory: Path, progress: Progress | None = None) -> tuple[int, str]:
+def load(engine: SAEngine, directory: Path, progress: Progress | None = None,
+         dialects: dict[str, str] | None = None) -> tuple[int, str]:
     """Validate the whole directory, then store it as one snapshot (raises loader.LoadError); the
     BSNs are stored encrypted, so SETTLEMENT_BSN_KEY is checked first. `progress`: see
-    loader.Progress (reading files, validating, storing).
+    loader.Progress (reading files, validating, storing). `dialects`: filled with {file: how it
+    was read} for each CSV file read as Dutch Excel saves it (loader.dialects_of).
 
     The cyclic garbage collector is off meanwhile (and restored after): a load makes millions of
     small objects that hold no cycles (cells, records, parameters), and the collections they set
@@ -112,15 +112,20 @@ def load(engine: SAEngine, directory: Path, progress: Progress | None = None) ->
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(engine, directory, progress)
+        return _load(engine, directory, progress, dialects)
     finally:
         if collecting:
             gc.enable()
 
 
-def _load(engine: SAEngine, directory: Path, progress: Progress | None) -> tuple[int, str]:
-    bsn.keyring("`settle load` (it stores every BSN encrypted with it)")
+def _load(engine: SAEngine, directory: Path, progress: Progress | None,
+          dialects: dict[str, str] | None = None) -> tuple[int, str]:
+    with engine.connect() as conn:
+        new_database = store.current_snapshot(conn) is None
+    bsn.keyring("`settle load` (it stores every BSN encrypted with it)", new_database)
     ds, _ = load_dir(directory) if progress is None else load_dir(directory, progress)
+    if dialects is not None:
+        dialects.update(dialects_of(ds))
     text = (directory / "agreements.toml").read_text(encoding="utf-8")
     stored = None if progress is None else (lambda done, total: progress(STORING, done, total))
     return store.save_snapshot(engine, ds, text, str(directory.resolve()), stored)
@@ -131,10 +136,13 @@ def run_months(engine: SAEngine, months: list[Month]) -> list[RunOutcome]:
     return list(iter_run_months(engine, months))
 
 
-def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None = None) -> Iterator[RunOutcome]:
+def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None = None,
+                    progress: Progress | None = None) -> Iterator[RunOutcome]:
     """Settle months on the current snapshot: the data are read once, each month written in bulk
     and handed out as it is done, so that a caller that keeps only what it needs of each month
-    settles a year in the memory of one month.
+    settles a year in the memory of one month. `progress(phase, done, total)`: "reading" 0 and 1
+    of 1 around reading the data, then per month "settling" and "writing" 0 and 1 of 1 (meant
+    for one month: a period's caller counts months).
 
     A month that is not final gets a draft run (replacing an earlier draft). A final month is
     never recomputed in place: when the data now give different amounts, a draft correction run
@@ -160,15 +168,22 @@ def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None
         return Engine(ds, agreements)
 
     info = engine_info()
+    say = progress or (lambda phase, done, total: None)
+    say("reading", 0, 1)
     with Workers(read, processes, one_month=len(months) == 1) as workers:
         assert workers.engine is not None
+        say("reading", 1, 1)
         codes = sorted(workers.engine.ds.municipalities)
-        yield from _write_months(engine, snapshot, info, codes, workers.settle(months))
+        yield from _write_months(engine, snapshot, info, codes, workers.settle(months), say)
 
 
 def _write_months(engine: SAEngine, snapshot: db.Snapshot, info: dict[str, str], codes: list[str],
-                  results: Iterator[MonthResult]) -> Iterator[RunOutcome]:
+                  results: Iterator[MonthResult], say: Progress = lambda phase, done, total: None
+                  ) -> Iterator[RunOutcome]:
+    say("settling", 0, 1)
     for result in results:
+        say("settling", 1, 1)
+        say("writing", 0, 1)
         m = str(result.month)
         with engine.begin() as conn:
             store.lock_month(conn, m)
@@ -179,7 +194,31 @@ def _write_months(engine: SAEngine, snapshot: db.Snapshot, info: dict[str, str],
                 outcome = RunOutcome(run_id, result, text, "draft", None, tuple(removed))
             else:
                 outcome = _correct(conn, snapshot, info, codes, result, finalised)
-        yield outcome  # after the commit
+        say("writing", 1, 1)
+        yield replace(outcome, warnings=run_warnings(result))  # after the commit
+
+
+def not_yet_final(month: Month, today: date) -> str | None:
+    """Why a month cannot be final yet: its last day lies after today (a month is settled once it
+    is over; the one clock is settlement.clock). None when it has ended."""
+    if month.last > today:
+        return f"{month} has not ended yet (its last day is {month.last}, today is {today})"
+    return None
+
+
+def empty_month(month: Month) -> str:
+    return f"{month} has no lines (no placement of the current data overlaps it)"
+
+
+def run_warnings(result: MonthResult) -> tuple[str, ...]:
+    """What `settle finalize` would refuse about a freshly settled month, said at `settle run`."""
+    out = []
+    refusal = not_yet_final(result.month, clock.today())
+    if refusal:
+        out.append(f"{refusal}: this draft cannot be finalised before it is over")
+    if not result.lines and not result.pools:
+        out.append(f"{empty_month(result.month)}: a month without lines cannot be finalised")
+    return tuple(out)
 
 
 def _correct(conn, snapshot: db.Snapshot, info: dict[str, str], codes: list[str], result: MonthResult,
@@ -352,8 +391,19 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         run = drafts[-1]
         if finalised and run.kind != "correction":  # pragma: no cover - run_months never makes one
             raise UserError(f"run {run.id} of {m} is a draft beside a final run; run `settle run --month {m}` again")
+        refusal = not_yet_final(month, clock.today())
+        if refusal:
+            raise Refused(f"{refusal}; it can be finalised once it is over")
+        current = store.current_snapshot(conn)
+        if current is None or current.id != run.snapshot_id:
+            what = "a newer snapshot" if current is None else f"snapshot {current.id}"
+            raise Refused(f"the draft {'correction ' if run.kind == 'correction' else ''}run {run.id} of {m} was "
+                            f"computed on snapshot {run.snapshot_id}, but the data loaded since are {what}: "
+                            f"run `settle run --month {m}` again, then finalise")
         lines = store.read_run_lines(conn, [run.id])[run.id]  # type: ignore[list-item,index]
         pools = store.read_run_pools(conn, [run.id])[run.id]  # type: ignore[list-item,index]
+        if not lines and not pools:
+            raise Refused(f"{empty_month(month)}: there is nothing to finalise, and no invoice number is given out")
         result = MonthResult(month, lines, pools)
         codes = sorted(set(store.municipality_codes(conn, run.snapshot_id)) | {l.payer for l in lines if l.payer}
                        | {c for p in pools for c in p.shares})
@@ -367,7 +417,7 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
                     "amount": v, "corrects": originals.get((c, d)) if run.kind == "correction" else None}
                    for c, d, v in result.invoices]
         check_invoices(lines, pools, planned)  # RULES.md §8: each invoice is what it bills; else nothing stored
-        finalized_at = datetime.now(timezone.utc)
+        finalized_at = clock.now()
         kind = "final" if run.kind == "draft" else "correction"
         # the final export (its kind and invoice numbers) becomes the run's export hash, in its receipt
         head = export.run_head(run.id, kind, True, run.parent)  # type: ignore[arg-type]
@@ -397,7 +447,7 @@ def export_month(engine: SAEngine, month: Month) -> str:
     with engine.connect() as conn:
         run = store.latest_run(conn, str(month))
         if run is None:
-            raise UserError(f"no run for {month}: run `settle run --month {month}` first")
+            raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
         lines = store.read_lines(conn, run.id)  # type: ignore[arg-type]
         pools = store.read_pools(conn, run.id)  # type: ignore[arg-type]
         codes = store.municipality_codes(conn, run.snapshot_id)
@@ -411,7 +461,7 @@ def client_lines(engine: SAEngine, month: Month, client: str):
     with engine.connect() as conn:
         run = store.latest_run(conn, str(month))
         if run is None:
-            raise UserError(f"no run for {month}: run `settle run --month {month}` first")
+            raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
         lines = store.read_lines(conn, run.id, client=client, with_trace=True)  # type: ignore[arg-type]
         names = municipality_names(conn, run.snapshot_id)
     return run, lines, names
@@ -424,12 +474,13 @@ def municipality_names(conn, snapshot_id: int) -> dict[str, str]:
 
 
 def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | None = None,
-                    progress=None) -> tuple[list[Path], int, int]:
-    """Render the month's statements and invoices from its finalised runs (a process pool)."""
+                    progress=None, command: str = "settle statements") -> tuple[list[Path], int, int]:
+    """Render the month's statements and invoices from its finalised runs (a process pool); never
+    over a file that no settle command wrote (`command` refuses then, settlement.outputs)."""
     from .documents.build import build_month
     from .documents.render import render_all
     with engine.connect() as conn:
         statements, invoices = build_month(conn, str(month))
     children_die_with_this_process()
-    paths = render_all(statements, invoices, out, processes=processes, progress=progress)
+    paths = render_all(statements, invoices, out, processes=processes, progress=progress, command=command)
     return paths, len(statements), len(invoices)

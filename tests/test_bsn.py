@@ -209,6 +209,14 @@ def test_without_a_key_only_what_stores_or_shows_bsns_refuses(monkeypatch, tmp_p
     for command, out in refused.items():
         assert out.startswith("error: SETTLEMENT_BSN_KEY is not set, and ") and out.count("\n") == 1, (command, out)
         assert "`settle " + command.split()[0] in out and "BSN at rest" in out, (command, out)
+        # a new key only for a database that holds no BSNs yet; otherwise the key they were stored with
+        if command == "load":
+            assert "make a new key (export SETTLEMENT_BSN_KEY=$(python3 -c 'import secrets;" in out, out
+        else:
+            assert "set it to the key this database's BSNs were stored with (a new key cannot read them" in out, out
+            assert "new key (export" not in out and "python -c" not in out, out
+    again = settle(db_url, "load", str(DATA), code=1)  # a second load, into the database that now holds BSNs
+    assert "set it to the key this database's BSNs were stored with" in again, again
     assert not (tmp_path / "docs").exists() or not any((tmp_path / "docs").iterdir())
     use_key(monkeypatch, KEY_A)
     assert "verifies" in settle(db_url, "verify", "--month", MONTH)
@@ -374,7 +382,7 @@ def test_upgrading_a_0003_database_with_data(monkeypatch, db_url):
 
     use_key(monkeypatch, KEY_A)
     assert "schema is current" in settle(db_url, "init")
-    assert revision() == "0004"
+    assert revision() == migrate.HEAD  # the newest revision (0004 and on)
     dump = raw_dump(db_url)
     assert "C0001" in dump and not [c for c, n in numbers.items() if n in dump]
     assert "verifies" in settle(db_url, "verify", "--month", MONTH)
