@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .engine import InvariantError, SettlementError
+from .errors import UserError
 from .loader import LoadError
 from .periods import Month, months_between
 
@@ -46,11 +47,79 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+
+
+def _interrupted(message: str) -> None:
+    """Ctrl-C: one sentence of what was kept, exit status 130."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")  # a progress bar's line, cleared
+    click.echo(f"interrupted: {message}", err=True)
+    sys.exit(INTERRUPTED)
+
+
+# The environment variables, and in the help of each command that reads them (`_environment`).
+ENVIRONMENT = {
+    "SETTLEMENT_DB": "the database when --db is not given",
+    "SETTLEMENT_BSN_KEY": "the key that encrypts and hashes stored BSNs",
+    "SETTLEMENT_BSN_OLD_KEYS": "earlier BSN keys, comma-separated (rotation)",
+    "SETTLEMENT_WORKERS": "settling processes (1: this process only)",
+    "SETTLEMENT_NOW": "the clock: YYYY-MM-DD[THH:MM:SS], UTC",
+    "SETTLEMENT_DEBUG": "1: an unexpected error shows its traceback",
+}
+
+
+def _environment(*names: str) -> str:
+    """A command's help epilog: the environment variables it reads (SETTLEMENT_DEBUG always)."""
+    names = (*names, "SETTLEMENT_DEBUG")
+    width = max(len(n) for n in names)
+    return "\b\nEnvironment:\n" + "\n".join(f"  {n.ljust(width)}  {ENVIRONMENT[n]}" for n in names)
+
+
+def _write_output(out: Path, data: str | bytes) -> None:
+    """Every file a command writes at --out: its folder created when missing, the file written
+    whole (a temporary file beside it, then renamed), or one sentence and exit status 2 when the
+    path cannot be written."""
+    special = out.exists() and not out.is_file()  # /dev/stdout, a named pipe: written in place
+    tmp = out if special else out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if isinstance(data, bytes):
+                tmp.write_bytes(data)
+            else:
+                tmp.write_text(data, encoding="utf-8")
+            if not special:
+                os.replace(tmp, out)
+        finally:
+            if not special:
+                tmp.unlink(missing_ok=True)
+    except OSError as e:
+        blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            why = f"{blocking} is a file, not a folder"
+        else:
+            why = (e.strerror or e.__class__.__name__).lower()
+        _fail(f"cannot write {out}: {why}; nothing was written", 2)
+
+
+# What a command interrupted by Ctrl-C kept (`run` and `statements` count what they kept).
+_INTERRUPTED = {
+    "load": "nothing was stored (a load is one transaction)",
+    "finalize": "nothing was finalised or numbered (one transaction)",
+    "rekey": "every BSN keeps its old key (one transaction)",
+    "init": "`settle init` again finishes the upgrade",
+    "export": "nothing was written", "explain": "nothing was written", "status": "nothing was changed",
+    "verify": "nothing was changed; the month is not verified",
+    "demo": "its output folder is incomplete: `settle demo` again makes it whole",
+    "synth": "the dataset folder is incomplete: `settle synth` again writes it whole",
+}
+
+
 class Guarded(click.Group):
     """Turns the engine's errors into one clear sentence and an exit status, never a traceback."""
 
     def invoke(self, ctx):
-        from .service import UserError
         try:
             return super().invoke(ctx)
         except LoadError as e:
@@ -62,9 +131,13 @@ class Guarded(click.Group):
                 click.echo(p, err=True)
             _fail(f"the month cannot be settled ({len(e.problems)} problem(s) in the data); nothing was stored", 2)
         except UserError as e:
-            _fail(str(e), 1)
+            _fail(str(e), e.status)
         except InvariantError as e:
             _fail(f"an invariant failed, nothing was stored (this is a bug, please report it): {e}", 1)
+        except KeyboardInterrupt:  # run and statements, which keep part of their work, say which themselves
+            command = ctx.invoked_subcommand
+            _interrupted(f"`settle {command}` stopped before it finished; "
+                         + _INTERRUPTED.get(command or "", "nothing of its unfinished work was stored"))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except BrokenPipeError:  # the reader went away (`settle export | head`): stop quietly
@@ -80,17 +153,24 @@ class Guarded(click.Group):
                   f"(set SETTLEMENT_DEBUG=1 for details)", 1)
 
 
-@click.group(cls=Guarded)
+@click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nEnvironment (each command's --help names those it reads):\n"
+                    + "\n".join(f"  {n.ljust(23)}  {t}" for n, t in ENVIRONMENT.items())
+                    + "\n\nShell completion (bash): eval \"$(_SETTLE_COMPLETE=bash_source settle)\"")
 @click.version_option(__version__, prog_name="settle")
-@click.option("--db", "db_url", envvar="SETTLEMENT_DB", default=None,
-              help="Database URL (sqlite:///file.db or postgresql+psycopg://...); default sqlite:///settlement.db.")
+@click.option("--db", "db_url", envvar="SETTLEMENT_DB", default=None, show_envvar=True,
+              help="Database: sqlite:///FILE, a file path, or postgresql://USER@HOST/DB (also postgres:// and "
+                   "postgresql+psycopg://); default sqlite:///settlement.db.")
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None) -> None:
-    """settle: inter-municipal settlement of beschermd wonen and maatschappelijke opvang."""
+    """settle: inter-municipal settlement of beschermd wonen and maatschappelijke opvang.
+
+    Exit status: 0 done, 2 refused input (a mistake in the data or the arguments), 1 anything else,
+    130 interrupted (Ctrl-C)."""
     ctx.obj = {"db": db_url}
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY"))
 @click.pass_obj
 def init(obj) -> None:
     """Create or upgrade the database schema."""
@@ -99,7 +179,8 @@ def init(obj) -> None:
     click.echo(f"schema is current in {engine.url.render_as_string()}")
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS",
+                                   "SETTLEMENT_NOW"))
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def load(obj, directory: Path) -> None:
@@ -109,11 +190,14 @@ def load(obj, directory: Path) -> None:
         _fail(f"{directory}: no such directory", 2)
     engine = service.open_db(obj["db"])
     progress = _LoadProgress.on_terminal()
+    dialects: dict[str, str] = {}  # the files read as Dutch Excel saves them (INTERFACE.md §1, v2)
     try:
-        snapshot_id, what = service.load(engine, directory, progress)
+        snapshot_id, what = service.load(engine, directory, progress, dialects)
     finally:
         if progress is not None:
             progress.close()  # a refusal's problems start on a line of their own
+    for file, how in sorted(dialects.items()):
+        click.echo(f"{file}: read as {how}")
     message = {"loaded": "loaded as snapshot", "unchanged": "unchanged: already the current snapshot",
                "current": "identical to an earlier load; made current again: snapshot"}[what]
     click.echo(f"{directory}: {message} {snapshot_id}")
@@ -158,49 +242,131 @@ class _LoadProgress:
             self.open = False
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_WORKERS", "SETTLEMENT_NOW"))
 @click.option("--month", callback=_month, default=None, help="The month to settle, YYYY-MM.")
 @click.option("--from", "first", callback=_month, default=None, help="First month of a period, YYYY-MM (with --to).")
 @click.option("--to", "last", callback=_month, default=None, help="Last month of a period, YYYY-MM (with --from).")
+@click.option("-q", "--quiet", is_flag=True, help="Only the one-line summary per month (warnings still on stderr).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: per month the run, its lines and total, payable, receivable and net per municipality, "
+                   "and its warnings.")
+@click.option("--all", "all_rows", is_flag=True,
+              help="Every municipality in the table, also those with nothing payable or receivable.")
 @click.pass_obj
 @_without_cycle_collector
-def run(obj, month: Month | None, first: Month | None, last: Month | None) -> None:
+def run(obj, month: Month | None, first: Month | None, last: Month | None, quiet: bool, fmt: str,
+        all_rows: bool) -> None:
     """Settle a month on the current snapshot: a draft run, or for a final month a correction run.
-    With --from and --to every month of the period, the data read once; one line per month."""
-    from . import service
-    from .money import format_cents
-    from .report import municipality_table
+    With --from and --to every month of the period, the data read once; one line per month.
+    Each month is stored as soon as it is settled: Ctrl-C keeps the months done (exit status 130)."""
+    from . import service, store
+    from .report import NET_NOTE, municipality_table
     months = _months(month, first, last)
     engine = service.open_db(obj["db"])
     with engine.connect() as conn:
-        from .store import current_snapshot
-        snapshot = current_snapshot(conn)
+        snapshot = store.current_snapshot(conn)
         names = service.municipality_names(conn, snapshot.id) if snapshot else {}
+        before = store.run_fingerprints(conn)
     progress = _progress_bar("months") if len(months) > 1 else None
     if progress:
         progress(0, len(months))
-    for done, outcome in enumerate(service.iter_run_months(engine, months), 1):
-        m = outcome.result.month
-        replaced = (f" (draft run {', '.join(map(str, outcome.removed))} removed)" if outcome.removed else "")
-        lines = len(outcome.result.lines)
-        total = format_cents(sum(l.amount for l in outcome.result.lines))
-        if outcome.kind == "unchanged":
-            message = (f"{m} is final (run {outcome.final_run}) and the current data give the same amounts: "
-                       f"no correction, nothing stored{replaced}")
-        elif outcome.kind == "correction":
-            message = (f"{m} is final (run {outcome.final_run}) and the data changed: draft correction run "
-                       f"{outcome.run_id}, {lines} correction lines{replaced}"
-                       + ("; the amounts below are differences" if len(months) == 1 else f", difference {total}")
-                       + f"; `settle finalize --month {m}` finalises it")
+    settled: list[Month] = []
+    documents: list[dict] = []
+    try:
+        phases = _LoadProgress.on_terminal() if len(months) == 1 else None  # one month: reading, settling, writing
+        for done, outcome in enumerate(service.iter_run_months(engine, months, progress=phases), 1):
+            settled.append(outcome.result.month)
+            if progress:
+                sys.stderr.write("\r\033[K")  # the bar's line, cleared
+            for warning in outcome.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            if fmt == "json":
+                documents.append(_run_json(outcome, names))
+            else:
+                click.echo(_run_message(outcome, len(months)))
+                if len(months) == 1 and outcome.kind != "unchanged" and not quiet:
+                    click.echo(municipality_table(outcome.result.totals, names, all_rows=all_rows))
+                    shown = sum(1 for p, r in outcome.result.totals.values() if p or r)
+                    if not all_rows and shown < len(outcome.result.totals):
+                        click.echo(f"({len(outcome.result.totals) - shown} municipalities with nothing payable "
+                                   f"or receivable left out; --all shows them)")
+                    click.echo(NET_NOTE)
+            if progress:
+                progress(done, len(months))
+    except KeyboardInterrupt:
+        _interrupted(_run_kept(engine, months, settled, before))
+    if fmt == "json":
+        import json
+        click.echo(json.dumps({"format": "settlement-run/1", "months": documents}, indent=2, sort_keys=True,
+                              ensure_ascii=False))
+
+
+def _run_message(outcome, months: int) -> str:
+    """The one line `settle run` prints per month."""
+    from .money import format_cents
+    m = outcome.result.month
+    replaced = f" (draft run {', '.join(map(str, outcome.removed))} removed)" if outcome.removed else ""
+    lines = len(outcome.result.lines)
+    total = format_cents(sum(l.amount for l in outcome.result.lines))
+    if outcome.kind == "unchanged":
+        return (f"{m} is final (run {outcome.final_run}) and the current data give the same amounts: "
+                f"no correction, nothing stored{replaced}")
+    if outcome.kind == "correction":
+        return (f"{m} is final (run {outcome.final_run}) and the data changed: draft correction run "
+                f"{outcome.run_id}, {lines} correction lines{replaced}"
+                + ("; the amounts below are differences" if months == 1 else f", difference {total}")
+                + f"; `settle finalize --month {m}` finalises it")
+    return f"{m}: draft run {outcome.run_id}, {lines} lines" + ("" if months == 1 else f", {total}")
+
+
+def _run_json(outcome, names: dict[str, str]) -> dict:
+    """One month of `settle run --format json`: amounts as "0.00" strings, like the export. For
+    kind `correction` the figures are differences against what is final; for `unchanged` they
+    are the recomputed month, equal to what is final, and nothing was stored."""
+    from .money import format_cents
+    result = outcome.result
+    return {
+        "month": str(result.month), "kind": outcome.kind, "run": outcome.run_id, "final_run": outcome.final_run,
+        "removed": list(outcome.removed), "lines": len(result.lines),
+        "total": format_cents(sum(l.amount for l in result.lines)),
+        "municipalities": {code: {"name": names.get(code, ""), "payable": format_cents(p),
+                                  "receivable": format_cents(r), "net": format_cents(r - p)}
+                           for code, (p, r) in sorted(result.totals.items())},
+        "warnings": list(outcome.warnings)}
+
+
+def _run_kept(engine, months: list[Month], settled: list[Month], before: dict) -> str:
+    """What an interrupted `settle run` kept: every month is committed on its own, so the months
+    settled before Ctrl-C (and one whose commit had just finished) are stored; the others not."""
+    from . import store
+    kept = set(settled)
+    try:
+        with engine.connect() as conn:
+            after = store.run_fingerprints(conn)
+        kept |= {m for m in months if after.get(str(m)) != before.get(str(m))}
+    except Exception:  # noqa: BLE001 - the database may be what was interrupted: say what was seen
+        pass
+    done = [m for m in months if m in kept]
+    left = [m for m in months if m not in kept]
+    if not done:
+        return f"no month was stored ({_ranges(left)} not settled)"
+    if not left:
+        return f"{_ranges(done)} settled and stored: nothing is missing"
+    again = (f"`settle run --month {left[0]}`" if len(left) == 1
+             else f"`settle run --from {left[0]} --to {left[-1]}`")
+    return (f"{_ranges(done)} settled and stored ({len(done)} of {len(months)} months, each committed on its "
+            f"own); {_ranges(left)} not settled: {again} settles {'it' if len(left) == 1 else 'them'}")
+
+
+def _ranges(months: list[Month]) -> str:
+    """Months as ranges: 2023-01..2023-05, 2023-08."""
+    parts: list[list[Month]] = []
+    for m in months:
+        if parts and parts[-1][-1].next() == m:
+            parts[-1].append(m)
         else:
-            message = f"{m}: draft run {outcome.run_id}, {lines} lines" + ("" if len(months) == 1 else f", {total}")
-        if progress:
-            sys.stderr.write("\r\033[K")  # the bar's line, cleared
-        click.echo(message)
-        if len(months) == 1 and outcome.kind != "unchanged":
-            click.echo(municipality_table(outcome.result.totals, names))
-        if progress:
-            progress(done, len(months))
+            parts.append([m])
+    return ", ".join(str(p[0]) if len(p) == 1 else f"{p[0]}..{p[-1]}" for p in parts)
 
 
 def _months(month: Month | None, first: Month | None, last: Month | None) -> list[Month]:
@@ -217,7 +383,23 @@ def _months(month: Month | None, first: Month | None, last: Month | None) -> lis
     return months_between(first, last)
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB"))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the same, as settlement-status/1 (sorted keys).")
+@click.pass_obj
+def status(obj, fmt: str) -> None:
+    """Where the database stands: the current snapshot, and per month that has runs whether it is
+    draft, final or corrected, with its runs, lines, invoices and credit notes. A stale draft (on
+    an earlier snapshot) is named: `settle finalize` refuses it until the month is run again."""
+    from . import service, store
+    from .status import build, to_json, to_text
+    engine = service.open_db(obj["db"])
+    with engine.connect() as conn:
+        state = build(store.status(conn))
+    click.echo(to_json(state) if fmt == "json" else to_text(state, engine.url.render_as_string()), nl=False)
+
+
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_NOW"))
 @click.option("--month", required=True, callback=_month, help="The month to finalise, YYYY-MM.")
 @click.pass_obj
 @_without_cycle_collector
@@ -241,23 +423,25 @@ def finalize(obj, month: Month) -> None:
                           for i in outcome.invoices], {4}))
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB"))
 @click.option("--month", required=True, callback=_month, help="YYYY-MM")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE.")
 @click.pass_obj
 @_without_cycle_collector
 def export(obj, month: Month, out: Path | None) -> None:
-    """Write the month's latest run as settlement-export/1 JSON."""
+    """Write the month's latest run as settlement-export/2 JSON (its run, kind and, once final, the
+    invoice numbers; a correction's amounts are differences). A run stored before format 2 is
+    written as the settlement-export/1 its receipt holds."""
     from . import service
     text = service.export_month(service.open_db(obj["db"]), month)
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        _write_output(out, text)
         click.echo(f"wrote {out}")
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
 @click.option("--month", callback=_month, default=None, help="The month, YYYY-MM.")
 @click.option("--from", "first", callback=_month, default=None, help="First month of a period, YYYY-MM (with --to).")
 @click.option("--to", "last", callback=_month, default=None, help="Last month of a period, YYYY-MM (with --from).")
@@ -285,33 +469,38 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
     months = _months(month, first, last)
     if with_bsn and fmt in ("text", "json"):
         raise click.UsageError("--with-bsn applies to --format html and pdf only; text and json never show a BSN")
+    if fmt == "pdf" and out is None and sys.stdout.isatty():
+        _fail("a PDF is binary and standard output is a terminal: give --out FILE.pdf, or redirect it "
+              "(settle explain ... --format pdf > FILE.pdf)", 2)
     from .dossier import gather, render_html, render_pdf
     subject, key = chosen[0]
     engine = service.open_db(obj["db"])
+    # a period or a municipality can take a while: its phases (reading, explaining, writing the PDF) on a terminal
+    progress = _LoadProgress.on_terminal() if len(months) > 1 or subject == "municipality" else None
     sel = gather(engine, subject, key, months, mode="latest" if fmt in ("text", "json") else "dossier",
-                 with_bsn=with_bsn)
+                 with_bsn=with_bsn, progress=progress)
     if fmt == "pdf":
-        data = render_pdf(sel, with_bsn=with_bsn)
+        data = render_pdf(sel, with_bsn=with_bsn, progress=progress)
         if out is None:
             click.get_binary_stream("stdout").write(data)
         else:
-            out.write_bytes(data)
+            _write_output(out, data)
             click.echo(f"wrote {out}")
         return
     if fmt == "json":
         text = explain_json(sel) + "\n"
     elif fmt == "html":
-        text = render_html(sel, with_bsn=with_bsn)
+        text = render_html(sel, with_bsn=with_bsn, progress=progress)
     else:
         text = explain_text(sel)
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        _write_output(out, text)
         click.echo(f"wrote {out}")
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
 @click.option("--month", required=True, callback=_month, help="The final month to verify, YYYY-MM.")
 @click.pass_obj
 @_without_cycle_collector
@@ -319,7 +508,7 @@ def verify(obj, month: Month) -> None:
     """Recompute the month's final run(s) from their snapshot and prove them identical (exit 1 if not)."""
     from . import service
     from .verify import verify_month
-    report = verify_month(service.open_db(obj["db"]), month)
+    report = verify_month(service.open_db(obj["db"]), month, progress=_progress_bar(f"{month} verify"))
     for line in report.checked:
         click.echo(f"ok: {line}")
     if not report.ok:
@@ -327,7 +516,7 @@ def verify(obj, month: Month) -> None:
     click.echo(f"{month} verifies: every stored line, trace, pool share and hash equals the recomputation")
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
 @click.pass_obj
 def rekey(obj) -> None:
     """Re-encrypt every stored BSN with the key in SETTLEMENT_BSN_KEY (the old ones in SETTLEMENT_BSN_OLD_KEYS)."""
@@ -335,6 +524,15 @@ def rekey(obj) -> None:
     count, snapshots = service.rekey(service.open_db(obj["db"]))
     click.echo(f"{count} BSN(s) in {snapshots} snapshot(s) re-encrypted and re-hashed with the current "
                f"SETTLEMENT_BSN_KEY in one transaction; the old key(s) are no longer needed")
+
+
+def _pdfs(folder: Path) -> dict[str, tuple[int, int]]:
+    """The PDFs in a folder, each with its inode and modification time: one written since differs."""
+    try:
+        return {e.name: (e.inode(), e.stat().st_mtime_ns) for e in os.scandir(folder)
+                if e.name.endswith(".pdf") and e.is_file()}
+    except OSError:  # no folder (yet)
+        return {}
 
 
 def _progress_bar(label: str):
@@ -355,7 +553,7 @@ def _draw_bar(label: str, done: int, total: int, amount: str, width: int = 30) -
     sys.stderr.flush()
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
 @click.option("--month", required=True, callback=_month, help="The finalised month, YYYY-MM.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("documents"),
               show_default=True, help="Directory for the PDFs.")
@@ -364,12 +562,23 @@ def _draw_bar(label: str, done: int, total: int, amount: str, width: int = 30) -
 def statements(obj, month: Month, out: Path, processes: int | None) -> None:
     """Write the month's statements (afrekeningen) and invoices (facturen) as PDF."""
     from . import service
-    paths, n_statements, n_invoices = service.write_documents(service.open_db(obj["db"]), month, out, processes,
-                                                              _progress_bar(f"{month} documents"))
+    engine, before, bar, total = service.open_db(obj["db"]), _pdfs(out), _progress_bar(f"{month} documents"), [0]
+
+    def progress(done: int, of: int) -> None:
+        total[0] = of
+        if bar:
+            bar(done, of)
+    try:
+        paths, n_statements, n_invoices = service.write_documents(engine, month, out, processes, progress)
+    except KeyboardInterrupt:
+        written = len(_pdfs(out).items() - before.items())  # each written whole (a temporary file, renamed)
+        _interrupted(f"{written} of {total[0]} PDF(s) were written to {out}/, each one whole; "
+                     f"`settle statements --month {month}` writes them all" if total[0] else
+                     f"no PDF was written; `settle statements --month {month}` writes them")
     click.echo(f"{month}: {n_statements} statement(s) and {n_invoices} invoice(s) written to {out}/")
 
 
-@main.command()
+@main.command(epilog=_environment("SETTLEMENT_BSN_KEY", "SETTLEMENT_WORKERS", "SETTLEMENT_NOW"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="Directory for the database and the outputs.")
 @click.option("--documents", "documents", default="2024-12", show_default=True,
@@ -397,7 +606,7 @@ def demo(out: Path, documents: str) -> None:
     run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"))
 
 
-@main.command()
+@main.command(epilog=_environment())
 @click.option("--clients", type=click.IntRange(min=1), default=40_000, show_default=True,
               help="Number of clients.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,

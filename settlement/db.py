@@ -165,24 +165,26 @@ class ClientRow(SQLModel, table=True):
 class BrpRow(SQLModel, table=True):
     __tablename__ = "brp"
     id: Optional[int] = Field(default=None, primary_key=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id")
     client: str
     municipality: Optional[str] = Field(default=None, max_length=4)
     kind: str = Field(max_length=12)
     valid_from: date
     valid_to: Optional[date] = None
     line: int
+    __table_args__ = (Index("ix_brp_snapshot_id_client", "snapshot_id", "client"),)  # a client's rows (explain)
 
 
 class ApplicationRow(SQLModel, table=True):
     __tablename__ = "application"
     id: Optional[int] = Field(default=None, primary_key=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id")
     client: str
     region: str
     municipality: str = Field(max_length=4)
     date: date
     line: int
+    __table_args__ = (Index("ix_application_snapshot_id_client", "snapshot_id", "client"),)
 
 
 class PlacementRow(SQLModel, table=True):
@@ -197,16 +199,18 @@ class PlacementRow(SQLModel, table=True):
     start: date
     end: Optional[date] = None
     financing: str = Field(max_length=3)
+    __table_args__ = (Index("ix_placement_snapshot_id_client", "snapshot_id", "client"),)
 
 
 class NotificationRow(SQLModel, table=True):
     __tablename__ = "notification"
     id: Optional[int] = Field(default=None, primary_key=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id")
     placement: str
     municipality: str = Field(max_length=4)
     notified_on: date
     line: int
+    __table_args__ = (Index("ix_notification_snapshot_id_placement", "snapshot_id", "placement"),)
 
 
 class DeclarationRow(SQLModel, table=True):
@@ -281,6 +285,7 @@ class LineRow(SQLModel, table=True):
     flags: str
     trace: str = Field(sa_column=Column(Text, nullable=False))
     __table_args__ = (UniqueConstraint("run_id", "seq"), Index("ix_line_run_id_client", "run_id", "client"),
+                      Index("ix_line_run_id_placement", "run_id", "placement"),
                       CheckConstraint("(payer IS NULL) <> (pool IS NULL)", name="payer_or_pool"),
                       CheckConstraint("(basis = 'pool') = (pool IS NOT NULL)", name="pool_basis"))
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import bsn, db, receipt
+from . import bsn, clock, db, receipt
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
 from .facts import (
@@ -100,7 +100,7 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
             return existing, "current"
         snapshot_id = conn.execute(insert(table).values(
             input_hash=ds.input_hash, agreements_hash=ds.agreements_hash, agreements_toml=agreements_toml,
-            source=source, seq=next_seq, loaded_at=datetime.now(timezone.utc))).inserted_primary_key[0]
+            source=source, seq=next_seq, loaded_at=clock.now())).inserted_primary_key[0]
         facts = [(model, _records(ds, attr)) for model, attr, _ in _FACTS]
         total, done = sum(len(records) for _, records in facts), 0
         converted: dict[tuple[str, str], dict[Any, Any]] = {}  # (table, column) -> value -> as bound
@@ -397,7 +397,7 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     values = dict(snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
                   rules_version=info["rules_version"], input_hash=snapshot.input_hash,
                   agreements_hash=snapshot.agreements_hash, export_hash="" if pending else export_hash,
-                  calculated_at=datetime.now(timezone.utc), parent=parent, finalized_at=None,
+                  calculated_at=clock.now(), parent=parent, finalized_at=None,
                   lines_hash=receipt.lines_hash(result.lines, result.pools, traces))
 
     def sealed() -> dict[str, Any]:  # the receipt of `values`

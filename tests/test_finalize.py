@@ -167,8 +167,12 @@ def test_finalize_makes_the_run_final_and_numbers_invoices(loaded):
     zwolle = [i["number"] for i in got if i["creditor"] == "0193"]
     assert zwolle == [f"0193-2024-{n:05d}" for n in range(1, len(zwolle) + 1)] and len(zwolle) > 1
     assert_gapless(loaded)
-    # the export of a final month is the final run, unchanged
-    assert export(loaded) == draft
+    # the export of a final month is the final run: the draft's amounts, now of kind final and with
+    # the invoice numbers (settlement-export/2)
+    doc = export(loaded)
+    assert doc["run"] == {"id": run["id"], "kind": "final", "corrects": None, "final": True}
+    assert [(i["number"], i["kind"]) for i in doc["invoices"]] == [(i["number"], "invoice") for i in got]
+    assert {**doc, "run": draft["run"], "invoices": draft["invoices"]} == draft
 
 
 def test_finalize_without_a_draft(loaded):
@@ -220,7 +224,8 @@ def test_changed_declaration_gives_a_correction_and_a_credit_note(final, tmp_pat
     assert (line["placement"], line["payer"], line["basis"], line["creditor"]) == ("P00013", "0148", "woonplaats", "0193")
     assert cents(line["amount"]) == 400000 - old == -33535 and line["days"] == 0
     assert doc["pools"] == []
-    assert doc["invoices"] == [{"creditor": "0193", "debtor": "0148", "amount": "-335.35"}]
+    assert doc["invoices"] == [{"creditor": "0193", "debtor": "0148", "amount": "-335.35", "number": None,
+                                "kind": None, "corrects": None}]
     assert doc["totals"]["0148"] == {"payable": "-335.35", "receivable": "0.00"}
 
     runs = runs_of(final)
@@ -241,8 +246,12 @@ def test_changed_declaration_gives_a_correction_and_a_credit_note(final, tmp_pat
     assert note["corrects"] == original["number"] == "0193-2024-00001"
     assert note["number"] == f"0193-2024-{len([i for i in invoices(final) if i['creditor'] == '0193']):05d}"
     assert_gapless(final)
-    # the export gives the latest run: the (now final) correction
-    assert export(final) == doc
+    # the export gives the latest run: the (now final) correction, with its credit note's number
+    after = export(final)
+    assert after["run"] == {**doc["run"], "final": True}
+    assert after["invoices"] == [{**doc["invoices"][0], "number": note["number"], "kind": "credit_note",
+                                  "corrects": "0193-2024-00001"}]
+    assert {**after, "run": doc["run"], "invoices": doc["invoices"]} == doc
 
 
 def test_raised_declaration_gives_an_additional_invoice(final, tmp_path):

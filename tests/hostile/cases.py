@@ -208,21 +208,25 @@ M, R, RM, PR, T, CL, B, A, PL, N, D, BU, AG = (
 
 CASES: list[Case] = [
     # --- encodings ------------------------------------------------------------------------------
-    C("cp1252-byte", "encoding", Replace(M, b"Dalfsen,NL85", "Dälfsen,NL85".encode("cp1252")),
-      "municipalities.csv:4: -:", "is not valid UTF-8 (byte 7 of the line is 0xE4, 'ä' in Windows-1252"),
-    C("cp1252-en-dash", "encoding", (SetCell(PR, 2, "name", "Beschermd wonen – intramuraal"), Encode(PR, "cp1252")),
-      "products.csv:2: -:", "is not valid UTF-8 (byte 26 of the line is 0x96"),
-    C("latin1-file", "encoding", (SetCell(M, 3, "name", "Kämpen"), SetCell(M, 6, "city", "Coëvorden"),
-                                  Encode(M, "latin-1")),
-      "municipalities.csv:3: -:", "is not valid UTF-8", alone=False),
+    # a file that is not UTF-8 is read as Windows-1252 (INTERFACE.md §1, v2): refused are bytes that
+    # Windows-1252 does not define either, and files that mix the two encodings
+    C("cp1252-byte", "encoding", Replace(M, b"Dalfsen,NL85", b"D\x81lfsen,NL85"),
+      "municipalities.csv:4: -:", "is neither UTF-8 nor Windows-1252: byte 7 of the line is 0x81"),
+    C("cp1252-en-dash", "encoding", (SetCell(PR, 2, "name", "Beschermd wonen – intramuraal"), Encode(PR, "cp1252"),
+                                     Replace(PR, b"Maatschappelijke opvang", "Maatschappelijke opvang é".encode())),
+      "products.csv:3: -:", "is UTF-8 text while line 2 is Windows-1252: the file mixes two encodings"),
+    C("latin1-and-utf8", "encoding", (SetCell(M, 3, "name", "Kämpen"), Encode(M, "latin-1"),
+                                      Replace(M, b"Dalfsen,NL85", "Dëlfsen,NL85".encode())),
+      "municipalities.csv:4: -:", "is UTF-8 text while line 3 is Windows-1252"),
     C("utf16-with-bom", "encoding", Encode(CL, "utf-16"), "clients.csv:1: -:",
       "is not UTF-8 but UTF-16 (it starts with a UTF-16 byte order mark)"),
     C("utf16-be-with-bom", "encoding", (Encode(CL, "utf-16-be"), Prepend(CL, b"\xfe\xff")), "clients.csv:1: -:",
       "is not UTF-8 but UTF-16"),
     C("utf16-le-without-bom", "encoding", Encode(B, "utf-16-le"), "brp.csv:1: -:",
       "is not UTF-8 but UTF-16 (every other byte of the first line is a NUL byte)"),
-    C("utf8-bom-csv", "encoding", Prepend(B, b"\xef\xbb\xbf"), "brp.csv:1: -:",
-      "the file starts with a byte order mark (BOM)"),
+    C("utf8-bom-csv", "encoding", (Prepend(M, b"\xef\xbb\xbf"),
+                                   Replace(M, b"Dalfsen,NL85", "Dälfsen,NL85".encode("cp1252"))),
+      "municipalities.csv:4: -:", "although the file starts with a UTF-8 byte order mark"),
     C("utf8-bom-toml", "encoding", Prepend(AG, b"\xef\xbb\xbf"), "agreements.toml:1: -:", "byte order mark (BOM)"),
     C("cp1252-toml", "encoding", Replace(AG, b"# agreements of the test data", "# afspraken café".encode("cp1252")),
       "agreements.toml:1: -:", "is not valid UTF-8 (byte 16 of the line is 0xE9, 'é' in Windows-1252"),
@@ -235,8 +239,8 @@ CASES: list[Case] = [
       "a carriage return (CR) that does not end a line"),
 
     # --- structure ------------------------------------------------------------------------------
-    C("semicolons", "structure", Replace(CL, b",", b";", every=True), "clients.csv:1: -:",
-      "the header is separated by semicolons"),
+    C("semicolons", "structure", Replace(CL, b"client,bsn", b"client;bsn"), "clients.csv:2: -:",
+      "the row is separated by commas, the header by semicolons", alone=False),
     C("semicolon-row", "structure", Replace(CL, b"C2,123456782", b"C2;123456782"), "clients.csv:3: -:",
       "the row has 1 cell, the header has 2"),
     C("missing-column", "structure", DropColumn(CL, "bsn"), "clients.csv:1: bsn:", "missing column in the header"),
