@@ -453,7 +453,11 @@ def export_month(engine: SAEngine, month: Month) -> str:
         codes = store.municipality_codes(conn, run.snapshot_id)
         numbered = ([i for i in store.read_invoices(conn, str(month)) if i.run_id == run.id]
                     if run.finalized_at is not None else [])
-    text, _ = export.stored(run, lines, pools, codes, numbered)
+    text, matched = export.stored(run, lines, pools, codes, numbered)
+    if matched is None:  # a stored row changed since the run was written: never hand out what it no longer proves
+        raise UserError(f"the stored rows of run {run.id} of {month} no longer give the export its receipt records "
+                        f"({run.export_hash}); nothing was written: `settle verify --month {month}` shows what "
+                        f"differs")
     return text
 
 

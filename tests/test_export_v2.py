@@ -220,6 +220,19 @@ def test_verify_finds_an_altered_invoice_number(db_url):
            "does not hash to the recorded" in out
 
 
+def test_export_refuses_rows_altered_after_the_run(db_url):
+    """An export is only handed out when the stored rows still give the export the receipt records:
+    a line altered in the database gives one sentence, exit 1, nothing on stdout."""
+    loaded(db_url)
+    settle(db_url, "run", "--month", MONTH)
+    settle(db_url, "finalize", "--month", MONTH)
+    sql(db_url, "UPDATE line SET amount = amount + 1 WHERE seq = 0")
+    r = CliRunner().invoke(main, ["--db", db_url, "export", "--month", MONTH], catch_exceptions=False)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.startswith("error: the stored rows of run 1 of 2024-03 no longer give the export its receipt "
+                               "records (sha256:") and "`settle verify --month 2024-03`" in r.stderr
+
+
 def test_verify_finds_an_altered_invoice_amount(db_url):
     loaded(db_url)
     settle(db_url, "run", "--month", MONTH)
