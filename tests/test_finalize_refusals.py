@@ -5,31 +5,11 @@ Each refusal leaves the database as it was: no invoice number is given out."""
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
-
 from settlement import db
-from settlement.cli import main
 from settlement.demo.run import DATA
 
+from tests.test_cli_conventions import loaded, ok, settle  # noqa: F401 - loaded is a fixture
 from tests.test_finalize import add_declaration, copy_data, counts, invoices, rows, runs_of
-
-
-def settle(db_url: str, *args: str):
-    return CliRunner().invoke(main, ["--db", db_url, *args], catch_exceptions=False)
-
-
-def ok(db_url: str, *args: str):
-    r = settle(db_url, *args)
-    assert r.exit_code == 0, r.output
-    return r
-
-
-@pytest.fixture
-def loaded(db_url):
-    ok(db_url, "init")
-    ok(db_url, "load", str(DATA))
-    return db_url
 
 
 def refused(db_url: str, *args: str, status: int = 2) -> str:
