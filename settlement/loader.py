@@ -63,23 +63,6 @@ READING, VALIDATING, STORING = "reading files", "validating", "storing"
 PROGRESS_EVERY = 8192  # rows between two progress reports while reading
 MASTER_FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv")
 
-#: file -> (columns, required). The order of the columns here is the documented one.
-FILES: dict[str, tuple[tuple[str, ...], bool]] = {
-    "municipalities.csv": (("code", "name", "iban", "street", "postcode", "city", "oin"), True),
-    "regions.csv": (("region", "name", "centrumgemeente", "cutover"), True),
-    "region_members.csv": (("region", "municipality", "valid_from", "valid_to"), True),
-    "products.csv": (("product", "name", "domain", "bw_definition", "unit", "iwmo_category"), True),
-    "tariffs.csv": (("product", "region", "valid_from", "valid_to", "price"), True),
-    "clients.csv": (("client", "bsn"), True),
-    "brp.csv": (("client", "municipality", "kind", "valid_from", "valid_to"), True),
-    "applications.csv": (("client", "region", "municipality", "date"), True),
-    "placements.csv": (("placement", "client", "product", "region", "provider", "location", "start", "end",
-                        "financing"), True),
-    "notifications.csv": (("placement", "municipality", "notified_on"), False),
-    "declarations.csv": (("placement", "month", "amount"), False),
-    "budgets.csv": (("municipality", "year", "historic", "objective"), False),
-}
-
 #: (file, column) -> what it is: the identifiers a user makes up (pseudonyms, record ids, free
 #: names), stored, printed by `explain` and exported as they are, so none may be a BSN (see
 #: Row.identifier). Not here: municipality codes (four digits), region slugs and product codes
@@ -389,14 +372,16 @@ def _separator(first: str) -> str:
 
 def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
               state: dict[str, bool], position: Callable[[int], None] | None = None,
-              dialect: dict[str, Any] | None = None) -> Iterator[tuple[int, dict[str, str], bool]]:
+              dialect: dict[str, Any] | None = None,
+              optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str], bool]]:
     """Yield (line, {column: cell}, plain) for each well-formed row; plain: the row is one line
     that is not rough (see _lines), so no cell holds a tab or a line break. Sets state['complete']
     to whether the file was read to its end with a usable header and no row was dropped (so that
     every key of the file is known and references to it can be checked). `position(bytes read)`
     is called every PROGRESS_EVERY rows. `dialect`: as _lines fills it, and "separator": ";" for
     a semicolon-separated file (decided from the header line, see _separator), set before the
-    first row is yielded."""
+    first row is yielded. `optional`: columns the header may leave out; their cells are then
+    empty."""
     state["complete"] = False
     dropped = False
     bad: set[int] = set()
@@ -443,11 +428,13 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                                               f"{','.join(columns)}")
                     return
                 header = row
-                if not _check_header(name, header, columns, out):
+                if not _check_header(name, header, columns, out, optional):
                     return
-                index = [(i, c) for i, c in enumerate(header) if c in columns]
+                index = [(i, c) for i, c in enumerate(header) if c in columns or c in optional]
+                absent = {c: "" for c in optional if c not in header}  # a left-out optional column: empty cells
                 width = len(header)
-                known = len(index) == width  # every column a known one: the cells are dict(zip(header, row))
+                # every column a known one and none left out: the cells are dict(zip(header, row))
+                known = len(index) == width and not absent
                 continue
             if len(row) != width:
                 if not row or row == [""]:
@@ -473,7 +460,7 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                                             f"{m.start() + 1}; a cell holds text, tabs and line breaks only")
                 dropped = True
                 continue
-            yield start, dict(zip(header, row)) if known else {c: row[i] for i, c in index}, plain
+            yield start, dict(zip(header, row)) if known else {**{c: row[i] for i, c in index}, **absent}, plain
             rows += 1
             if position is not None and not rows % PROGRESS_EVERY:
                 position(f.tell())
@@ -497,8 +484,11 @@ def _csv_error(e: csv.Error) -> str:
     return f"malformed CSV: {text}"
 
 
-def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: Problems) -> bool:
-    """Report header problems; False when the rows cannot be read by this header."""
+def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: Problems,
+                  optional: tuple[str, ...] = ()) -> bool:
+    """Report header problems; False when the rows cannot be read by this header. Every one of
+    `columns` must be there, any of `optional` may."""
+    expected = ",".join(columns + optional)
     if len(header) == 1 and ";" in header[0]:  # one quoted cell: unquoted, semicolons separate (_separator)
         out.add(name, 1, "-", f"the header is one quoted cell holding semicolons; expected the columns "
                               f"{','.join(columns)}, separated by commas (or semicolons)")
@@ -510,17 +500,18 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
             out.add(name, 1, c or "-", f"column {show(c)} appears more than once in the header")
             ok = False
         seen.add(c)
+    every = columns + optional
     for c in header:
-        if c not in columns:
+        if c not in every:
             hint = ""
-            if c.strip() in columns and c.strip() != c:
+            if c.strip() in every and c.strip() != c:
                 hint = f" (remove the spaces around {c.strip()})"
             elif c == "":
                 hint = " (an empty column name: a trailing comma?)"
             else:
-                close = difflib.get_close_matches(c, columns, n=1)
+                close = difflib.get_close_matches(c, every, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-            out.add(name, 1, c or "-", f"unknown column {show(c)}{hint}; expected: {','.join(columns)}")
+            out.add(name, 1, c or "-", f"unknown column {show(c)}{hint}; expected: {expected}")
     for c in columns:
         if c not in seen:
             out.add(name, 1, c, "missing column in the header")
@@ -795,21 +786,109 @@ def _budget(r: Row) -> Budget | None:
     return Budget(code, year, historic, objective) if r.ok else None  # type: ignore[arg-type]
 
 
-PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {
-    # file: (row parser, key column: its raw values count as "known" for references)
-    "municipalities.csv": (_municipality, "code"),
-    "regions.csv": (_region, "region"),
-    "region_members.csv": (_member, None),
-    "products.csv": (_product, "product"),
-    "tariffs.csv": (_tariff, None),
-    "clients.csv": (_client, "client"),
-    "brp.csv": (_registration, None),
-    "applications.csv": (_application, None),
-    "placements.csv": (_placement, "placement"),
-    "notifications.csv": (_notification, None),
-    "declarations.csv": (_declaration, None),
-    "budgets.csv": (_budget, None),
-}
+# The input files --------------------------------------------------------------------------------
+
+#: The version of the canonical form (see `canonical_tables`) that the newest declaration uses: a
+#: table or a field added to the exchange format is declared with the next version (`since`).
+CANONICAL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file of the exchange format (INTERFACE.md §1), declared once: the loader reads,
+    checks and hashes it, the store keeps it (`table`) and the synthetic generator writes its
+    header from this.
+
+    `columns`: the header's columns in their documented order, each required in the header (a cell
+    may still be empty: the parser decides); `optional_columns`: columns a header may leave out
+    (their cells then read as empty), for columns added to a file after it was first published.
+    `parser`: the Row -> record function (None when the row is wrong: it reported why). `key`:
+    the column that identifies a record (its raw values are what references are checked against;
+    the Dataset holds such a table as a dict by it); None for a table whose records are identified
+    by their line (`line` field) or by their values. `required`: the file must be present.
+
+    The canonical form (`canonical_tables`): `record` is the frozen list of the fact's fields that
+    make a record's canonical list, in that order, since the table appeared (version `since`);
+    `later`: (field, version) of the fields added afterwards, which enter a record's canonical form
+    only when not None. A table with `since` > 1 enters the input hash only when it has records.
+    Every field of `fact` is in exactly one of the two (checked when the module loads)."""
+
+    file: str
+    attr: str                       # the Dataset attribute, and the table's name in the canonical form
+    fact: type                      # the record's dataclass (settlement.facts)
+    table: str                      # the database table (settlement.db), one row per record
+    columns: tuple[str, ...]
+    parser: Callable[["Row"], Any]
+    key: str | None = None
+    required: bool = True
+    record: tuple[str, ...] = ()
+    later: tuple[tuple[str, int], ...] = ()
+    since: int = 1
+    optional_columns: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return self.columns + self.optional_columns
+
+
+def _input(file: str, attr: str, fact: type, table: str, columns: str, parser: Callable[["Row"], Any],
+           **kw: Any) -> InputFile:
+    """An InputFile whose canonical record is every field of `fact` (canonical form v1)."""
+    kw.setdefault("record", tuple(f.name for f in fields(fact)))
+    return InputFile(file, attr, fact, table, tuple(columns.split(",")), parser, **kw)
+
+
+#: Every input file, in the order they are read (and documented, INTERFACE.md §1).
+INPUTS: tuple[InputFile, ...] = (
+    _input("municipalities.csv", "municipalities", Municipality, "municipality",
+           "code,name,iban,street,postcode,city,oin", _municipality, key="code"),
+    _input("regions.csv", "regions", Region, "region", "region,name,centrumgemeente,cutover", _region, key="region"),
+    _input("region_members.csv", "members", RegionMember, "region_member", "region,municipality,valid_from,valid_to",
+           _member),
+    _input("products.csv", "products", Product, "product", "product,name,domain,bw_definition,unit,iwmo_category",
+           _product, key="product"),
+    _input("tariffs.csv", "tariffs", Tariff, "tariff", "product,region,valid_from,valid_to,price", _tariff),
+    _input("clients.csv", "clients", Client, "client", "client,bsn", _client, key="client"),
+    _input("brp.csv", "registrations", Registration, "brp", "client,municipality,kind,valid_from,valid_to",
+           _registration),
+    _input("applications.csv", "applications", Application, "application", "client,region,municipality,date",
+           _application),
+    _input("placements.csv", "placements", Placement, "placement",
+           "placement,client,product,region,provider,location,start,end,financing", _placement, key="placement"),
+    _input("notifications.csv", "notifications", Notification, "notification", "placement,municipality,notified_on",
+           _notification, required=False),
+    _input("declarations.csv", "declarations", Declaration, "declaration", "placement,month,amount", _declaration,
+           required=False),
+    _input("budgets.csv", "budgets", Budget, "budget", "municipality,year,historic,objective", _budget,
+           required=False),
+)
+
+
+def check_inputs(inputs: Iterable[InputFile]) -> None:
+    """Raise ValueError when declarations contradict each other or their facts: a file or table
+    twice, a fact field in neither or both of `record` and `later`, a version out of order."""
+    inputs = list(inputs)
+    for what, values in (("file", [i.file for i in inputs]), ("attribute", [i.attr for i in inputs])):
+        if len(set(values)) != len(values):
+            raise ValueError(f"an input {what} is declared twice: {values}")
+    for i in inputs:
+        names = [f.name for f in fields(i.fact)]
+        later = [n for n, _ in i.later]
+        if sorted(i.record + tuple(later)) != sorted(names) or len(set(later)) != len(later):
+            raise ValueError(f"{i.file}: the fields of {i.fact.__name__} ({', '.join(names)}) must each be in "
+                             f"`record` or `later` once")
+        if not 1 <= i.since <= CANONICAL_VERSION or any(not i.since < v <= CANONICAL_VERSION for _, v in i.later):
+            raise ValueError(f"{i.file}: versions must lie in 1..{CANONICAL_VERSION}, a later field's after its table's")
+        if set(i.columns) & set(i.optional_columns):
+            raise ValueError(f"{i.file}: a column is both required and optional")
+
+
+check_inputs(INPUTS)
+
+#: file -> (columns, required): the declarations' columns, for who reads the format's file list
+FILES: dict[str, tuple[tuple[str, ...], bool]] = {i.file: (i.all_columns, i.required) for i in INPUTS}
+#: file -> (row parser, key column): the declarations' parsers
+PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {i.file: (i.parser, i.key) for i in INPUTS}
 
 
 # Fast paths: the common row of the four large files at a fraction of the cost. Each returns the
@@ -1252,8 +1331,8 @@ def parse_agreements_text(text: str, ds: Dataset) -> list[Agreement]:
 
 # Canonical form and hashes ----------------------------------------------------------------------
 
-TABLES = ("municipalities", "regions", "members", "products", "tariffs", "clients", "registrations",
-          "applications", "placements", "notifications", "declarations", "budgets")
+#: The Dataset attributes of the input tables, as declared (INPUTS).
+TABLES = tuple(i.attr for i in INPUTS)
 
 
 def _plain(value: Any) -> Any:
@@ -1262,22 +1341,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical_tables(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None) -> dict[str, Any]:
-    """{'input': {table: sorted records}, 'agreements': [canonical agreements sorted by id]}.
+def canonical_tables(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None,
+                     inputs: Iterable[InputFile] | None = None) -> dict[str, Any]:
+    """{'input': {table: sorted records}, 'agreements': [canonical agreements sorted by id]}: what
+    a snapshot's identity (`input_hash`, `agreements_hash`) is the hash of.
 
-    A record is the list of its dataclass field values (dates ISO, cents as ints, booleans, None);
-    a table's records are sorted by their JSON text, so row order, column order and quoting in the
+    The canonical form is versioned per table and per field (InputFile.since, .later), so that the
+    exchange format can grow without changing the hash of any snapshot that does not use what was
+    added. Version 1, frozen: every table of version 1, empty or not, as the list of its records,
+    a record being the list of the values of its declared `record` fields (dates ISO, cents as
+    ints, booleans, None). Added later:
+      - a table enters only when it holds records: data without it hash as before;
+      - a field enters a record only when its value is not None, as one trailing object
+        {field: value, ...} of the later fields the record has; a record without any is the list
+        of version 1, so data that do not use the field hash as before.
+    A table's records are sorted by their JSON text, so row order, column order and quoting in the
     files do not matter. Built from Dataset fields only: a Dataset read back from the database
     gives the same result. `agreements`: Agreement objects or their canonical dicts (default:
-    `ds.agreements`).
+    `ds.agreements`). `inputs`: the declarations (default: INPUTS).
     """
     tables: dict[str, list[Any]] = {}
-    for name in TABLES:
-        value = getattr(ds, name)
+    for spec in INPUTS if inputs is None else inputs:
+        value = getattr(ds, spec.attr, None) or ()
         records = list(value.values() if isinstance(value, dict) else value)
-        names = [f.name for f in fields(records[0])] if records else []
-        rows = [[_plain(getattr(r, n)) for n in names] for r in records]
-        tables[name] = sorted(rows, key=_dumps)
+        if spec.since > 1 and not records:
+            continue
+        rows = []
+        for r in records:
+            row = [_plain(getattr(r, n)) for n in spec.record]
+            extra = {n: _plain(v) for n, _ in spec.later if (v := getattr(r, n)) is not None}
+            rows.append(row + [extra] if extra else row)
+        tables[spec.attr] = sorted(rows, key=_dumps)
     if agreements is None:
         agreements = ds.agreements
     canon = [a.canonical() if isinstance(a, Agreement) else a for a in agreements]
@@ -1296,7 +1390,8 @@ def hash_of(obj: Any) -> str:
 
 def dataset_hashes(ds: Dataset, agreements: Iterable[Agreement | dict[str, Any]] | None = None) -> tuple[str, str]:
     """(input_hash, agreements_hash) of a dataset and its agreements: `hash_of` the two parts of
-    `canonical_tables`, the input computed without building them (`_input_hash`)."""
+    `canonical_tables` (the versioned canonical form of the declared INPUTS), the input computed
+    without building them (`_input_hash`)."""
     return _input_hash(ds), _agreements_hash(ds, agreements)
 
 
@@ -1338,24 +1433,41 @@ def _record_texts(records: Iterable[tuple[Any, ...]]) -> Iterator[str]:
     return map("".join, map(chunks, records, repeat(0)))
 
 
-def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None) -> str:
+def _later_values(record: tuple[str, ...], later: tuple[tuple[str, int], ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """record -> its canonical values (see canonical_tables): those of `record`, then, when any
+    later field is not None, the object of those that are not."""
+    values = attrgetter(*record) if len(record) > 1 else (lambda r, c=record[0]: (getattr(r, c),))
+    names = [n for n, _ in later]
+
+    def canonical(r: Any) -> tuple[Any, ...]:
+        extra = {n: v for n in names if (v := getattr(r, n)) is not None}
+        return (*values(r), extra) if extra else values(r)
+    return canonical
+
+
+def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None,
+                inputs: Iterable[InputFile] | None = None) -> str:
     """`hash_of(canonical_tables(ds)["input"])`, streamed: each record is encoded once (its text is
     its sort key and its part of the document), and the document `_dumps` would write, `{"table":
     [record,...],...}` with the tables in key order, is fed to the hash table by table.
     `after_table(n)`: called after the n-th table."""
+    specs = sorted(INPUTS if inputs is None else inputs, key=attrgetter("attr"))  # as json.dumps(sort_keys=True)
     digest = hashlib.sha256()
     digest.update(b"{")
-    for i, name in enumerate(sorted(TABLES)):  # json.dumps(sort_keys=True) orders the tables so
-        value = getattr(ds, name)
+    first = True
+    for i, spec in enumerate(specs):
+        value = getattr(ds, spec.attr, None) or ()
         records = list(value.values() if isinstance(value, dict) else value)
-        texts: list[str] = []
-        if records:
-            columns = [f.name for f in fields(records[0])]
-            values = attrgetter(*columns) if len(columns) > 1 else (lambda r, c=columns[0]: (getattr(r, c),))
-            texts = sorted(_record_texts(map(values, records)))
-        digest.update(f"{',' if i else ''}{_dumps(name)}:[".encode())
-        digest.update(",".join(texts).encode())
-        digest.update(b"]")
+        if records or spec.since == 1:  # a table added after version 1 only when it has records
+            texts: list[str] = []
+            if records:
+                values = (_later_values(spec.record, spec.later) if spec.later else attrgetter(*spec.record)
+                          if len(spec.record) > 1 else (lambda r, c=spec.record[0]: (getattr(r, c),)))
+                texts = sorted(_record_texts(map(values, records)))
+            digest.update(f"{'' if first else ','}{_dumps(spec.attr)}:[".encode())
+            digest.update(",".join(texts).encode())
+            digest.update(b"]")
+            first = False
         if after_table is not None:
             after_table(i + 1)
     digest.update(b"}")
@@ -1374,7 +1486,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         raise LoadError([f"{path}:0: -: is not a directory"])
     out = Problems()
 
-    known_names = set(FILES) | {AGREEMENTS}
+    inputs = INPUTS
+    known_names = {i.file for i in inputs} | {AGREEMENTS}
     try:
         entries = sorted(path.iterdir())
     except OSError as e:
@@ -1385,7 +1498,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
             if close and not (path / close[0]).exists():
                 out.add(show(p.name), 0, "-", f"is not a file of the exchange format; did you mean {close[0]}?")
 
-    total = _csv_bytes(path) if progress is not None else 0
+    total = _csv_bytes(path, inputs) if progress is not None else 0
     read = 0  # bytes of the files before this one
 
     def position(at: int) -> None:
@@ -1393,16 +1506,16 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
 
     tables: dict[str, _Table] = {}
     dialects: dict[str, str] = {}
-    for name, (columns, required) in FILES.items():
+    for spec in inputs:
+        name, columns, optional, parse, key = spec.file, spec.columns, spec.optional_columns, spec.parser, spec.key
         file = path / name
-        parse, key = PARSERS[name]
         table = _Table([], set(), False)
         tables[name] = table
         if file.exists() and not file.is_file():
             out.add(name, 0, "-", "is not a regular file (a directory?)")
             continue
         if not file.is_file():
-            if required:
+            if spec.required:
                 out.add(name, 0, "-", "the file is missing")
             else:
                 table.complete = True  # absent optional file: an empty table
@@ -1413,7 +1526,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         fast = FAST_PARSERS.get(name)
         try:
             for line, cells, plain in _read_csv(file, name, columns, out, state, position if progress else None,
-                                                dialect):
+                                                dialect, optional):
                 if key is not None:
                     table.known.add(cells[key])
                 record = fast(cells, line) if plain and fast is not None else None
@@ -1435,7 +1548,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
     if progress is not None and read < total:  # a file changed while it was read
         progress(READING, total, total)
 
-    steps = 3 + len(TABLES)  # the cross-checks, the dataset, the agreements, then the hash of each table
+    steps = 3 + len(inputs)  # the cross-checks, the dataset, the agreements, then the hash of each table
 
     def step(done: int) -> None:
         if progress is not None:
@@ -1445,23 +1558,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
     _cross_check(tables, out)
     step(1)
 
-    def records(name: str) -> list[Any]:
-        return [r for _, r in tables[name].rows]
-
-    ds = Dataset(
-        municipalities={m.code: m for m in records("municipalities.csv")},
-        regions={r.region: r for r in records("regions.csv")},
-        members=records("region_members.csv"),
-        products={p.product: p for p in records("products.csv")},
-        tariffs=records("tariffs.csv"),
-        clients={c.client: c for c in records("clients.csv")},
-        registrations=records("brp.csv"),
-        applications=records("applications.csv"),
-        placements={p.placement: p for p in records("placements.csv")},
-        notifications=records("notifications.csv"),
-        declarations=records("declarations.csv"),
-        budgets=records("budgets.csv"),
-    )
+    ds = Dataset(**{spec.attr: [r for _, r in tables[spec.file].rows] if spec.key is None else
+                    {getattr(r, spec.key): r for _, r in tables[spec.file].rows} for spec in inputs})
     step(2)
 
     agreements: list[Agreement] = []
@@ -1488,7 +1586,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         raise LoadError(out.formatted())
     step(3)
     ds.agreements = [a.canonical() for a in agreements]
-    ds.input_hash = _input_hash(ds, lambda n: step(3 + n))
+    ds.input_hash = _input_hash(ds, lambda n: step(3 + n), inputs)
     ds.agreements_hash = _agreements_hash(ds, agreements)
     ds.dialects = dialects  # type: ignore[attr-defined]  # how the files were read: no fact, not in the hash
     return ds, agreements
@@ -1523,6 +1621,6 @@ def _size(file: Path) -> int:
         return 0
 
 
-def _csv_bytes(path: Path) -> int:
+def _csv_bytes(path: Path, inputs: Iterable[InputFile]) -> int:
     """The bytes of the dataset's CSV files: what READING counts to."""
-    return sum(_size(path / name) for name in FILES)
+    return sum(_size(path / i.file) for i in inputs)
