@@ -12,10 +12,16 @@ A file may also be saved as Dutch Excel saves it (INTERFACE.md §1, v2), detecte
 byte order mark, Windows-1252 when it is not UTF-8 (see _lines), semicolons as separator (decided
 from the header, see _separator) and then decimal commas in amounts; its facts are those of the
 plain file, and `dialects_of(ds)` names the files read so. No identifier a user makes up
-(IDENTIFIERS: pseudonyms, placement ids, providers; agreement ids) may be a BSN.
+(InputFile.identifiers: pseudonyms, placement ids, providers; agreement ids) may be a BSN.
+
+Each input file is declared once, in `INPUTS` (see `InputFile`): its columns, parser, key,
+Dataset attribute, database table and canonical form; `load_dir`, the store (settlement.store)
+and `settle synth` take what they need from there.
 
 `canonical_tables` and `hash_of` define the snapshot's identity (`input_hash`, `agreements_hash`)
-from Dataset fields only, so the database layer recomputes the same hashes from stored rows.
+from Dataset fields only, so the database layer recomputes the same hashes from stored rows. The
+canonical form is versioned per table and per field, so that adding a file or an optional column
+leaves the hash of every snapshot that does not use it unchanged (see `canonical_tables`).
 """
 
 from __future__ import annotations
@@ -61,22 +67,6 @@ AGREEMENTS = "agreements.toml"
 Progress = Callable[[str, int, int], None]
 READING, VALIDATING, STORING = "reading files", "validating", "storing"
 PROGRESS_EVERY = 8192  # rows between two progress reports while reading
-MASTER_FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv")
-
-#: (file, column) -> what it is: the identifiers a user makes up (pseudonyms, record ids, free
-#: names), stored, printed by `explain` and exported as they are, so none may be a BSN (see
-#: Row.identifier). Not here: municipality codes (four digits), region slugs and product codes
-#: (the dataset's fixed lists).
-IDENTIFIERS: dict[tuple[str, str], str] = {
-    ("clients.csv", "client"): "client pseudonym",
-    ("brp.csv", "client"): "client pseudonym",
-    ("applications.csv", "client"): "client pseudonym",
-    ("placements.csv", "client"): "client pseudonym",
-    ("placements.csv", "placement"): "placement id",
-    ("placements.csv", "provider"): "provider",
-    ("notifications.csv", "placement"): "placement id",
-    ("declarations.csv", "placement"): "placement id",
-}
 
 DOMAINS = ("BW", "MO", "WMO")
 UNITS = ("day", "month")
@@ -569,7 +559,7 @@ class Row:
         return value
 
     def identifier(self, col: str, value: str | None) -> str | None:
-        """`value`, read from the identifier column `col` (IDENTIFIERS); when it is digits only
+        """`value`, read from the identifier column `col` (InputFile.identifiers); when it is digits only
         (but for surrounding spaces) it is noted, to be refused if it is a BSN once every BSN of
         the dataset is known (_check_identifiers)."""
         if value is not None and (digits := value.strip()).isdigit():
@@ -806,6 +796,13 @@ class InputFile:
     the column that identifies a record (its raw values are what references are checked against;
     the Dataset holds such a table as a dict by it); None for a table whose records are identified
     by their line (`line` field) or by their values. `required`: the file must be present.
+    `identifiers`: (column, what it is) of the identifiers a user makes up (pseudonyms, record ids,
+    free names), stored, printed by `explain` and exported as they are, so none may be a BSN (see
+    Row.identifier; not: municipality codes, region slugs, product codes, the dataset's fixed
+    lists). `amounts`: it has amounts in euros (with a decimal comma when separated by
+    semicolons). `frame`: what the agreements are checked against (when such a file has problems,
+    the agreements' references are not checked) and what a process completing a month reads
+    (store.read_dataset(frame=True)).
 
     The canonical form (`canonical_tables`): `record` is the frozen list of the fact's fields that
     make a record's canonical list, in that order, since the table appeared (version `since`);
@@ -825,6 +822,9 @@ class InputFile:
     later: tuple[tuple[str, int], ...] = ()
     since: int = 1
     optional_columns: tuple[str, ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = ()
+    amounts: bool = False
+    frame: bool = False
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -839,28 +839,32 @@ def _input(file: str, attr: str, fact: type, table: str, columns: str, parser: C
 
 
 #: Every input file, in the order they are read (and documented, INTERFACE.md §1).
+_PSEUDONYM, _PLACEMENT = ("client", "client pseudonym"), ("placement", "placement id")
 INPUTS: tuple[InputFile, ...] = (
     _input("municipalities.csv", "municipalities", Municipality, "municipality",
-           "code,name,iban,street,postcode,city,oin", _municipality, key="code"),
-    _input("regions.csv", "regions", Region, "region", "region,name,centrumgemeente,cutover", _region, key="region"),
+           "code,name,iban,street,postcode,city,oin", _municipality, key="code", frame=True),
+    _input("regions.csv", "regions", Region, "region", "region,name,centrumgemeente,cutover", _region, key="region",
+           frame=True),
     _input("region_members.csv", "members", RegionMember, "region_member", "region,municipality,valid_from,valid_to",
-           _member),
+           _member, frame=True),
     _input("products.csv", "products", Product, "product", "product,name,domain,bw_definition,unit,iwmo_category",
-           _product, key="product"),
-    _input("tariffs.csv", "tariffs", Tariff, "tariff", "product,region,valid_from,valid_to,price", _tariff),
-    _input("clients.csv", "clients", Client, "client", "client,bsn", _client, key="client"),
+           _product, key="product", frame=True),
+    _input("tariffs.csv", "tariffs", Tariff, "tariff", "product,region,valid_from,valid_to,price", _tariff,
+           amounts=True),
+    _input("clients.csv", "clients", Client, "client", "client,bsn", _client, key="client", identifiers=(_PSEUDONYM,)),
     _input("brp.csv", "registrations", Registration, "brp", "client,municipality,kind,valid_from,valid_to",
-           _registration),
+           _registration, identifiers=(_PSEUDONYM,)),
     _input("applications.csv", "applications", Application, "application", "client,region,municipality,date",
-           _application),
+           _application, identifiers=(_PSEUDONYM,)),
     _input("placements.csv", "placements", Placement, "placement",
-           "placement,client,product,region,provider,location,start,end,financing", _placement, key="placement"),
+           "placement,client,product,region,provider,location,start,end,financing", _placement, key="placement",
+           identifiers=(_PSEUDONYM, _PLACEMENT, ("provider", "provider"))),
     _input("notifications.csv", "notifications", Notification, "notification", "placement,municipality,notified_on",
-           _notification, required=False),
+           _notification, required=False, identifiers=(_PLACEMENT,)),
     _input("declarations.csv", "declarations", Declaration, "declaration", "placement,month,amount", _declaration,
-           required=False),
+           required=False, identifiers=(_PLACEMENT,), amounts=True),
     _input("budgets.csv", "budgets", Budget, "budget", "municipality,year,historic,objective", _budget,
-           required=False),
+           required=False, amounts=True),
 )
 
 
@@ -879,6 +883,8 @@ def check_inputs(inputs: Iterable[InputFile]) -> None:
                              f"`record` or `later` once")
         if not 1 <= i.since <= CANONICAL_VERSION or any(not i.since < v <= CANONICAL_VERSION for _, v in i.later):
             raise ValueError(f"{i.file}: versions must lie in 1..{CANONICAL_VERSION}, a later field's after its table's")
+        if i.key is not None and (i.key not in i.columns or i.key not in i.record):
+            raise ValueError(f"{i.file}: the key {i.key} must be a required column and a field of the record")
         if set(i.columns) & set(i.optional_columns):
             raise ValueError(f"{i.file}: a column is both required and optional")
 
@@ -889,6 +895,12 @@ check_inputs(INPUTS)
 FILES: dict[str, tuple[tuple[str, ...], bool]] = {i.file: (i.all_columns, i.required) for i in INPUTS}
 #: file -> (row parser, key column): the declarations' parsers
 PARSERS: dict[str, tuple[Callable[[Row], Any], str | None]] = {i.file: (i.parser, i.key) for i in INPUTS}
+#: (file, column) -> what it is: the declared identifiers (InputFile.identifiers)
+IDENTIFIERS: dict[tuple[str, str], str] = {(i.file, c): what for i in INPUTS for c, what in i.identifiers}
+#: the files the agreements are checked against (InputFile.frame)
+MASTER_FILES = tuple(i.file for i in INPUTS if i.frame)
+#: the files with amounts in euros: in a semicolon-separated one they have a decimal comma
+AMOUNT_FILES = tuple(i.file for i in INPUTS if i.amounts)
 
 
 # Fast paths: the common row of the four large files at a fraction of the cost. Each returns the
@@ -1052,16 +1064,17 @@ def _bsn_problem(what: str, value: str, bsns: dict[str, tuple[int | None, str]],
 
 
 def _check_identifiers(tables: dict[str, _Table], out: Problems) -> None:
-    """No identifier of IDENTIFIERS is a BSN (see _bsn_problem): the values of digits only that
+    """No declared identifier (InputFile.identifiers) is a BSN (see _bsn_problem): the values of digits only that
     the parsers noted (Row.identifier; the fast paths leave such rows to them), now that every BSN
     of clients.csv is known."""
     if not out.digits:
         return
+    names = {(i.file, c): what for i in INPUTS for c, what in i.identifiers}  # as IDENTIFIERS
     bsns: dict[str, tuple[int | None, str]] = {}
     for line, c in tables["clients.csv"].rows:
         bsns.setdefault(c.bsn, (line, c.client))
     for file, line, column, value in out.digits:
-        problem = _bsn_problem(IDENTIFIERS[(file, column)], value, bsns, line if file == "clients.csv" else None)
+        problem = _bsn_problem(names[(file, column)], value, bsns, line if file == "clients.csv" else None)
         if problem is not None:
             out.add(file, line, column, problem)
 
@@ -1541,7 +1554,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         # references to this file are checked only when every one of its keys is known
         table.complete = state.get("complete", False) and not bad_key
         if dialect:
-            dialects[name] = _describe(name, dialect)
+            dialects[name] = _describe(spec, dialect)
         if progress is not None:
             read = min(read + _size(file), total)
             progress(READING, read, total)
@@ -1579,7 +1592,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         if text is not None:
             # agreements refer to municipalities, regions, memberships and products: when those
             # files have problems, check the agreements' structure only (no cascade of problems)
-            broken = any(out.count[f] for f in MASTER_FILES)
+            broken = any(out.count[i.file] for i in inputs if i.frame)
             agreements = _parse_agreements(text, None if broken else ds, out)
 
     if out:
@@ -1599,14 +1612,10 @@ def dialects_of(ds: Dataset) -> dict[str, str]:
     return dict(getattr(ds, "dialects", {}))
 
 
-#: the files with amounts in euros: in a semicolon-separated one they have a decimal comma
-AMOUNT_FILES = ("tariffs.csv", "declarations.csv", "budgets.csv")
-
-
-def _describe(name: str, dialect: dict[str, Any]) -> str:
+def _describe(spec: InputFile, dialect: dict[str, Any]) -> str:
     parts = []
     if dialect.get("separator") == ";":
-        parts.append("semicolons, decimal commas" if name in AMOUNT_FILES else "semicolons")
+        parts.append("semicolons, decimal commas" if spec.amounts else "semicolons")
     if dialect.get("encoding") == "cp1252":
         parts.append("Windows-1252")
     elif dialect.get("bom"):

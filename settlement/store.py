@@ -247,7 +247,7 @@ def rekey(engine: SAEngine, keys: bsn.Keyring) -> tuple[int, int]:
 
 
 # What the agreements are checked against; the rest is about clients (see `read_dataset(frame=True)`).
-FRAME = ("municipalities", "regions", "members", "products")
+FRAME = tuple(i.attr for i in loader.INPUTS if i.frame)
 # The facts that belong to some clients (`read_dataset(clients=...)`): table -> the column naming
 # the client, or the placement (read after the placements, which name their client).
 _OF_CLIENTS = {"clients": "client", "registrations": "client", "applications": "client", "placements": "client",
@@ -278,7 +278,7 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     keys = bsn.keyring(purpose) if with_bsn else None
     kwargs: dict[str, Any] = {}
     for t, attr, cls, spec in _facts():
-        if attr not in FRAME and (frame or (clients is not None and attr not in _OF_CLIENTS)):
+        if not spec.frame and (frame or (clients is not None and attr not in _OF_CLIENTS)):
             kwargs[attr] = {} if spec.key is not None else []
             continue
         where = [t.c.snapshot_id == snapshot.id]

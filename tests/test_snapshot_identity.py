@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 import pytest
@@ -26,6 +26,7 @@ from settlement.loader import canonical_tables, dataset_hashes, hash_of, load_di
 from tests.test_loader import PINNED_AGREEMENTS_HASH, PINNED_INPUT_HASH, pinned_data, write
 from tests.test_verify import MONTH, final_month, settle
 
+V1_PLACEMENT = tuple(f.name for f in fields(Placement))  # the canonical record of a placement (v1)
 V1_TABLES = ["applications", "budgets", "clients", "declarations", "members", "municipalities", "notifications",
              "placements", "products", "regions", "registrations", "tariffs"]
 
@@ -77,7 +78,7 @@ class DatasetV2(Dataset):
 def _placement_v2(r: loader.Row) -> PlacementV2 | None:
     p = loader._placement(r)
     contractor = r.code("contractor", required=False)
-    return PlacementV2(*(getattr(p, n) for n in loader.INPUTS[8].record), contractor) if p and r.ok else None
+    return PlacementV2(*(getattr(p, n) for n in V1_PLACEMENT), contractor) if p and r.ok else None
 
 
 def _ruling(r: loader.Row) -> Ruling | None:
@@ -108,7 +109,7 @@ def migrate_to_v2(url: str, meta: sa.MetaData) -> None:
 def grow(monkeypatch) -> sa.MetaData:
     """Declare version 2 in-process: the new table and field, as a real addition would declare them."""
     placements = next(i for i in loader.INPUTS if i.attr == "placements")
-    assert placements is loader.INPUTS[8]
+    assert placements.record == V1_PLACEMENT
     grown = tuple(replace(i, fact=PlacementV2, parser=_placement_v2, optional_columns=("contractor",),
                           later=(("contractor", 2),)) if i is placements else i for i in loader.INPUTS)
     grown += (loader.InputFile("rulings.csv", "rulings", Ruling, "ruling", ("ruling", "placement", "payer", "decided_on"),
@@ -178,7 +179,7 @@ def test_data_that_use_the_new_field_or_table_hash_differently(tmp_path, monkeyp
         assert hash_of(canon) == ds.input_hash == dataset_hashes(ds, agreements)[0]
         if "contractor" in (d / "placements.csv").read_text():
             assert [r for r in canon["placements"] if isinstance(r[-1], dict)] == [
-                [*(loader._plain(getattr(ds.placements[first], n)) for n in loader.INPUTS[8].record),
+                [*(loader._plain(getattr(ds.placements[first], n)) for n in V1_PLACEMENT),
                  {"contractor": location}]]
         assert ("rulings" in canon) == (d / "rulings.csv").exists()
 
