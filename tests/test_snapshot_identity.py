@@ -118,7 +118,6 @@ def grow(monkeypatch) -> sa.MetaData:
     monkeypatch.setattr(loader, "CANONICAL_VERSION", 2)
     loader.check_inputs(grown)
     monkeypatch.setattr(loader, "INPUTS", grown)
-    monkeypatch.delitem(loader.FAST_PARSERS, "placements.csv")  # its fast path knows no contractor
     monkeypatch.setattr(loader, "Dataset", DatasetV2)
     monkeypatch.setattr(store, "Dataset", DatasetV2)
     meta = _schema_v2()
