@@ -211,8 +211,8 @@ def drop_database(url: str) -> None:
 
 
 def fact_tables() -> list[str]:
-    from . import store
-    return [model.__table__.name for model, _, _ in store._FACTS]
+    from . import loader
+    return [i.table for i in loader.INPUTS]
 
 
 _FLOOR_SCRIPT = r"""

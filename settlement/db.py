@@ -332,6 +332,3 @@ class InvoiceCounter(SQLModel, table=True):
     year: int = Field(primary_key=True)
     last: int
 
-
-FACT_TABLES = (MunicipalityRow, RegionRow, RegionMemberRow, ProductRow, TariffRow, ClientRow, BrpRow,
-               ApplicationRow, PlacementRow, NotificationRow, DeclarationRow, BudgetRow)

@@ -27,40 +27,27 @@ from sqlalchemy.engine import Engine as SAEngine
 from . import bsn, clock, db, receipt
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
-from .facts import (
-    Application,
-    Budget,
-    Client,
-    Dataset,
-    Declaration,
-    Municipality,
-    Notification,
-    Placement,
-    Product,
-    Region,
-    RegionMember,
-    Registration,
-    Tariff,
-)
+from . import loader
+from .facts import Client, Dataset
 
-_FACTS = (
-    (db.MunicipalityRow, "municipalities", Municipality),
-    (db.RegionRow, "regions", Region),
-    (db.RegionMemberRow, "members", RegionMember),
-    (db.ProductRow, "products", Product),
-    (db.TariffRow, "tariffs", Tariff),
-    (db.ClientRow, "clients", Client),
-    (db.BrpRow, "registrations", Registration),
-    (db.ApplicationRow, "applications", Application),
-    (db.PlacementRow, "placements", Placement),
-    (db.NotificationRow, "notifications", Notification),
-    (db.DeclarationRow, "declarations", Declaration),
-    (db.BudgetRow, "budgets", Budget),
-)
+
+def _table(name: str) -> Any:
+    """The database table of that name (settlement.db)."""
+    return db.metadata.tables[name]
+
+
+def _facts() -> list[tuple[Any, str, type, "loader.InputFile"]]:
+    """(table, Dataset attribute, fact class, declaration) of every input file, from the loader's
+    declarations (loader.INPUTS): the one list of what a snapshot stores."""
+    return [(_table(i.table), i.attr, i.fact, i) for i in loader.INPUTS]
+
+
+def _is_client(table: Any) -> bool:
+    return table.name == db.ClientRow.__tablename__
 
 
 def _records(ds: Dataset, attr: str) -> list[Any]:
-    value = getattr(ds, attr)
+    value = getattr(ds, attr, None) or ()
     return list(value.values()) if isinstance(value, dict) else list(value)
 
 
@@ -101,22 +88,22 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
         snapshot_id = conn.execute(insert(table).values(
             input_hash=ds.input_hash, agreements_hash=ds.agreements_hash, agreements_toml=agreements_toml,
             source=source, seq=next_seq, loaded_at=clock.now())).inserted_primary_key[0]
-        facts = [(model, _records(ds, attr)) for model, attr, _ in _FACTS]
+        facts = [(table, _records(ds, attr)) for table, attr, _, _ in _facts()]
         total, done = sum(len(records) for _, records in facts), 0
         converted: dict[tuple[str, str], dict[Any, Any]] = {}  # (table, column) -> value -> as bound
         if progress is not None:
             progress(done, total)
-        for model, records in facts:
+        for table, records in facts:
             batch = _SAVE_BATCH
-            if model is db.ClientRow:  # hashed and encrypted first, to be stored in the order of the keyed
-                names, clients = _fact_rows(model, records, snapshot_id, keys)  # hashes: their unique index
+            if _is_client(table):  # hashed and encrypted first, to be stored in the order of the keyed
+                names, clients = _fact_rows(table, records, snapshot_id, keys)  # hashes: their unique index
                 clients.sort(key=lambda row: row[2])  # then grows at its end (a third faster on SQLite)
                 parts = [(names, clients[i:i + batch]) for i in range(0, len(clients), batch)]
             else:
-                parts = (_fact_rows(model, records[i:i + batch], snapshot_id, keys)
+                parts = (_fact_rows(table, records[i:i + batch], snapshot_id, keys)
                          for i in range(0, len(records), batch))
             for columns, rows in parts:
-                _insert_rows(conn, model.__table__, columns, rows, converted)
+                _insert_rows(conn, table, columns, rows, converted)
                 done += len(rows)
                 if progress is not None:
                     progress(done, total)
@@ -126,12 +113,12 @@ def save_snapshot(engine: SAEngine, ds: Dataset, agreements_toml: str, source: s
 _SAVE_BATCH = 20_000  # rows per insert: the rows' parameters exist for one batch at a time
 
 
-def _fact_rows(model: Any, records: list[Any], snapshot_id: int,
+def _fact_rows(table: Any, records: list[Any], snapshot_id: int,
                keys: bsn.Keyring) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """(columns, rows) of fact records of one kind (at least one): a client with its BSN as keyed
     hash and encrypted, every other record with its dataclass fields as they are (scalars: no copy,
     which `dataclasses.asdict` would make)."""
-    if model is db.ClientRow:
+    if _is_client(table):
         return (("snapshot_id", "client", "bsn_hmac", "bsn_enc"),
                 [(snapshot_id, c.client, keys.digest(c.bsn), keys.encrypt(c.bsn, c.client)) for c in records])
     names = [f.name for f in dataclass_fields(records[0])]
@@ -260,7 +247,7 @@ def rekey(engine: SAEngine, keys: bsn.Keyring) -> tuple[int, int]:
 
 
 # What the agreements are checked against; the rest is about clients (see `read_dataset(frame=True)`).
-FRAME = ("municipalities", "regions", "members", "products")
+FRAME = tuple(i.attr for i in loader.INPUTS if i.frame)
 # The facts that belong to some clients (`read_dataset(clients=...)`): table -> the column naming
 # the client, or the placement (read after the placements, which name their client).
 _OF_CLIENTS = {"clients": "client", "registrations": "client", "applications": "client", "placements": "client",
@@ -287,14 +274,12 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     Otherwise each Client.bsn is `bsn.HIDDEN`, which is not a BSN; the engine never reads BSNs, so
     runs need no key.
     """
-    from .loader import parse_agreements_text  # the loader owns agreement validation
 
     keys = bsn.keyring(purpose) if with_bsn else None
     kwargs: dict[str, Any] = {}
-    for model, attr, cls in _FACTS:
-        t = model.__table__
-        if attr not in FRAME and (frame or (clients is not None and attr not in _OF_CLIENTS)):
-            kwargs[attr] = {} if attr in ("clients", "placements") else []
+    for t, attr, cls, spec in _facts():
+        if not spec.frame and (frame or (clients is not None and attr not in _OF_CLIENTS)):
+            kwargs[attr] = {} if spec.key is not None else []
             continue
         where = [t.c.snapshot_id == snapshot.id]
         wanted: set[str] | None = None
@@ -302,11 +287,11 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
             column = _OF_CLIENTS[attr]
             wanted = set(clients) if column == "client" else set(kwargs["placements"])
             if not wanted:
-                kwargs[attr] = {} if attr in ("clients", "placements") else []
+                kwargs[attr] = {} if spec.key is not None else []
                 continue
             if len(wanted) <= _IN_LIMIT:
                 where.append(t.c[column].in_(sorted(wanted)))
-        if model is db.ClientRow:
+        if _is_client(t):
             if keys is None:
                 rows = conn.execute(select(t.c.client).where(*where)).all()
                 records = [Client(r.client, bsn.HIDDEN) for r in rows if wanted is None or r.client in wanted]
@@ -321,14 +306,13 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
                 at = names.index(_OF_CLIENTS[attr])
                 rows = [r for r in rows if r[at] in wanted]
             records = [cls(*r) for r in rows]  # positionally: SQLAlchemy's mapping per row costs more than the read
-        if attr in ("municipalities", "regions", "products", "clients", "placements"):
-            key = {"municipalities": "code", "regions": "region", "products": "product", "clients": "client",
-                   "placements": "placement"}[attr]
-            kwargs[attr] = {getattr(r, key): r for r in sorted(records, key=lambda r: getattr(r, key))}
+        if spec.key is not None:  # held by its key, as the loader holds it
+            key = attrgetter(spec.key)
+            kwargs[attr] = {key(r): r for r in sorted(records, key=key)}
         else:
             kwargs[attr] = records
     ds = Dataset(**kwargs, input_hash=snapshot.input_hash, agreements_hash=snapshot.agreements_hash)
-    agreements = parse_agreements_text(snapshot.agreements_toml, ds)
+    agreements = loader.parse_agreements_text(snapshot.agreements_toml, ds)  # the loader owns their validation
     ds.agreements = [a.canonical() for a in agreements]
     return ds, agreements
 

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from . import outputs
+from .loader import INPUTS
 
 DEFAULT_SEED = 2025
 DEFAULT_CLIENTS = 40_000
@@ -720,23 +721,10 @@ for _i, _slug in enumerate(sorted(REGIONS)):
     _PROVIDERS[_slug] = ("BW", [f"RIBW {_name}"] + [_NATIONAL[(_i * 7 + k * 3) % len(_NATIONAL)] for k in range(3)],
                          "MO", ["Leger des Heils", f"Opvang {_name}"])
 
-FILES = ("municipalities.csv", "regions.csv", "region_members.csv", "products.csv", "tariffs.csv", "clients.csv",
-         "brp.csv", "applications.csv", "placements.csv", "notifications.csv", "declarations.csv", "budgets.csv")
-HEADERS = {
-    "municipalities.csv": ("code", "name", "iban", "street", "postcode", "city", "oin"),
-    "regions.csv": ("region", "name", "centrumgemeente", "cutover"),
-    "region_members.csv": ("region", "municipality", "valid_from", "valid_to"),
-    "products.csv": ("product", "name", "domain", "bw_definition", "unit", "iwmo_category"),
-    "tariffs.csv": ("product", "region", "valid_from", "valid_to", "price"),
-    "clients.csv": ("client", "bsn"),
-    "brp.csv": ("client", "municipality", "kind", "valid_from", "valid_to"),
-    "applications.csv": ("client", "region", "municipality", "date"),
-    "placements.csv": ("placement", "client", "product", "region", "provider", "location", "start", "end",
-                       "financing"),
-    "notifications.csv": ("placement", "municipality", "notified_on"),
-    "declarations.csv": ("placement", "month", "amount"),
-    "budgets.csv": ("municipality", "year", "historic", "objective"),
-}
+#: the files written, with their headers: every input file as declared (loader.INPUTS), its columns
+#: in the declared order, which is the order of the cells each row below is written with
+FILES = tuple(i.file for i in INPUTS)
+HEADERS = {i.file: i.all_columns for i in INPUTS}
 
 
 @dataclass

@@ -25,9 +25,9 @@ def load_as_before_0004(engine, directory: Path):
             input_hash=ds.input_hash, agreements_hash=ds.agreements_hash,
             agreements_toml=(Path(directory) / "agreements.toml").read_text(encoding="utf-8"),
             source=str(directory), seq=1, loaded_at=datetime.now(timezone.utc))).inserted_primary_key[0]
-        for model, attr, _ in store._FACTS:
+        for table, attr, _, _ in store._facts():
             rows = [{**asdict(r), "snapshot_id": snapshot_id} for r in store._records(ds, attr)]
             if rows:
-                conn.execute(old.tables[model.__tablename__].insert(), rows)
+                conn.execute(old.tables[table.name].insert(), rows)
         snapshot = store.snapshot_by_id(conn, snapshot_id)
     return snapshot, ds, agreements

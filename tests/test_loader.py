@@ -826,7 +826,7 @@ _FILES = {
 
 @st.composite
 def _plain_row(draw):
-    name = draw(st.sampled_from(sorted(_FILES)))
+    name = draw(st.sampled_from(sorted(n for n in _FILES if n in _loader.FAST_PARSERS)))  # the files with one
     return name, {column: draw(st.sampled_from(values)) for column, values in _FILES[name].items()}
 
 
@@ -865,5 +865,5 @@ def test_the_fast_paths_take_the_common_rows(tmp_path):
         ds, _ = load_dir(d)
     finally:
         _loader.FAST_PARSERS.update(fast_parsers)
-    assert calls == {"fast": len(ds.clients) + len(ds.registrations) + len(ds.applications) + len(ds.placements),
-                     "parser": 0}
+    assert sorted(_loader.FAST_PARSERS) == ["brp.csv", "placements.csv"]  # those that pay (loader.FAST_PARSERS)
+    assert calls == {"fast": len(ds.registrations) + len(ds.placements), "parser": 0}

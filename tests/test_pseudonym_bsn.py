@@ -105,7 +105,7 @@ def test_a_client_pseudonym_that_is_a_bsn_is_refused_in_every_file(tmp_path, kin
 
 
 def test_the_fast_paths_do_not_bypass_the_check(tmp_path, monkeypatch):
-    """The rows with the BSN are plain rows of the four files with a fast path: each fast path
+    """The rows with the BSN are plain rows of the files, two of them with a fast path: each fast path
     declines a pseudonym of digits only, so the parser reads the row and notes it for the check."""
     d = demo_copy(tmp_path)
     changed = replace(d, CLIENT_FILES, "client", "C0001", RANDOM_BSN)
@@ -121,8 +121,9 @@ def test_the_fast_paths_do_not_bypass_the_check(tmp_path, monkeypatch):
     load_dir(DATA)  # every date of the demo is known: but for the BSN, its rows would take the fast path
     declined.clear()
     problems = problems_of(d)
-    assert sorted(declined) == sorted((name, line) for name, lines in changed.items() for line in lines)
-    assert len(problems) == len(declined) == 1 + 2 + 1 + 1
+    assert sorted(declined) == sorted((name, line) for name, lines in changed.items() for line in lines
+                                      if name in loader.FAST_PARSERS)  # brp.csv and placements.csv have one
+    assert len(problems) == 1 + 2 + 1 + 1 and len(declined) == 2 + 1
 
 
 @pytest.mark.parametrize("name,column", sorted((f, c) for f, c in loader.IDENTIFIERS if f in loader.FAST_PARSERS))
