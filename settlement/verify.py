@@ -180,7 +180,7 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             report.fail(f"{label}: the stored lines, traces or pool shares were altered after the run was written "
                         f"(their hash is {content}, the receipt says {run.lines_hash})")
         if run.receipt_hash is not None:
-            again = receipt.build(run, run.lines_hash)
+            again = receipt.build(run, run.lines_hash, receipt.wording_of(run.receipt))
             if receipt.digest(again) != run.receipt_hash or receipt.text(again) != run.receipt:
                 report.fail(f"{label}: the receipt does not match the run's recorded columns")
             else:
