@@ -505,15 +505,28 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
 @click.pass_obj
 @_without_cycle_collector
 def verify(obj, month: Month) -> None:
-    """Recompute the month's final run(s) from their snapshot and prove them identical (exit 1 if not)."""
+    """Prove the month's final run(s) untouched (integrity: exit 1 if not) and recompute them from
+    their snapshot, comparing the evidence (reproduction: exit 1 if it differs under the run's own
+    rules version, 3 if only because the rules changed since the run)."""
     from . import service
     from .verify import verify_month
     report = verify_month(service.open_db(obj["db"]), month, progress=_progress_bar(f"{month} verify"))
     for line in report.checked:
         click.echo(f"ok: {line}")
-    if not report.ok:
+    for line in report.integrity:
+        click.echo(f"integrity: FAILED: {line}")
+    for line in report.differs:
+        click.echo(f"reproduction: DIFFERS: {line}")
+    for line in report.rules_changed:
+        click.echo(f"reproduction: rules changed since this run: {line}")
+    click.echo(f"integrity: {'ok' if report.integrity_ok else 'FAILED'}; reproduction: {report.reproduction}")
+    if report.status == 1:
         _fail(f"{month} does not verify: {report.difference}", 1)
-    click.echo(f"{month} verifies: every stored line, trace, pool share and hash equals the recomputation")
+    if report.status != 0:
+        _fail(f"{month} is intact, but the rules changed since its run: {len(report.rules_changed)} "
+              f"difference(s) in the recomputation, listed above", report.status)
+    click.echo(f"{month} verifies: every stored line, trace, pool share and hash is intact and the recomputed "
+               f"evidence is identical")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))

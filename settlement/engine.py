@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from . import RULES_VERSION, __version__
+from . import trace as _trace
 from .agreements import KINDS, Agreement, Case, PoolResult
 from .agreements.pool import Pool
 from .facts import Dataset, Placement
@@ -21,7 +22,7 @@ from .periods import Month
 from .rules import amount, historic, mo, reentry, registration, status, vangnet, woonplaats
 from .rules.base import InputError, Share, Step, shared_step
 
-TRACE_FORMAT = "settlement-trace/1"
+TRACE_FORMAT = _trace.FORMAT
 BASES = ("mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution", "vangnet",
          "registration", "late_notification")
 FLAGS = ("vangnet", "late_notification", "no_interregional_agreement")
@@ -209,7 +210,7 @@ class Engine:
             parts = {i: parts[rank[i]] for i in range(len(shares))}
         trace_steps = [s.as_dict() for s in steps]
         split = None if len(shares) == 1 else {
-            "total": format_cents(amt.cents), "method": "largest remainder over days, ties to the earlier day range",
+            "total": format_cents(amt.cents), "method": _trace.SPLIT_METHOD,
             "parts": [{"payer": s.payer, "basis": s.basis, "days": s.days, "amount": format_cents(parts[i]),
                        "ranges": [[a.isoformat(), b.isoformat()] for a, b in s.ranges]}
                       for i, s in enumerate(shares)]}
@@ -221,7 +222,7 @@ class Engine:
                 "decision": {f"payer<{month}>": s.payer, f"basis<{month}>": s.basis, "status": st, "pool": s.pool,
                              "creditor": creditor, "days": s.days, "amount": format_cents(parts[i]),
                              "flags": list(flags)},
-                "steps": trace_steps}
+                "steps": _trace.line_steps(s.basis, trace_steps)}
             if split:
                 trace["split"] = split
             out.append(Line(p.placement, p.client, p.product, p.region, s.days, parts[i], st, s.basis,

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from . import trace
 from .engine import BASES, Line
 from .money import format_cents
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def _record(r: dict[str, Any]) -> str:
     rest = ", ".join(f"{k}={v}" for k, v in r.items() if k != "record" and v is not None)
-    return f"{r.get('record')}" + (f" ({rest})" if rest else "")
+    return trace.record_label(r["record"]) + (f" ({rest})" if rest else "")
 
 
 def _name(code: str | None, names: dict[str, str]) -> str:
@@ -44,7 +45,7 @@ def _line_block(n: int, line: Line, names: dict[str, str], shown: dict[str, int]
         if corr.get("reason"):
             out.append(f"     {corr['reason']}")
     steps = line.trace.get("steps", [])
-    key = repr(steps)
+    key = repr([{k: v for k, v in s.items() if k != "decided"} for s in steps])  # the lines of one placement-month
     if key in shown:
         out.append(f"  How it was decided: the same rules as line {shown[key]} (one placement-month, split by days)")
         steps = []
@@ -53,9 +54,10 @@ def _line_block(n: int, line: Line, names: dict[str, str], shown: dict[str, int]
         out.append("  How it was decided, rule by rule:")
     for i, step in enumerate(steps, 1):
         mark = "APPLIES " if step["applies"] else "does not apply"
-        out.append(f"   {i:2}. {step['rule']} [{step['reference']}]: {mark}")
-        if step.get("reason"):
-            out.append(f"       why: {step['reason']}")
+        out.append(f"   {i:2}. {step['rule']} [{trace.reference_text(step)}]: {mark}")
+        why = trace.reason(step, "en")
+        if why:
+            out.append(f"       why: {why}")
         if step["rule"] == "amount" and step.get("outcome"):
             o = step["outcome"]
             for iv in o.get("intervals", []):

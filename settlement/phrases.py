@@ -1,11 +1,15 @@
 """The words of the traces, in English (messages, `settle explain`) and Dutch (documents, dossiers).
 
-A rule records *why* as a phrase code with parameters; the trace keeps the code, the parameters
-and the English sentence, and a Dutch document renders the same code in Dutch. One place for
-the wording, so that the two languages cannot drift apart.
+A rule records *why* as a phrase code with parameters; the trace keeps only the code and the
+parameters (settlement.trace), and `settle explain` renders them in English, a Dutch document in
+Dutch, when they are read. One place for the wording, so that the two languages cannot drift
+apart, and a new wording changes no stored trace. VERSION changes with any wording; a run's
+receipt records it, outside the lines hash.
 """
 
 from __future__ import annotations
+
+VERSION = "1"
 
 from datetime import date
 from typing import Any, Callable

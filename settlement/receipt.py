@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from .agreements import PoolResult
 from .engine import Line
-from .rules.base import StepDict
+from . import trace as _trace
 
 FORMAT = "settlement-receipt/1"
 
@@ -28,19 +28,8 @@ _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 
 def trace_text(trace: dict[str, Any]) -> str:
-    """The stored form of a trace: canonical JSON (sorted keys, no spaces, UTF-8).
-
-    The same text as `json.dumps(trace, sort_keys=True, ...)`, assembled from the steps' own texts
-    (`StepDict.json`), which a step shared by many lines computes once."""
-    parts = []
-    for key in sorted(trace):
-        value = trace[key]
-        if key == "steps" and isinstance(value, list):
-            text = "[" + ",".join(s.json() if isinstance(s, StepDict) else _canonical(s) for s in value) + "]"
-        else:
-            text = _canonical(value)
-        parts.append(_canonical(key) + ":" + text)
-    return "{" + ",".join(parts) + "}"
+    """The stored form of a trace (`settlement.trace.write`: canonical JSON)."""
+    return _trace.write(trace)
 
 
 def _sha(chunks: Iterable[str]) -> str:
@@ -92,12 +81,29 @@ def _instant(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def build(run: Any, content_hash: str) -> dict[str, Any]:
-    """The receipt of a run (a Run row or anything with its columns)."""
-    return {"format": FORMAT, "month": run.month, "kind": run.kind, "engine_version": run.engine_version,
-            "rules_version": run.rules_version, "input_hash": run.input_hash,
-            "agreements_hash": run.agreements_hash, "calculated_at": _instant(run.calculated_at),
-            "finalized_at": _instant(run.finalized_at), "export_hash": run.export_hash, "lines_hash": content_hash}
+def wording() -> dict[str, str]:
+    """The versions of what renders a trace but is not in it: the phrasebook, the catalogue of
+    references and the trace format. In the receipt, outside the lines hash, so a new wording
+    changes no lines hash."""
+    from . import phrases, references
+    return {"phrases": phrases.VERSION, "references": references.VERSION, "trace_format": _trace.FORMAT}
+
+
+def wording_of(receipt_text: str | None) -> dict[str, str] | None:
+    """The wording versions a stored receipt records (None: a receipt written before they were)."""
+    return json.loads(receipt_text).get("wording") if receipt_text else None
+
+
+def build(run: Any, content_hash: str, wording: dict[str, str] | None = None) -> dict[str, Any]:
+    """The receipt of a run (a Run row or anything with its columns); `wording`: the versions of
+    `wording()` it was written with, left out for a receipt written before they were recorded."""
+    out = {"format": FORMAT, "month": run.month, "kind": run.kind, "engine_version": run.engine_version,
+           "rules_version": run.rules_version, "input_hash": run.input_hash,
+           "agreements_hash": run.agreements_hash, "calculated_at": _instant(run.calculated_at),
+           "finalized_at": _instant(run.finalized_at), "export_hash": run.export_hash, "lines_hash": content_hash}
+    if wording is not None:
+        out["wording"] = wording
+    return out
 
 
 def text(receipt: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from . import bsn, clock, db, export, migrate, store
 from .agreements import PoolResult
 from .errors import Refused, UserError
+from . import trace as _trace
 from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, check_invoices, engine_info,
                      totals_and_invoices)
 from .loader import STORING, Progress, dialects_of, load_dir
@@ -324,7 +325,7 @@ def correction(new: MonthResult, earlier: list[tuple[db.Run, list[Line], list[Po
                      "decision": {f"payer<{month}>": base.payer, f"basis<{month}>": base.basis,
                                   "status": base.status, "pool": base.pool, "creditor": base.creditor,
                                   "days": 0, "amount": format_cents(0), "flags": []},
-                     "steps": steps or []}
+                     "steps": _trace.line_steps(base.basis, steps or [])}
         trace["correction"] = block
         out.append(Line(base.placement, base.client, base.product, base.region, d_days, d_amount, base.status,
                         base.basis, base.payer, base.pool, base.creditor, base.flags, trace))

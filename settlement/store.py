@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import bsn, clock, db, receipt
+from . import trace as _trace
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
 from . import loader
@@ -385,7 +386,7 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
                   lines_hash=receipt.lines_hash(result.lines, result.pools, traces))
 
     def sealed() -> dict[str, Any]:  # the receipt of `values`
-        the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"])
+        the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"], receipt.wording())
         return {"receipt": receipt.text(the_receipt), "receipt_hash": receipt.digest(the_receipt)}
 
     run_id = conn.execute(insert(runs).values(**values, **({"receipt": None, "receipt_hash": None} if pending
@@ -452,7 +453,8 @@ def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetim
     row = conn.execute(select(runs).where(runs.c.id == run_id)).one()._mapping
     final_hash = row["export_hash"] if export_hash is None else export_hash(numbered)
     final_receipt = receipt.build(SimpleNamespace(**{**row, "kind": kind, "finalized_at": finalized_at,
-                                                     "export_hash": final_hash}), row["lines_hash"])
+                                                     "export_hash": final_hash}), row["lines_hash"],
+                                  receipt.wording_of(row["receipt"]))  # the wording its traces were written with
     done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.finalized_at.is_(None))
                         .values(kind=kind, finalized_at=finalized_at, export_hash=final_hash,
                                 receipt=receipt.text(final_receipt), receipt_hash=receipt.digest(final_receipt)))
@@ -490,7 +492,7 @@ def read_lines(conn: Connection, run_id: int, client: str | None = None, with_tr
         out.append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"], m["status"],
                         m["basis"], m["payer"], m["pool"], m["creditor"],
                         tuple(f for f in m["flags"].split(",") if f),
-                        json.loads(m["trace"]) if with_trace else {}))
+                        _trace.read(m["trace"]) if with_trace else {}, m["trace"] if with_trace else None))
     return out
 
 
@@ -520,7 +522,8 @@ def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = Fals
         out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"],
                                      m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
                                      tuple(f for f in m["flags"].split(",") if f),
-                                     json.loads(m["trace"]) if with_trace else {}))
+                                     _trace.read(m["trace"]) if with_trace else {},
+                                     m["trace"] if with_trace else None))
     return out
 
 

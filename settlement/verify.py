@@ -1,18 +1,26 @@
-"""`settle verify`: prove a final month identical to what its snapshot gives, or show the first
-difference.
+"""`settle verify`: prove a final month's stored evidence intact and reproduce it from its
+snapshot, reporting the two separately.
 
-For each finalised run of the month (the final run, then its finalised corrections), in order:
+**Integrity** (must always hold; exit status 1 when it does not), for each finalised run of the
+month (the final run, then its finalised corrections), in order:
 1. the snapshot's stored facts still hash to the input and agreements hashes the run recorded;
-2. the engine recomputes the run from its snapshot (a correction: against the runs finalised
-   before it) and every line, trace and pool share equals what is stored;
-3. the stored lines, traces and pool shares still hash to the run's lines hash, and the receipt
-   recomputed from the run's columns to its receipt hash (so a stored row altered afterwards is
-   detected even where the recomputation would agree with it);
-4. the run's stored invoices are those its stored lines and pool shares give (creditor, debtor,
+2. the stored lines, traces and pool shares still hash to the run's lines hash, and the receipt
+   recomputed from the run's columns (and the wording versions it recorded) to its receipt hash;
+3. the run's stored invoices are those its stored lines and pool shares give (creditor, debtor,
    amount), each number spelling its creditor, year and sequence; and the export rebuilt from
    the stored lines, pool shares, invoices and run columns (`settlement-export/2`, or for a run
    written before format 2 the `settlement-export/1` it recorded) hashes to the recorded export
    hash.
+
+**Reproduction**: the current engine recomputes the run from its snapshot (a correction: against
+the runs finalised before it) and the EVIDENCE is compared, both sides read through
+`settlement.trace.read` (so a stored `settlement-trace/1` trace compares as well): every line's
+columns, and of its trace the decision, the step ids, outcomes, reason codes and parameters,
+records read and the deciding step (`trace.evidence`); and the pool shares. Wording and citations
+are not evidence: a new phrase or a corrected reference changes nothing here. With the run's own
+rules version the result must be identical (exit 1 otherwise); when the rules changed since the
+run, the differences are listed as "rules changed since this run" (exit status 3), which is not
+tampering: the integrity part says whether the stored run is untouched.
 """
 
 from __future__ import annotations
@@ -24,44 +32,85 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import export, receipt, store
+from . import trace as _trace
 from .engine import Engine, Line, MonthResult, engine_info, totals_and_invoices
 from .loader import dataset_hashes
 from .money import format_cents
 from .periods import Month
 
+RULES_CHANGED = 3  # the exit status of a month whose evidence the current rules no longer reproduce
+LISTED = 20  # differences listed per run when the rules changed
+
 
 @dataclass
 class Report:
     month: str
-    ok: bool = True
     checked: list[str] = field(default_factory=list)
-    difference: str | None = None
+    integrity: list[str] = field(default_factory=list)  # failures: the stored run was altered
+    differs: list[str] = field(default_factory=list)  # reproduction failed under the run's own rules
+    rules_changed: list[str] = field(default_factory=list)  # reproduction differs: the rules changed since
 
     def fail(self, message: str) -> None:
-        if self.ok:
-            self.ok, self.difference = False, message
+        """An integrity failure."""
+        self.integrity.append(message)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.integrity or self.differs or self.rules_changed)
+
+    @property
+    def integrity_ok(self) -> bool:
+        return not self.integrity
+
+    @property
+    def reproduction(self) -> str:
+        return "differs" if self.differs else ("rules changed" if self.rules_changed else "identical")
+
+    @property
+    def difference(self) -> str | None:
+        """The first failure: a difference under the run's own rules, else an integrity failure."""
+        return next(iter(self.differs + self.integrity + self.rules_changed), None)
+
+    @property
+    def status(self) -> int:
+        if self.integrity or self.differs:
+            return 1
+        return RULES_CHANGED if self.rules_changed else 0
 
 
-def _first_difference(stored: list[Line], again: list[Line]) -> str | None:
+_NAMES = ["placement", "client", "product", "region", "days", "amount", "status", "basis", "payer", "pool",
+          "creditor", "flags"]
+
+
+def _line_difference(i: int, a: Line, b: Line) -> str | None:
+    ra, rb = receipt.line_record(a, "")[:-1], receipt.line_record(b, "")[:-1]
+    for name, x, y in zip(_NAMES, ra, rb):
+        if x != y:
+            if name == "amount":
+                x, y = format_cents(x), format_cents(y)
+            return (f"line {i + 1} ({a.placement}, payer {a.payer or '-'}, {a.basis}): {name} stored {x}, "
+                    f"recomputed {y}")
+    ea, eb = _trace.evidence(a.trace_dict()), _trace.evidence(b.trace_dict())
+    if ea != eb:
+        return (f"line {i + 1} ({a.placement}, payer {a.payer or '-'}, {a.basis}): the stored trace "
+                f"differs from the recomputed one at {_trace_diff(ea, eb)}")
+    return None
+
+
+def _differences(stored: list[Line], again: list[Line], limit: int) -> list[str]:
+    """The lines whose columns or trace evidence differ (at most `limit`), then a count mismatch."""
+    out: list[str] = []
     for i, (a, b) in enumerate(zip(stored, again)):
-        ra, rb = receipt.line_record(a), receipt.line_record(b)
-        if ra != rb:
-            names = ["placement", "client", "product", "region", "days", "amount", "status", "basis", "payer",
-                     "pool", "creditor", "flags", "trace"]
-            for name, x, y in zip(names, ra, rb):
-                if x != y:
-                    if name == "amount":
-                        x, y = format_cents(x), format_cents(y)
-                    if name == "trace":
-                        return (f"line {i + 1} ({a.placement}, payer {a.payer or '-'}, {a.basis}): the stored trace "
-                                f"differs from the recomputed one at {_trace_diff(a.trace, b.trace)}")
-                    return (f"line {i + 1} ({a.placement}, payer {a.payer or '-'}, {a.basis}): {name} stored {x}, "
-                            f"recomputed {y}")
+        d = _line_difference(i, a, b)
+        if d:
+            out.append(d)
+            if len(out) >= limit:
+                return out
     if len(stored) != len(again):
         extra = again[len(stored)] if len(again) > len(stored) else stored[len(again)]
-        return (f"{len(stored)} lines stored, {len(again)} recomputed; the first unmatched is "
-                f"{extra.placement} ({extra.payer or '-'}, {extra.basis})")
-    return None
+        out.append(f"{len(stored)} lines stored, {len(again)} recomputed; the first unmatched is "
+                   f"{extra.placement} ({extra.payer or '-'}, {extra.basis})")
+    return out
 
 
 def _trace_diff(a: Any, b: Any, path: str = "trace") -> str:
@@ -143,7 +192,7 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
         lines, pools = stored_lines[run.id], stored_pools[run.id]  # type: ignore[index]
         snap = snapshots[run.snapshot_id]
         ds, agreements = datasets[run.snapshot_id]
-        # 1. the snapshot
+        # 1. integrity: the snapshot
         input_hash, agreements_hash = dataset_hashes(ds, agreements)
         if (input_hash, agreements_hash) != (run.input_hash, run.agreements_hash):
             which = "facts" if input_hash != run.input_hash else "agreements"
@@ -153,8 +202,9 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             break
         report.checked.append(f"{label}: snapshot {snap.id} hashes to {run.input_hash} and {run.agreements_hash}")  # type: ignore[union-attr]
         step()
-        # 2. recompute from the snapshot (first, as it names the first differing line)
-        if run.engine_version != current["engine_version"] or run.rules_version != current["rules_version"]:
+        # 2. reproduction: recompute from the snapshot and compare the evidence
+        same_rules = run.rules_version == current["rules_version"]
+        if run.engine_version != current["engine_version"] or not same_rules:
             report.checked.append(f"{label}: computed by engine {run.engine_version} (rules {run.rules_version}), "
                                   f"recomputed by {current['engine_version']} (rules {current['rules_version']})")
         codes = sorted(ds.municipalities)
@@ -163,16 +213,18 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             result = correction(result, earlier, codes)  # type: ignore[arg-type]
         again_lines = result.lines if result else []
         again_pools = result.pools if result else []
-        diff = _first_difference(lines, again_lines)
-        if diff is None and receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools):
-            diff = "the pool shares differ from the recomputed ones"
-        if diff:
-            report.fail(f"{label}: {diff}")
+        diffs = _differences(lines, again_lines, 1 if same_rules else LISTED)
+        if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools):
+            diffs.append("the pool shares differ from the recomputed ones")
+        if diffs and same_rules:
+            report.differs.append(f"{label}: {diffs[0]}")
+        elif diffs:
+            report.rules_changed += [f"{label}: {d}" for d in diffs]
         else:
             report.checked.append(f"{label}: {len(lines)} lines and {sum(len(p.shares) for p in pools)} pool shares "
                                   f"recomputed identically from snapshot {snap.id}")  # type: ignore[union-attr]
         step()
-        # 3. the stored content and the receipt
+        # 3. integrity: the stored content and the receipt
         content = receipt.lines_hash(lines, pools)
         if run.lines_hash is None:
             report.checked.append(f"{label}: written before receipts existed; its content is checked by recomputation only")
@@ -180,13 +232,13 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             report.fail(f"{label}: the stored lines, traces or pool shares were altered after the run was written "
                         f"(their hash is {content}, the receipt says {run.lines_hash})")
         if run.receipt_hash is not None:
-            again = receipt.build(run, run.lines_hash)
+            again = receipt.build(run, run.lines_hash, receipt.wording_of(run.receipt))
             if receipt.digest(again) != run.receipt_hash or receipt.text(again) != run.receipt:
                 report.fail(f"{label}: the receipt does not match the run's recorded columns")
             else:
                 report.checked.append(f"{label}: receipt {run.receipt_hash}")
         step()
-        # 4. the invoices and the export
+        # 4. integrity: the invoices and the export
         numbered = stored_invoices.get(run.id, [])  # type: ignore[arg-type]
         diff = _invoice_difference(m, lines, pools, codes, numbered)
         if diff:

@@ -99,7 +99,7 @@ def test_run_export_explain(loaded, tmp_path):
     text = settle(loaded, "explain", "--month", MONTH, "--client", client)
     assert text.exit_code == 0 and f"Client {client}" in text.output and "APPLIES" in text.output
     js = json.loads(settle(loaded, "explain", "--month", MONTH, "--client", client, "--format", "json").output)
-    assert js["traces"] and all(t["format"] == "settlement-trace/1" for t in js["traces"])
+    assert js["traces"] and all(t["format"] == "settlement-trace/2" for t in js["traces"])
 
 
 def test_bad_month_is_a_usage_error(loaded):

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from settlement import service
+from settlement import service, trace
 from settlement.cli import main
 from settlement.demo.generate import SCENARIOS
 from settlement.demo.run import DATA, run_demo
@@ -105,17 +105,17 @@ def test_every_basis_names_the_deciding_rule_and_every_rejected_rule(demo, basis
         part = article(markup, build.line_anchor(e))
         seen = plain(part)
         steps = e.line.trace["steps"]
-        i = build.deciding_index(e.line)
-        assert i is not None, f"{client} {month}: no deciding step for basis {basis}"
-        decided = steps[i]
+        decided = trace.decided_step(e.line.trace)
+        assert decided is not None, f"{client} {month}: no deciding step for basis {basis}"
+        assert sum(bool(s.get("decided")) for s in steps) == 1
         box = plain(re.search(r'<div class="decision">(.*?)<h4>', part, re.S).group(1))
         assert "Beslissende regel" in box
         assert rule_title(decided["rule"], sel.agreements) in box
-        assert decided["reference"] in box
+        assert trace.reference_text(decided) in box
         assert reason_nl(decided, names, sel.agreements) in box
         for s in steps:  # every rule in order, with reference and (for rejected rules) the Dutch reason
             assert rule_title(s["rule"], sel.agreements) in seen
-            assert s["reference"] in seen
+            assert trace.reference_text(s) in seen
             if not s["applies"]:
                 assert reason_nl(s, names, sel.agreements) in seen
         assert plain(f"<x>{build.texts.basis_label(basis)}</x>") in seen

@@ -18,7 +18,7 @@ from settlement.cli import main
 from settlement.demo.run import DATA, months
 from settlement.engine import Engine
 from settlement.loader import load_dir
-from settlement.rules.base import StepDict
+from settlement.trace import StepDict
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),

@@ -8,6 +8,7 @@ Month lengths used: 2023-03 and 2023-07 have 31 days, 2023-04 has 30.
 
 import pytest
 
+from settlement import trace
 from settlement.engine import SettlementError
 from tests.builders import lines_of, only, settle, world
 
@@ -576,6 +577,7 @@ def test_trace_records_the_rules_in_order_with_reasons():
         assert rules.index(earlier) < rules.index(later)
     by_rule = {s["rule"]: s for s in steps}
     assert by_rule["woonplaats_before_institution"]["applies"] is True
-    assert by_rule["woonplaats"]["applies"] is False and by_rule["woonplaats"]["reason"]
-    assert by_rule["reentry"]["applies"] is False and by_rule["reentry"]["reason"]
+    assert by_rule["woonplaats"]["applies"] is False and trace.reason(by_rule["woonplaats"])
+    assert by_rule["reentry"]["applies"] is False and trace.reason(by_rule["reentry"])
+    assert [s["rule"] for s in steps if s.get("decided")] == ["woonplaats_before_institution"]
     assert line.trace["decision"]["status"] == "new"

@@ -108,7 +108,7 @@ class Agreement(ABC):
             cache = self.__dict__["_not_applying"] = {}  # frozen: set beside the fields, not one of them
         step = cache.get(key)
         if step is None:
-            step = cache[key] = Step(self.id, self.reference, False, [self.ref], why=(code, params))
+            step = cache[key] = Step(self.id, self.reference, False, [self.ref], why=(code, params), kind=self.kind)
         return step
 
 

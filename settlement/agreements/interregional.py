@@ -24,7 +24,7 @@ from ..rules.base import Share, Step
 from .base import Agreement, Case, as_date, check_unknown, need
 
 WOONPLAATS_BASES = ("reentry", "woonplaats", "woonplaats_before_institution", "vangnet")
-NO_AGREEMENT_REF = "RULES.md §5.2 (laatste alinea): geen interregionale afspraak; de wet geldt"
+NO_AGREEMENT_REF = "agreements/no_interregional_agreement"  # settlement.references
 
 
 def _new_bw(case: Case) -> bool:
@@ -34,7 +34,7 @@ def _new_bw(case: Case) -> bool:
 @dataclass(frozen=True)
 class Interregional(Agreement):
     kind = "interregional"
-    reference = "RULES.md §5.2; Regiovisie Zuidoost-Drenthe §4.2 en §6.3 (EAGLE-werkafspraken)"
+    reference = "agreements/interregional"  # settlement.references
     fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification"})
 
     id: str
@@ -112,7 +112,7 @@ class Interregional(Agreement):
         code = "ir_on_time" if on_time else ("ir_never" if first is None else "ir_late")
         return Step(self.id, self.reference, True, read, outcome=outcome,
                     why=(code, {"payer": payer, "deadline": deadline.isoformat(),
-                                "notified_on": first.notified_on.isoformat() if first else None}))
+                                "notified_on": first.notified_on.isoformat() if first else None}), kind=self.kind)
 
     def apply(self, case: Case, shares: list[Share], step: Step) -> list[Share]:
         assert step.outcome is not None

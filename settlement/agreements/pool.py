@@ -26,7 +26,7 @@ DOMAINS = ("BW", "MO", "WMO")
 @dataclass(frozen=True)
 class Pool(Agreement):
     kind = "pool"
-    reference = "RULES.md §5.1; Regiovisie IJssel-Vecht §4.1.2 (solidariteit historisch budget)"
+    reference = "agreements/pool"  # settlement.references
     fields = frozenset({"region", "valid_from", "valid_to", "clients", "domains", "weights", "creditor"})
 
     id: str
@@ -113,7 +113,7 @@ class Pool(Agreement):
                     outcome={"basis": "pool", "payer": None, "pool": self.id, "creditor": self.creditor,
                              "key": self._key()},
                     why=("pool_applies", {"status": case.status, "domain": case.product.domain,
-                                          "region": self.region, "month": str(case.month)}))
+                                          "region": self.region, "month": str(case.month)}), kind=self.kind)
 
     def apply(self, case: Case, shares: list[Share], step: Step) -> list[Share]:
         flags = frozenset().union(*(s.flags for s in shares)) if shares else frozenset()

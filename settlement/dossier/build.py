@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..documents import texts
+from .. import trace as _trace
 from ..engine import Line
 from ..money import format_euro_nl, parse_euros
 from ..periods import Month
@@ -77,25 +78,6 @@ def client_anchor(client: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Which rule decided a line
-
-
-def deciding_index(line: Line) -> int | None:
-    """The index of the step that decided the line's (payer, basis)."""
-    steps = line.trace.get("steps", [])
-    for i, s in enumerate(steps):
-        if not s.get("applies"):
-            continue
-        o = s.get("outcome") or {}
-        if line.basis == "late_notification":
-            late = (s.get("why") or {}).get("code") in ("ir_late", "ir_never")
-            if o.get("shifted_to") is not None or (late and o.get("late_notification") == "shift"):
-                return i
-        elif line.basis == "pool":
-            if o.get("basis") == "pool":
-                return i
-        elif s["rule"] == line.basis:
-            return i
-    return None
 
 
 def _state(step: dict[str, Any], deciding: bool) -> tuple[str, str]:
@@ -169,14 +151,14 @@ class LineBuilder:
     def build(self, e: Entry, number: str, month: MonthData) -> dict[str, Any]:
         line, trace = e.line, e.line.trace
         steps = trace.get("steps", [])
-        decided = deciding_index(line)
+        decided = next((i for i, s in enumerate(steps) if s.get("decided")), None)
         n = self.names
         p = self.sel.ds.placements.get(line.placement)
         ranges = self._ranges(line)
         rows = []
         for i, s in enumerate(steps):
             css, word = _state(s, i == decided)
-            rows.append({"n": i + 1, "rule": s["rule"], "title": self.title(s["rule"]), "reference": s["reference"],
+            rows.append({"n": i + 1, "rule": s["rule"], "title": self.title(s["rule"]), "reference": _trace.reference_text(s),
                          "css": css, "state": word, "reason": reason_nl(s, n, self.agreements) or self._no_reason(s),
                          "read": self.reads(s)})
         agreements = self._agreements(line, steps)
@@ -186,9 +168,9 @@ class LineBuilder:
             reversed_ = bool((trace.get("correction") or {}).get("reason"))
             decision = {"label": ("Wat de regels nu beslissen: deze betaler en grondslag volgen er niet meer uit, "
                                   "daarom wordt het eerdere bedrag teruggedraaid") if reversed_ else "Beslissende regel",
-                        "title": self.title(s["rule"]), "rule": s["rule"], "reference": s["reference"],
+                        "title": self.title(s["rule"]), "rule": s["rule"], "reference": _trace.reference_text(s),
                         "reason": reason_nl(s, n, self.agreements), "read": self.reads(s),
-                        "also": [{"title": self.title(t["rule"]), "reference": t["reference"],
+                        "also": [{"title": self.title(t["rule"]), "reference": _trace.reference_text(t),
                                   "reason": reason_nl(t, n, self.agreements)}
                                  for j, t in enumerate(steps)
                                  if j != decided and t.get("applies") and t["rule"] not in ("amount", "status")],
@@ -246,7 +228,7 @@ class LineBuilder:
         for s in line.trace.get("steps", []):
             if s["rule"] == "amount":
                 for r in s.get("read", []):
-                    if str(r.get("record", "")).startswith("placement "):
+                    if _trace.record_type(r["record"]) == "placement":
                         m = Month.parse(line.trace["period"])
                         lo = max(date.fromisoformat(r["start"]), m.first)
                         hi = min(date.fromisoformat(r["end"]), m.last) if r.get("end") else m.last
@@ -264,7 +246,7 @@ class LineBuilder:
                     "text": (f"Voor deze plaatsing en maand is een declaratie (het werkelijke bedrag) ontvangen: "
                              f"{euro(o['declaration'])}. Die vervangt het berekende bedrag (RULES.md §3); er is "
                              f"geen tarief en geen afronding nodig."),
-                    "reference": step["reference"]}
+                    "reference": _trace.reference_text(step)}
         unit = o.get("unit", "day")
         rows = []
         for iv in o.get("intervals", []):
@@ -279,7 +261,7 @@ class LineBuilder:
                 "unit_nl": ("per dag (etmaal): tarief × dagen" if unit == "day"
                             else f"per maand: tarief × dagen / {month.days} dagen in {month_nl(month)}"),
                 "exact": cents_nl(exact), "rounding": rounding_nl(exact), "amount": euro(o["amount"]),
-                "reference": step["reference"], "several": len(rows) > 1}
+                "reference": _trace.reference_text(step), "several": len(rows) > 1}
 
     # -- agreements (RULES.md §5) ---------------------------------------------------------------
     def _agreements(self, line: Line, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -298,7 +280,7 @@ class LineBuilder:
                     ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
                     ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),
                     ("Bij te late melding", LATE_NL.get(a.get("late_notification", ""), a.get("late_notification", "?"))),
-                    ("Verwijzing", s["reference"]),
+                    ("Verwijzing", _trace.reference_text(s)),
                 ]
                 facts = [
                     ("Betaler volgens de woonplaatsregels", f"{n.municipality(o['payer'])}, regio "
@@ -332,7 +314,7 @@ class LineBuilder:
                 out.append({"kind": "interregional", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": facts,
                             "reason": reason_nl(s, n, self.agreements), "effect": effect})
             elif s.get("applies") and s["rule"] == "no_interregional_agreement":
-                out.append({"kind": "none", "rule": s["rule"], "title": self.title(s["rule"]), "terms": [("Verwijzing", s["reference"])],
+                out.append({"kind": "none", "rule": s["rule"], "title": self.title(s["rule"]), "terms": [("Verwijzing", _trace.reference_text(s))],
                             "facts": [], "reason": reason_nl(s, n, self.agreements),
                             "effect": "De wet geldt: de betaler betaalt; de regel krijgt het kenmerk "
                                       "‘geen interregionale afspraak’."})
@@ -346,7 +328,7 @@ class LineBuilder:
                                   "all": "alle cliënten"}.get(a.get("clients"), a.get("clients"))),
                     ("Domeinen", ", ".join(a.get("domains", []))),
                     ("Schuldeiser", n.municipality(a.get("creditor"))),
-                    ("Verwijzing", s["reference"]),
+                    ("Verwijzing", _trace.reference_text(s)),
                 ]
                 out.append({"kind": "pool", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": [],
                             "reason": reason_nl(s, n, self.agreements),

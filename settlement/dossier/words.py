@@ -157,35 +157,38 @@ def weight_nl(text: str) -> str:
 
 
 def record_nl(r: dict[str, Any], names: Names) -> tuple[str, str]:
-    """A record a rule read, as (identifier, what it says in Dutch)."""
-    rec = str(r.get("record", ""))
-    if rec.startswith("brp.csv:"):
+    """A record a rule read, as (identifier, what it says in Dutch); the record is a typed key
+    (settlement.trace)."""
+    from ..trace import record_label, record_type
+    key = r.get("record") or {}
+    rec, what = record_label(key), record_type(key)
+    if what == "brp.csv":
         kind = KIND_NL.get(r.get("kind"), r.get("kind"))
         where = f" in {names.municipality(r['municipality'])}" if r.get("municipality") else ""
         return rec, f"BRP: {kind}{where}, {period_nl(r.get('valid_from'), r.get('valid_to'))}"
-    if rec.startswith("applications.csv:"):
+    if what == "applications.csv":
         return rec, (f"aanmelding in {names.municipality(r.get('municipality'))}, zorgregio "
                      f"{names.region(r.get('region'))}, op {nl_date(r.get('date'))}")
-    if rec.startswith("placement "):
+    if what == "placement":
         return rec, (f"plaatsing {names.product(r.get('product', ''))} in zorgregio {names.region(r.get('region'))}, "
                      f"{period_nl(r.get('start'), r.get('end'))}")
-    if rec.startswith("declaration "):
+    if what == "declaration":
         return rec, f"declaratie (werkelijk bedrag): {euro(r['amount'])}"
-    if rec.startswith("tariff "):
+    if what == "tariff":
         return rec, f"tarief {euro(r['price'])}, geldig {period_nl(r.get('valid_from'), r.get('valid_to'))}"
-    if rec.startswith("product "):
+    if what == "product":
         return rec, f"domein {r.get('domain')} ({DOMAIN_NL.get(r.get('domain'), r.get('domain'))})"
-    if rec.startswith("region_members "):
+    if what == "region_members":
         if "valid_from" in r:
             return rec, (f"lid van regio {names.region(r.get('region'))}, "
                          f"{period_nl(r.get('valid_from'), r.get('valid_to'))}")
         return rec, f"lid van regio {names.region(r.get('region'))} op de startdatum"
-    if rec.startswith("region "):
+    if what == "region":
         return rec, f"centrumgemeente {names.municipality(r.get('centrumgemeente'))}"
-    if rec.startswith("agreement "):
+    if what == "agreement":
         kind = KIND_TITLES.get(r.get("kind"), r.get("kind"))
         return rec, f"{kind}, geldig {period_nl(r.get('valid_from'), r.get('valid_to'))}"
-    if rec.startswith("notifications.csv:"):
+    if what == "notifications.csv":
         return rec, f"melding aan {names.municipality(r.get('municipality'))} op {nl_date(r.get('notified_on'))}"
     rest = ", ".join(f"{k} = {v}" for k, v in r.items() if k != "record" and v is not None)
     return rec, rest

@@ -19,7 +19,7 @@ from ..periods import Month, days_between, overlap
 from .base import InputError, Step
 
 RULE = "amount"
-REFERENCE = "RULES.md §3 (kosten per plaatsing-maand; tarief, declaratie, afronding)"
+REFERENCE = "rules/amount"  # settlement.references
 
 
 @dataclass(frozen=True)

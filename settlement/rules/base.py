@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from .._util import ONE
 from ..phrases import say
+from ..trace import StepDict, step as trace_step
 
 
 class InputError(Exception):
@@ -16,28 +16,9 @@ class InputError(Exception):
     The message names the records involved."""
 
 
-_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-
-
-class StepDict(dict):
-    """A step as it appears in a trace: a plain dict (JSON-shaped) that also carries its own
-    canonical JSON text, computed once. One rule evaluation shared by many lines (an agreement
-    that does not concern a care region, a placement's §4.4 decision in every month) is built and
-    encoded once; `settlement.receipt.trace_text` joins the texts. Never mutated once built."""
-
-    __slots__ = ("_json",)
-
-    def json(self) -> str:
-        try:
-            return self._json
-        except AttributeError:
-            self._json = _ENCODE(self)
-            return self._json
-
-
 @dataclass(eq=False)
 class Step:
-    """One rule evaluation: which rule, on what authority, what it read, what it decided,
+    """One rule evaluation: which rule, on what authority (a key of settlement.references), what it read, what it decided,
     and why (a phrase code with its parameters, see `settlement.phrases`). Recorded when the
     rule runs, not reconstructed afterwards. Its trace form (`as_dict`) is built once, when the
     trace is made; an agreement may still complete its outcome in `apply` before that."""
@@ -48,24 +29,20 @@ class Step:
     read: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] | None = None
     why: tuple[str, dict[str, Any]] | None = None
+    kind: str | None = None  # an agreement's kind, on the step of an agreement instance
 
     @property
     def reason(self) -> str | None:
         return say("en", *self.why) if self.why else None
 
     def as_dict(self) -> StepDict:
+        """The step in the trace (settlement.trace, format 2), made once."""
         try:
             return self._dict  # type: ignore[has-type]
         except AttributeError:
             pass
-        d = StepDict(rule=self.rule, reference=self.reference, applies=self.applies, read=self.read)
-        if self.outcome is not None:
-            d["outcome"] = self.outcome
-        if self.why is not None:
-            d["why"] = {"code": self.why[0], "params": self.why[1]}
-            d["reason"] = self.reason
-        self._dict = d
-        return d
+        self._dict = trace_step(self.rule, self.kind, self.reference, self.applies, self.read, self.outcome, self.why)
+        return self._dict
 
 
 _SHARED: dict[tuple[Any, ...], Step] = {}

@@ -11,7 +11,7 @@ from ..facts import Dataset, Placement
 from .base import Step, shared_step
 
 RULE = "historic"
-REFERENCE = "RULES.md §4.3; Regiovisie IJssel-Vecht §4.1.2; Regiovisie Zuidoost-Drenthe §5.3"
+REFERENCE = "rules/historic"  # settlement.references
 
 
 def evaluate(ds: Dataset, p: Placement, status: str) -> tuple[str | None, Step]:

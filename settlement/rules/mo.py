@@ -10,7 +10,7 @@ from ..facts import Dataset, Placement, Product
 from .base import Step, shared_step
 
 RULE = "mo"
-REFERENCE = "RULES.md §4.1; wetsvoorstel 36288 (wijzigt alleen art. 1.2.1 sub b Wmo 2015); Leidse Regio bouwsteen 5d"
+REFERENCE = "rules/mo"  # settlement.references
 
 
 def evaluate(ds: Dataset, p: Placement, product: Product) -> tuple[str | None, Step]:

@@ -16,7 +16,7 @@ from ..facts import Dataset, Placement
 from .base import InputError, Step
 
 RULE = "reentry"
-REFERENCE = "wetsvoorstel 36288, art. 1.2.1a lid 1 sub a; RULES.md §4.4 regel 1"
+REFERENCE = "rules/reentry"  # settlement.references
 
 Responsible = Callable[[Placement], tuple[str, tuple[str, dict]]]
 

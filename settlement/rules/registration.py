@@ -16,7 +16,7 @@ from . import vangnet
 from .base import InputError, Share, Step, merge_days
 
 RULE = "registration"
-REFERENCE = "Wmo 2015 art. 1.2.1 (woonplaats van de cliënt); RULES.md §4.5; Regiovisie Zuidoost-Drenthe §5.3"
+REFERENCE = "rules/registration"  # settlement.references
 
 
 def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share], list[Step]]:

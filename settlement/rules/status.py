@@ -18,7 +18,7 @@ from ..periods import FAR_FUTURE
 from .base import Step
 
 RULE = "status"
-REFERENCE = "RULES.md §4.2; Regiovisie Zuidoost-Drenthe §14.2; Regiovisie IJssel-Vecht voetnoot 5"
+REFERENCE = "rules/status"  # settlement.references
 WINDOW = timedelta(days=365)
 
 

@@ -14,7 +14,7 @@ from ..facts import Dataset, Placement
 from .base import InputError, Step
 
 RULE = "vangnet"
-REFERENCE = "RULES.md §4.4 regel 4; Regiovisie Zuidoost-Drenthe §5.2; Leidse Regio bouwsteen 5e (landelijk vangnet)"
+REFERENCE = "rules/vangnet"  # settlement.references
 
 
 def governing_application(ds: Dataset, p: Placement):

@@ -14,10 +14,9 @@ from .._util import ONE
 from .base import InputError, Step
 
 WOONPLAATS = "woonplaats"
-WOONPLAATS_REF = "wetsvoorstel 36288, art. 1.2.1a lid 1 (woonplaatsbeginsel); RULES.md §4.4 regel 2"
+WOONPLAATS_REF = "rules/woonplaats"  # settlement.references
 BEFORE_INSTITUTION = "woonplaats_before_institution"
-BEFORE_INSTITUTION_REF = ("wetsvoorstel 36288, art. 1.2.1a; RULES.md §4.4 regel 3 "
-                          "(adres direct voorafgaand aan het verblijf, als in de Jeugdwet)")
+BEFORE_INSTITUTION_REF = "rules/woonplaats_before_institution"  # settlement.references
 
 
 def _require_brp(ds: Dataset, p: Placement) -> list[Registration]:

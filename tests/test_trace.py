@@ -1,0 +1,77 @@
+"""Trace format 2 (settlement/trace.py, docs/TRACE.md): evidence only, one deciding step, typed
+record keys, catalogue keys; format 1 upgrades to the same in-memory form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from settlement import phrases, references, trace
+from settlement.demo.run import DATA
+from settlement.engine import Engine
+from settlement.loader import load_dir
+from settlement.periods import Month
+
+V1 = json.loads((Path(__file__).parent / "fixtures" / "traces_v1.json").read_text(encoding="utf-8"))["lines"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    ds, agreements = load_dir(DATA)
+    return Engine(ds, agreements)
+
+
+def _line(engine, month, placement, payer, basis):
+    lines = engine.settle(Month.parse(month)).lines
+    return next(l for l in lines if (l.placement, l.payer, l.basis) == (placement, payer, basis))
+
+
+def test_a_trace_holds_no_sentence_no_citation_and_one_deciding_step(engine):
+    prose = set(references.V1_TEXTS) | {phrases.say("en", c, {}) for c in ("historic_not_new", "ir_not_new_bw")}
+    for m in ("2023-01", "2023-07", "2024-03"):
+        for line in engine.settle(Month.parse(m)).lines:
+            t = line.trace
+            assert t["format"] == trace.FORMAT
+            text = trace.write(t)
+            assert not any(p in text for p in prose)
+            assert all("reason" not in s for s in t["steps"])
+            assert all(s["reference"] in references.CATALOGUE for s in t["steps"])
+            assert all(isinstance(r["record"], dict) for s in t["steps"] for r in s["read"])
+            assert sum(bool(s.get("decided")) for s in t["steps"]) == 1, line.sort_key
+            assert trace.decided_step(t) is t["steps"][trace.deciding(line.basis, t["steps"])]
+            assert json.loads(text) == t
+
+
+def test_a_reentry_step_depends_on_the_decision_of_the_earlier_placement(engine):
+    line = _line(engine, "2023-07", "P00054", *next((r["payer"], r["basis"]) for r in V1 if r["placement"] == "P00054"))
+    step = trace.decided_step(line.trace)
+    assert step["rule"] == "reentry"
+    assert step["depends_on"] == [f"decision<{step['outcome']['earlier_placement']}>"]
+
+
+def test_record_keys_and_labels_round_trip():
+    for label in ("brp.csv:73", "applications.csv:4", "notifications.csv:5", "placement P00033",
+                  "declaration P00033 2023-07", "tariff BW-NABIJ/leeuwarden", "product BW-NABIJ", "region assen",
+                  "region_members 0106", "agreement eagle"):
+        assert trace.record_label(trace.record_key(label)) == label
+    assert trace.record_key("brp.csv:12") == {"file": "brp.csv", "line": 12}
+    assert trace.record_key("placement P00020") == {"placement": "P00020"}
+
+
+@pytest.mark.parametrize("row", V1, ids=lambda r: f"{r['month']}-{r['placement']}-{r['basis']}")
+def test_a_format_1_trace_upgrades_to_what_the_engine_writes_now(engine, row):
+    assert row["trace"]["format"] == trace.FORMAT_V1
+    upgraded = trace.read(json.dumps(row["trace"]))
+    now = _line(engine, row["month"], row["placement"], row["payer"], row["basis"]).trace
+    assert upgraded == json.loads(trace.write(now))
+    assert trace.evidence(upgraded) == trace.evidence(now)
+    for old, new in zip(row["trace"]["steps"], upgraded["steps"]):  # the renderings are the stored ones
+        assert trace.reference_text(new) == old["reference"]
+        assert trace.reason(new, "en") == old.get("reason")
+
+
+def test_an_unknown_format_is_refused():
+    with pytest.raises(trace.TraceFormatError, match="not one this engine reads"):
+        trace.read('{"format": "settlement-trace/9", "steps": []}')

@@ -1,0 +1,123 @@
+"""`settle verify` compares evidence, in two parts: integrity (the stored run is untouched) and
+reproduction (the current engine gives the same evidence). A new wording of a phrase or of a
+reference changes neither; changed rules are "rules changed since this run" (exit 3), not
+tampering; a month written by the engine of traces format 1 keeps verifying and rendering."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from settlement import phrases, references
+from settlement.cli import main
+from settlement.demo.run import DATA
+
+MONTH = "2024-03"
+ROOT = Path(__file__).resolve().parent.parent
+PARENT = "4b8d93d"  # the last commit whose engine wrote settlement-trace/1
+
+
+def settle(db_url, *args, code=0):
+    r = CliRunner().invoke(main, ["--db", db_url, *args], catch_exceptions=False)
+    assert r.exit_code == code, r.output
+    return r.output
+
+
+def final_months(db_url, *months):
+    settle(db_url, "init")
+    settle(db_url, "load", str(DATA))
+    for m in months:
+        settle(db_url, "run", "--month", m)
+        settle(db_url, "finalize", "--month", m)
+
+
+def test_a_new_wording_of_a_phrase_and_of_a_reference_leaves_every_final_month_verified(db_url, monkeypatch):
+    final_months(db_url, "2024-02", MONTH)
+    before = settle(db_url, "explain", "--month", MONTH, "--client", "C0030")
+    assert "is of domain BW, not MO" in before
+    monkeypatch.setitem(phrases.EN, "mo_not_domain", lambda p: f"{p['product']} belongs to {p['domain']}, not to MO")
+    monkeypatch.setitem(references.CATALOGUE, "rules/mo", {**references.CATALOGUE["rules/mo"],
+                                                          "text": "RULES.md §4.1 (opvang); wetsvoorstel 36288"})
+    after = settle(db_url, "explain", "--month", MONTH, "--client", "C0030")  # rendered when read
+    assert "belongs to BW, not to MO" in after and "[RULES.md §4.1 (opvang); wetsvoorstel 36288]" in after
+    for m in ("2024-02", MONTH):
+        out = settle(db_url, "verify", "--month", m)
+        assert "integrity: ok; reproduction: identical" in out and f"{m} verifies" in out
+
+
+def _changed_rule(monkeypatch, rules_version):
+    """The historic rule (§4.3) records one more parameter: new evidence for every line it judged."""
+    from settlement import engine
+    from settlement.rules import historic
+    original = historic.evaluate
+
+    def evaluate(ds, p, st):
+        payer, step = original(ds, p, st)
+        return payer, dataclasses.replace(step, why=(step.why[0], {**step.why[1], "revised": True}))
+    monkeypatch.setattr(historic, "evaluate", evaluate)
+    monkeypatch.setattr(engine, "RULES_VERSION", rules_version)
+
+
+def test_changed_rules_are_listed_as_such_with_their_own_exit_status(db_url, monkeypatch):
+    final_months(db_url, MONTH)
+    _changed_rule(monkeypatch, "2")
+    out = settle(db_url, "verify", "--month", MONTH, code=3)
+    assert "integrity: ok; reproduction: rules changed" in out
+    assert "reproduction: rules changed since this run: final run 1: line " in out and ".why.params" in out
+    assert "the rules changed since its run" in out
+
+
+def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, monkeypatch):
+    final_months(db_url, MONTH)
+    _changed_rule(monkeypatch, "1")
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "reproduction: DIFFERS: final run 1: line " in out and "integrity: ok; reproduction: differs" in out
+
+
+def _parent_engine(tmp_path) -> Path:
+    """The code of the commit that wrote traces of format 1, extracted from git."""
+    if shutil.which("git") is None:
+        pytest.skip("git is needed to extract the engine of traces format 1")
+    out = tmp_path / "v1"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PARENT, "settlement", "migrations", "templates",
+                              "alembic.ini"], capture_output=True)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {PARENT} (the engine of traces format 1) is not in this clone")
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out
+
+
+def test_a_month_written_with_traces_format_1_verifies_and_renders_as_before(db_url, tmp_path):
+    old = _parent_engine(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
+
+    def old_settle(*args):
+        r = subprocess.run([sys.executable, "-c", "from settlement.cli import main; main()", "--db", db_url, *args],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    old_settle("init")
+    old_settle("load", str(DATA))
+    old_settle("run", "--month", MONTH)
+    old_settle("finalize", "--month", MONTH)
+    texts = {fmt: old_settle("explain", "--month", MONTH, "--client", "C0030", "--format", fmt)
+             for fmt in ("text", "html")}
+    import sqlalchemy as sa
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        formats = {t[t.index('"format":'):][:30] for (t,) in conn.execute(sa.text("SELECT trace FROM line"))}
+    engine.dispose()
+    assert formats == {'"format":"settlement-trace/1",'}
+    out = settle(db_url, "verify", "--month", MONTH)
+    assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
+    for fmt, text in texts.items():
+        assert settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt) == text
