@@ -37,6 +37,7 @@ from .engine import Engine, Line, MonthResult, engine_info, totals_and_invoices
 from .loader import dataset_hashes
 from .money import format_cents
 from .periods import Month
+from .errors import UserError
 
 RULES_CHANGED = 3  # the exit status of a month whose evidence the current rules no longer reproduce
 LISTED = 20  # differences listed per run when the rules changed
@@ -155,7 +156,7 @@ def _invoice_difference(month: str, lines: list[Line], pools: list[Any], codes: 
 def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], None] | None = None) -> Report:
     """Verify the month's finalised runs (module docstring). `progress(done, total)`: called as
     the work proceeds, per phase (reading, then four steps per run)."""
-    from .service import UserError, correction  # the correction arithmetic lives with the run command
+    from .service import correction  # the correction arithmetic lives with the run command
 
     m = str(month)
     report = Report(m)

@@ -24,6 +24,7 @@ from ..agreements import PoolResult
 from ..engine import BASES, Line
 from ..periods import Month, covers
 from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Receivable, Statement, StatementLine
+from ..errors import UserError
 
 PAYMENT_DAYS = 30
 
@@ -82,9 +83,8 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
     """The statements (one per municipality of the month's latest finalised snapshot) and the
     invoices (one per stored invoice or credit note, by number) of a finalised month.
 
-    Raises service.UserError when the month has no finalised run.
+    Raises errors.UserError when the month has no finalised run.
     """
-    from ..service import UserError
 
     m = Month.parse(month)
     runs = [r for r in store.month_runs(conn, month) if r.finalized_at is not None]

@@ -26,6 +26,7 @@ from ..agreements import PoolResult
 from ..engine import Line
 from ..facts import Dataset
 from ..periods import Month
+from ..errors import UserError
 
 SUBJECTS = ("client", "placement", "municipality")
 
@@ -106,7 +107,6 @@ class Selection:
 
 
 def _runs_of_month(conn: Connection, month: Month, mode: str) -> tuple[list[RunInfo], RunInfo | None]:
-    from ..service import UserError
     runs = [RunInfo.of(r) for r in store.month_runs(conn, str(month))]
     if not runs:
         raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
@@ -145,8 +145,7 @@ def gather(engine: SAEngine, subject: str, key: str, months: list[Month], mode: 
     of the selection's clients only (that needs SETTLEMENT_BSN_KEY) into `Selection.bsns`.
     `progress(phase, done, total)`: "reading", 0 of months + 1, then one more per month's lines
     and one for the facts.
-    Raises service.UserError for a month without a run or a key the data do not know."""
-    from ..service import UserError
+    Raises errors.UserError for a month without a run or a key the data do not know."""
     assert subject in SUBJECTS and mode in ("dossier", "latest")
     with engine.connect() as conn:
         per_month = [(m, *_runs_of_month(conn, m, mode)) for m in months]
