@@ -8,13 +8,12 @@ writers of a month's runs and invoices first take the month's lock (`lock_month`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection
 from itertools import chain
 from operator import attrgetter
 from types import SimpleNamespace
 from dataclasses import dataclass, fields as dataclass_fields
-from datetime import datetime, timezone
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -571,7 +570,7 @@ def status(conn: Connection) -> StoredState:
     snapshots = conn.execute(select(func.count()).select_from(db.Snapshot.__table__)).scalar_one()
     clients = placements = 0
     if snapshot is not None:
-        c, p = db.ClientRow.__table__, db.PlacementRow.__table__
+        c = db.ClientRow.__table__
         clients = conn.execute(select(func.count()).select_from(c).where(c.c.snapshot_id == snapshot.id)).scalar_one()
         placements = count_placements(conn, snapshot)
     runs_t, lines_t, inv_t = db.Run.__table__, db.LineRow.__table__, db.Invoice.__table__

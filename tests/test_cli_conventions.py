@@ -24,6 +24,8 @@ from settlement import db
 from settlement.cli import main
 from settlement.demo.run import DATA
 
+from tests.test_finalize import loaded  # noqa: F401 - the init-and-load fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(ROOT / "cli.py")
 
@@ -36,13 +38,6 @@ def ok(db_url: str, *args: str):
     r = settle(db_url, *args)
     assert r.exit_code == 0, r.output
     return r
-
-
-@pytest.fixture
-def loaded(db_url):
-    ok(db_url, "init")
-    ok(db_url, "load", str(DATA))
-    return db_url
 
 
 @pytest.fixture

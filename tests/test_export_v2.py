@@ -18,7 +18,7 @@ from fractions import Fraction
 from types import SimpleNamespace
 
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from settlement import db, export, receipt, store
 from settlement.agreements import PoolResult
@@ -27,6 +27,8 @@ from settlement.demo.run import DATA
 from settlement.engine import Line
 from settlement.periods import Month
 from settlement.verify import verify_month
+
+from tests.test_verify import sql
 
 MONTH = "2024-03"
 NUMBER = re.compile(r"^\d{4}-2024-\d{5}$")
@@ -39,13 +41,6 @@ def settle(db_url, *args, code=0):
     return r.output
 
 
-def sql(db_url, statement, **params):
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        rows = result.fetchall() if result.returns_rows else None
-    engine.dispose()
-    return rows
 
 
 def runs(db_url):

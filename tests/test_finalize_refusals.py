@@ -8,8 +8,9 @@ from __future__ import annotations
 from settlement import db
 from settlement.demo.run import DATA
 
-from tests.test_cli_conventions import loaded, ok, settle  # noqa: F401 - loaded is a fixture
+from tests.test_cli_conventions import ok, settle
 from tests.test_finalize import add_declaration, copy_data, counts, invoices, rows, runs_of
+from tests.test_finalize import loaded  # noqa: F401 - the init-and-load fixture
 
 
 def refused(db_url: str, *args: str, status: int = 2) -> str:
