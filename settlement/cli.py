@@ -166,7 +166,7 @@ def main(ctx: click.Context, db_url: str | None) -> None:
     """settle: inter-municipal settlement of beschermd wonen and maatschappelijke opvang.
 
     Exit status: 0 done, 2 refused input (a mistake in the data or the arguments), 1 anything else,
-    130 interrupted (Ctrl-C)."""
+    3 `verify`: intact, but the rules changed since the run, 130 interrupted (Ctrl-C)."""
     ctx.obj = {"db": db_url}
 
 
