@@ -396,11 +396,11 @@ def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:
         if refusal:
             raise Refused(f"{refusal}; it can be finalised once it is over")
         current = store.current_snapshot(conn)
-        if current is None or current.id != run.snapshot_id:
-            what = "a newer snapshot" if current is None else f"snapshot {current.id}"
+        assert current is not None  # the draft was computed on a loaded snapshot
+        if current.id != run.snapshot_id:
             raise Refused(f"the draft {'correction ' if run.kind == 'correction' else ''}run {run.id} of {m} was "
-                            f"computed on snapshot {run.snapshot_id}, but the data loaded since are {what}: "
-                            f"run `settle run --month {m}` again, then finalise")
+                          f"computed on snapshot {run.snapshot_id}, but the data loaded since are snapshot "
+                          f"{current.id}: run `settle run --month {m}` again, then finalise")
         lines = store.read_run_lines(conn, [run.id])[run.id]  # type: ignore[list-item,index]
         pools = store.read_run_pools(conn, [run.id])[run.id]  # type: ignore[list-item,index]
         if not lines and not pools:
