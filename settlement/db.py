@@ -301,6 +301,16 @@ class PoolShareRow(SQLModel, table=True):
     share: int = Field(sa_column=cents_column())
 
 
+class TracePart(SQLModel, table=True):
+    """A part of the run's line traces, stored once however many lines name it by its key: a
+    step, or a pool's arithmetic (settlement.trace.write_shared). Since migration 0006."""
+
+    __tablename__ = "trace_part"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=17)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class Invoice(SQLModel, table=True):
     """An invoice or credit note, numbered at finalisation: <creditor>-<year>-<seq:05d>, gapless
     and never reused per (creditor, year of the settled month)."""

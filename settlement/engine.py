@@ -57,6 +57,7 @@ class Line:
     trace: dict[str, Any] | None  # None when only its text came back from a worker process
     text: str | None = None  # the trace's canonical text, when already made (settlement.receipt)
     chunk: bytes | None = None  # what the lines hash takes of the line, when already made (idem)
+    parts: Any = None  # the trace parts its text names (key -> text), when only its text came back
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
@@ -65,7 +66,7 @@ class Line:
     def trace_dict(self) -> dict[str, Any]:
         if self.trace is None:
             assert self.text is not None
-            self.trace = json.loads(self.text)
+            self.trace = _trace.read(self.text, self.parts)
         return self.trace
 
 
@@ -76,6 +77,9 @@ class MonthResult:
     pools: list[PoolResult]
     invoices: list[tuple[str, str, int]] = field(default_factory=list)  # (creditor, debtor, cents)
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (payable, receivable)
+    # the trace parts (key -> text, settlement.trace.write_shared) of the lines whose stored text
+    # is already made (`Line.text`, by a worker process); the others' are added when stored
+    parts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -252,9 +256,9 @@ class Engine:
         lines.sort(key=lambda l: l.sort_key)
         return lines, problems
 
-    def complete(self, month: Month, lines: list[Line]) -> MonthResult:
+    def complete(self, month: Month, lines: list[Line], parts: dict[str, str] | None = None) -> MonthResult:
         """The month from all its lines in order: the pools (§5.1), invoices and totals (§8), and
-        the invariants checked."""
+        the invariants checked. `parts`: the trace parts of the lines whose text is made."""
 
         pooled: dict[str, list[Line]] = defaultdict(list)
         for line in lines:
@@ -266,11 +270,11 @@ class Engine:
                 result = a.settle(month, [l.amount for l in pooled[a.id]])
                 assert result is not None
                 pools.append(result)
-                described = Pool.describe(result)
+                block = _trace.StepDict({"agreement": a.id, **Pool.describe(result)})  # one for all its lines
                 for line in pooled[a.id]:
-                    line.trace_dict()["pool"] = {"agreement": a.id, **described}
+                    line.trace_dict()["pool"] = block
                     line.text = line.chunk = None  # made again with the pool
-        result = MonthResult(month, lines, pools)
+        result = MonthResult(month, lines, pools, parts=parts if parts is not None else {})
         totals_and_invoices(result, sorted(self.ds.municipalities))
         check_invariants(result)
         return result

@@ -28,8 +28,18 @@ _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 
 def trace_text(trace: dict[str, Any]) -> str:
-    """The stored form of a trace (`settlement.trace.write`: canonical JSON)."""
+    """A trace as one text (`settlement.trace.write`: canonical JSON), as runs stored it before
+    their steps were stored once per run."""
     return _trace.write(trace)
+
+
+def stored_traces(result: Any) -> tuple[list[str], dict[str, str]]:
+    """The stored form of a month's traces: per line its text with the steps and the pool block
+    as part keys (`settlement.trace.write_shared`), and the parts (key -> text) the run stores
+    once. A line made in a worker brings its text (`Line.text`) and its parts (`result.parts`)."""
+    parts = dict(result.parts)
+    texts = [l.text if l.text is not None else _trace.write_shared(l.trace, parts) for l in result.lines]
+    return texts, parts
 
 
 def _sha(chunks: Iterable[str]) -> str:
@@ -61,15 +71,19 @@ def pool_record(pool: PoolResult) -> list[Any]:
             [[code, str(weights[code]), share] for code, share in sorted(pool.shares.items())]]
 
 
-def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Iterable[str] | None = None) -> str:
-    """The hash of a run's content: its lines in order (traces included) and its pools.
-    `traces`: the lines' trace texts, in the same order, when the caller already made them; a
-    line settled in a worker process brings its chunk along (`Line.chunk`)."""
+def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Iterable[str] | None = None,
+               parts: dict[str, str] | None = None) -> str:
+    """The hash of a run's content: its lines in order (traces included), its pools, and the trace
+    parts its lines name (by key; none for a run stored before parts existed, whose hash is then
+    what it always was). `traces`: the lines' trace texts, in the same order, when the caller
+    already made them; a line settled in a worker process brings its chunk along (`Line.chunk`)."""
     h = hashlib.sha256()
     for line, trace in zip(lines, traces if traces is not None else repeat(None)):
         h.update(line.chunk or line_chunk(line, trace))
     for pool in sorted(pools, key=lambda p: p.agreement):
         h.update((_compact(pool_record(pool)) + "\n").encode("utf-8"))
+    for key in sorted(parts or ()):
+        h.update((_compact([key, parts[key]]) + "\n").encode("utf-8"))  # type: ignore[index]
     return "sha256:" + h.hexdigest()
 
 

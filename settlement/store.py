@@ -8,6 +8,7 @@ writers of a month's runs and invoices first take the month's lock (`lock_month`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from itertools import chain
 from operator import attrgetter
@@ -362,6 +363,7 @@ def delete_unfinalised(conn: Connection, month: str) -> list[int]:
     if old:
         conn.execute(delete(lines).where(lines.c.run_id.in_(old)))
         conn.execute(delete(shares).where(shares.c.run_id.in_(old)))
+        conn.execute(delete(_PARTS).where(_PARTS.c.run_id.in_(old)))
         conn.execute(delete(runs).where(runs.c.id.in_(old)))
     return old
 
@@ -376,13 +378,13 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     UPDATE of the row just inserted, in the same transaction."""
     runs, lines, shares = db.Run.__table__, db.LineRow.__table__, db.PoolShareRow.__table__
     assert kind in ("draft", "correction") and (parent is not None) == (kind == "correction")
-    traces = [l.text or receipt.trace_text(l.trace) for l in result.lines]  # each made once: stored and hashed
+    traces, parts = receipt.stored_traces(result)  # each made once: stored and hashed
     pending = callable(export_hash)
     values = dict(snapshot_id=snapshot.id, month=str(result.month), kind=kind, engine_version=info["engine_version"],
                   rules_version=info["rules_version"], input_hash=snapshot.input_hash,
                   agreements_hash=snapshot.agreements_hash, export_hash="" if pending else export_hash,
                   calculated_at=clock.now(), parent=parent, finalized_at=None,
-                  lines_hash=receipt.lines_hash(result.lines, result.pools, traces))
+                  lines_hash=receipt.lines_hash(result.lines, result.pools, traces, parts))
 
     def sealed() -> dict[str, Any]:  # the receipt of `values`
         the_receipt = receipt.build(SimpleNamespace(**values), values["lines_hash"], receipt.wording())
@@ -400,6 +402,8 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
              "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
              "trace": trace}
             for i, (l, trace) in enumerate(zip(result.lines, traces))])
+    if parts:
+        conn.execute(insert(_PARTS), [{"run_id": run_id, "key": k, "body": v} for k, v in sorted(parts.items())])
     share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
                    "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
                   for p in result.pools for code, share in p.shares.items()]
@@ -481,17 +485,27 @@ def latest_run(conn: Connection, month: str) -> db.Run | None:
 
 
 def read_lines(conn: Connection, run_id: int, client: str | None = None, with_trace: bool = False) -> list[Line]:
-    t = db.LineRow.__table__
-    q = select(t).where(t.c.run_id == run_id)
-    if client is not None:
-        q = q.where(t.c.client == client)
-    out = []
-    for r in conn.execute(q.order_by(t.c.seq)):
-        m = r._mapping
-        out.append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"], m["status"],
-                        m["basis"], m["payer"], m["pool"], m["creditor"],
-                        tuple(f for f in m["flags"].split(",") if f),
-                        _trace.read(m["trace"]) if with_trace else {}, m["trace"] if with_trace else None))
+    return read_run_lines(conn, [run_id], with_trace, client=client)[run_id]
+
+
+_PARTS = db.TracePart.__table__
+_KEYS_PER_QUERY = 500  # part keys per IN list: far below every database's limit on parameters
+
+
+def read_run_parts(conn: Connection, run_ids: list[int], keys: Collection[str] | None = None) -> dict[int, dict[str, str]]:
+    """The trace parts (key -> text) of several runs, with one query (or one per 500 keys when only
+    `keys` are wanted): every part of each run, or only those `keys`."""
+    out: dict[int, dict[str, str]] = {r: {} for r in run_ids}
+    if not run_ids or (keys is not None and not keys):
+        return out
+    where = [_PARTS.c.run_id.in_(run_ids)]
+    batches = [None] if keys is None else [sorted(keys)[i:i + _KEYS_PER_QUERY]
+                                          for i in range(0, len(keys), _KEYS_PER_QUERY)]
+    for batch in batches:
+        q = select(_PARTS.c.run_id, _PARTS.c.key, _PARTS.c.body).where(
+            *where, *([_PARTS.c.key.in_(batch)] if batch is not None else []))
+        for run_id, key, body in conn.execute(q):
+            out[run_id][key] = body
     return out
 
 
@@ -516,12 +530,18 @@ def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = Fals
     either = ([t.c.payer == payer] if payer is not None else []) + ([t.c.pool.in_(sorted(pools))] if pools else [])
     if either:
         where.append(or_(*either))
-    for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq)):
-        m = r._mapping
+    rows = [r._mapping for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq))]
+    if with_trace:
+        # the parts the lines name: all of each run's when every line is read, else only theirs
+        whole = client is None and placement is None and not either
+        parsed = [json.loads(m["trace"]) for m in rows]
+        keys = None if whole else {k for p in parsed for k in _trace.part_keys(p)}
+        parts = {r: _trace.Parts(texts) for r, texts in read_run_parts(conn, run_ids, keys).items()}
+    for i, m in enumerate(rows):
         out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"],
                                      m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
                                      tuple(f for f in m["flags"].split(",") if f),
-                                     _trace.read(m["trace"]) if with_trace else {},
+                                     _trace.read(parsed[i], parts[m["run_id"]]) if with_trace else {},
                                      m["trace"] if with_trace else None))
     return out
 

@@ -10,15 +10,24 @@ line, and `depends_on` keys in OpenFisca's `name<period>` style (a reentry step 
 `explain`, the dossier and the documents render them at read time (`reason`, `reference_text`,
 `record_label`), so a new wording changes no stored trace.
 
+Steps are stored once per run (`write_shared`): a line's stored trace holds, in place of each
+step and of its pool block, a PART KEY (`"#"` and the first 16 hex digits of the SHA-256 of the
+part's canonical JSON), and the run's `trace_part` table holds each part's text once. The steps
+of one placement-month, the agreement steps that did not concern a care region and a pool's
+arithmetic are then stored once, however many lines they explain. Content addressing keeps the
+stored form independent of how the month was settled (one process or several). A trace stored
+with its steps in place (every run before this) reads the same.
+
 `read` checks the format and upgrades a stored `settlement-trace/1` to the same in-memory form,
-the way Alembic upgrades a schema; `write` gives the stored text (canonical JSON); `evidence`
-is what `settle verify` compares.
+the way Alembic upgrades a schema, and puts the parts back in their place; `write` gives the
+whole trace as one text (canonical JSON); `evidence` is what `settle verify` compares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from . import RULES_VERSION, references
 from .phrases import say
@@ -47,7 +56,7 @@ class StepDict(dict):
     that does not concern a care region, a placement's §4.4 decision in every month) is built and
     encoded once; `write` joins the texts. Never mutated once built."""
 
-    __slots__ = ("_json", "_decided", "_plain")
+    __slots__ = ("_json", "_decided", "_plain", "_key")
 
     def json(self) -> str:
         try:
@@ -55,6 +64,24 @@ class StepDict(dict):
         except AttributeError:
             self._json = _ENCODE(self)
             return self._json
+
+    def key(self) -> str:
+        """The step's part key (`part_key` of its text), computed once."""
+        try:
+            return self._key
+        except AttributeError:
+            self._key = part_key(self.json())
+            return self._key
+
+
+PART_PREFIX = "#"
+
+
+def part_key(text: str) -> str:
+    """The key under which a part (a step, or a pool block) of canonical JSON `text` is stored
+    once per run: `#` and the first 16 hex digits of its SHA-256. A key names its content: the
+    lines hash covers both the keys in the lines and the parts' texts."""
+    return PART_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def record_key(record: str) -> dict[str, Any]:
@@ -234,6 +261,69 @@ def write(trace: dict[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def _part(value: Any, parts: dict[str, str]) -> str:
+    """The key of `value` (a step or a pool block), its text added to `parts`."""
+    if isinstance(value, StepDict):
+        key, text = value.key(), value.json()
+    else:
+        text = _ENCODE(value)
+        key = part_key(text)
+    parts[key] = text
+    return key
+
+
+def write_shared(trace: dict[str, Any], parts: dict[str, str]) -> str:
+    """The stored form of a trace whose steps and pool block are stored once per run: the text of
+    `write` with each of them replaced by its part key; the parts' texts are added to `parts`
+    (key -> text), which the run stores beside its lines (table `trace_part`)."""
+    out = {k: v for k, v in trace.items() if k not in ("steps", "pool")}
+    out["steps"] = [_part(s, parts) for s in trace.get("steps", [])]
+    if "pool" in trace:
+        out["pool"] = _part(trace["pool"], parts)
+    return _ENCODE(out)
+
+
+class MissingPartError(TraceFormatError):
+    """A stored trace names a part that its run does not hold."""
+
+
+class Parts:
+    """The stored parts of one run (key -> text), each parsed once when first asked for, so that
+    the lines of a run share their step objects in memory too."""
+
+    def __init__(self, texts: Mapping[str, str]):
+        self.texts = texts
+        self._parsed: dict[str, Any] = {}
+
+    def __call__(self, key: str) -> Any:
+        try:
+            return self._parsed[key]
+        except KeyError:
+            pass
+        try:
+            text = self.texts[key]
+        except KeyError:
+            raise MissingPartError(f"a stored trace names part {key}, which its run does not hold") from None
+        value = self._parsed[key] = json.loads(text)
+        return value
+
+
+NO_PARTS = Parts({})
+
+
+def _resolved(t: dict[str, Any], parts: Parts) -> dict[str, Any]:
+    steps = t.get("steps")
+    pool = t.get("pool")
+    if not (isinstance(pool, str) or (steps and any(isinstance(s, str) for s in steps))):
+        return t
+    out = dict(t)
+    if steps:
+        out["steps"] = [parts(s) if isinstance(s, str) else s for s in steps]
+    if isinstance(pool, str):
+        out["pool"] = parts(pool)
+    return out
+
+
 def _upgrade_step_v1(s: dict[str, Any]) -> dict[str, Any]:
     kind = None
     for r in s.get("read", []):
@@ -258,12 +348,22 @@ def upgrade_v1(t: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read(stored: str | dict[str, Any]) -> dict[str, Any]:
-    """A stored trace (its text, or the parsed JSON) in the in-memory form of format 2."""
+def part_keys(stored: str | dict[str, Any]) -> list[str]:
+    """The part keys a stored trace names (none for a trace stored whole)."""
+    t = json.loads(stored) if isinstance(stored, str) else stored
+    keys = [s for s in t.get("steps", ()) if isinstance(s, str)]
+    if isinstance(t.get("pool"), str):
+        keys.append(t["pool"])
+    return keys
+
+
+def read(stored: str | dict[str, Any], parts: Parts | Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A stored trace (its text, or the parsed JSON) in the in-memory form of format 2, its parts
+    (the run's, `Parts` or key -> text) back in their place."""
     t = json.loads(stored) if isinstance(stored, str) else stored
     fmt = t.get("format") if isinstance(t, dict) else None
     if fmt == FORMAT:
-        return t
+        return _resolved(t, parts if isinstance(parts, Parts) else Parts(parts) if parts else NO_PARTS)
     if fmt == FORMAT_V1:
         return upgrade_v1(t)
     raise TraceFormatError(f"a trace of format {fmt!r} is not one this engine reads ({', '.join(FORMATS)})")

@@ -178,6 +178,7 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
         ids = [r.id for r in runs]
         stored_lines = store.read_run_lines(conn, ids, with_trace=True)  # type: ignore[arg-type]
         stored_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
+        stored_parts = store.read_run_parts(conn, ids)  # type: ignore[arg-type]
         stored_invoices: dict[int, list[Any]] = {i: [] for i in ids}  # type: ignore[misc]
         for inv in store.read_invoices(conn, m):
             stored_invoices.setdefault(inv.run_id, []).append(inv)
@@ -226,7 +227,7 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
                                   f"recomputed identically from snapshot {snap.id}")  # type: ignore[union-attr]
         step()
         # 3. integrity: the stored content and the receipt
-        content = receipt.lines_hash(lines, pools)
+        content = receipt.lines_hash(lines, pools, parts=stored_parts[run.id])  # type: ignore[index]
         if run.lines_hash is None:
             report.checked.append(f"{label}: written before receipts existed; its content is checked by recomputation only")
         elif content != run.lines_hash:

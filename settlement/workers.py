@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator
 from ._util import children_die_with_this_process
 from .engine import Engine, Line, MonthResult, SettlementError
 from .periods import Month
-from .receipt import line_chunk, trace_text
+from .receipt import line_chunk
+from .trace import write_shared
 
 # Below this many placements one process is quicker than starting workers.
 MIN_PLACEMENTS = 4_000
@@ -55,26 +56,31 @@ def processes_wanted(placements: int, months: int = 1) -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
 
-def _settle_part(month: Month, part: int) -> tuple[list[tuple[Any, ...]], list[str]]:
+Sent = tuple[list[tuple[Any, ...]], list[str], dict[str, str]]
+
+
+def _settle_part(month: Month, part: int) -> Sent:
     assert _ENGINE is not None
     return _lines_sent(_ENGINE, month, _PARTS[part])
 
 
-def _lines_sent(engine: Engine, month: Month, placements: list[Any]) -> tuple[list[tuple[Any, ...]], list[str]]:
+def _lines_sent(engine: Engine, month: Month, placements: list[Any]) -> Sent:
     """The lines of some placements in `month` as a worker sends them: each with its trace's
-    text and its chunk of the lines hash; a pooled line with its trace as a dict instead, since
-    the parent adds the pool's arithmetic to it. And the problems that stop them."""
+    stored text (its steps as part keys, settlement.trace.write_shared) and its chunk of the lines
+    hash; a pooled line with its trace as a dict instead, since the parent adds the pool's
+    arithmetic to it. And the problems that stop them, and the parts' texts (key -> text)."""
     lines, problems = engine.lines_of(month, placements)
+    parts: dict[str, str] = {}
     out = []
     for l in lines:
         if l.pool is not None:
             out.append((l.placement, l.client, l.product, l.region, l.days, l.amount, l.status, l.basis, l.payer,
                         l.pool, l.creditor, l.flags, l.trace, None, None))
         else:
-            text = trace_text(l.trace)  # type: ignore[arg-type]
+            text = write_shared(l.trace, parts)  # type: ignore[arg-type]
             out.append((l.placement, l.client, l.product, l.region, l.days, l.amount, l.status, l.basis, l.payer,
                         l.pool, l.creditor, l.flags, None, text, line_chunk(l, text)))
-    return out, problems
+    return out, problems, parts
 
 
 def _serve(conn: Any, part: int, n: int, load: Callable[[bool, bool], Engine]) -> None:
@@ -180,18 +186,19 @@ class Workers:
             parts += self._receive()
             if i + 1 < len(months):
                 self._send(months[i + 1])  # the workers settle the next month while this one is written
-            problems = [p for _, ps in parts for p in ps]
+            problems = [p for _, ps, _ in parts for p in ps]
             if problems:
                 raise SettlementError(problems)
-            lines = [Line(*row) for rows, _ in parts for row in rows]
+            texts = {k: v for _, _, ps in parts for k, v in ps.items()}
+            lines = [Line(*row, parts=texts) for rows, _, _ in parts for row in rows]
             del parts
-            yield engine.complete(month, lines)
+            yield engine.complete(month, lines, texts)
 
     def _send(self, month: Month) -> None:
         for _, conn in self._workers:
             conn.send(month)
 
-    def _receive(self) -> list[tuple[list[tuple[Any, ...]], list[str]]]:
+    def _receive(self) -> list[Sent]:
         out = []
         for process, conn in self._workers:
             try:

@@ -353,7 +353,7 @@ def test_upgrading_a_0003_database_with_data(monkeypatch, db_url):
     hash and the ciphertext, no plain BSN is left in a copy of the database, the month still
     verifies (its input hash is over the BSNs themselves) and the statements show them."""
     from alembic import command
-    from tests.legacy import load_as_before_0004
+    from tests.legacy import load_as_before_0004, store_traces_whole
 
     engine = db.make_engine(db_url)
     cfg = migrate.alembic_config(engine)
@@ -361,8 +361,10 @@ def test_upgrading_a_0003_database_with_data(monkeypatch, db_url):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0003")
     load_as_before_0004(engine, DATA)
-    service.run_months(engine, [Month.parse(MONTH)])  # 0003's tables for runs are 0004's
-    service.finalize(engine, Month.parse(MONTH))
+    with monkeypatch.context() as m:  # 0003's tables for runs are 0005's; traces whole, as before 0006
+        store_traces_whole(m)
+        service.run_months(engine, [Month.parse(MONTH)])
+        service.finalize(engine, Month.parse(MONTH))
     engine.dispose()
     numbers = demo_bsns()
     assert numbers["C0001"] in raw_dump(db_url)

@@ -68,11 +68,29 @@ def test_an_altered_amount_is_found_and_named(db_url):
 def test_an_altered_trace_is_found_even_with_its_hash_rewritten(db_url):
     final_month(db_url)
     (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 0")
-    forged = trace.replace('"applies":true', '"applies":false', 1)
-    assert forged != trace
-    sql(db_url, "UPDATE line SET trace = :t WHERE seq = 0", t=forged)
+    # the line's steps are stored once per run (table trace_part) and named by their keys
+    keys = json.loads(trace)["steps"]
+    bodies = dict(sql(db_url, "SELECT key, body FROM trace_part"))
+    key = next(k for k in keys if '"applies":true' in bodies[k])
+    forged = bodies[key].replace('"applies":true', '"applies":false', 1)
+    sql(db_url, "UPDATE trace_part SET body = :b WHERE key = :k", b=forged, k=key)
     out = settle(db_url, "verify", "--month", MONTH, code=1)
     assert "line 1 (" in out and "stored trace differs" in out and ".applies" in out
+    assert "stored lines, traces or pool shares were altered" in out
+
+
+def test_a_trace_naming_another_part_is_found(db_url):
+    final_month(db_url)
+    (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 0")
+    t = json.loads(trace)
+    (other,), = sql(db_url, "SELECT key FROM trace_part WHERE key NOT IN (%s) ORDER BY key LIMIT 1"
+                    % ",".join(f"'{k}'" for k in t["steps"]))
+    t["steps"][1] = other  # a step of some other line in its place
+    forged = json.dumps(t, sort_keys=True, separators=(",", ":"))
+    sql(db_url, "UPDATE line SET trace = :t WHERE seq = 0", t=forged)
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "line 1 (" in out and "stored trace differs" in out
+    assert "stored lines, traces or pool shares were altered" in out
 
 
 def test_an_altered_fact_of_the_snapshot_is_found(db_url):

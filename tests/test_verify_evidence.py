@@ -1,7 +1,9 @@
 """`settle verify` compares evidence, in two parts: integrity (the stored run is untouched) and
 reproduction (the current engine gives the same evidence). A new wording of a phrase or of a
 reference changes neither; changed rules are "rules changed since this run" (exit 3), not
-tampering; a month written by the engine of traces format 1 keeps verifying and rendering."""
+tampering; a month written by the engine of traces format 1, or by the engine that stored format 2
+with every step in place (before steps were stored once per run), upgrades (`settle init`) and
+keeps verifying and rendering."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from settlement.demo.run import DATA
 MONTH = "2024-03"
 ROOT = Path(__file__).resolve().parent.parent
 PARENT = "4b8d93d"  # the last commit whose engine wrote settlement-trace/1
+WHOLE = "af29e40"  # the last commit whose engine stored format 2 traces whole (no trace parts)
 
 
 def settle(db_url, *args, code=0):
@@ -81,22 +84,25 @@ def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, m
     assert "reproduction: DIFFERS: final run 1: line " in out and "integrity: ok; reproduction: differs" in out
 
 
-def _parent_engine(tmp_path) -> Path:
-    """The code of the commit that wrote traces of format 1, extracted from git."""
+def _parent_engine(tmp_path, commit: str = PARENT) -> Path:
+    """The code of an earlier commit (by default the one that wrote traces of format 1),
+    extracted from git."""
     if shutil.which("git") is None:
-        pytest.skip("git is needed to extract the engine of traces format 1")
+        pytest.skip(f"git is needed to extract the engine of commit {commit}")
     out = tmp_path / "v1"
     out.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PARENT, "settlement", "migrations", "templates",
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "settlement", "migrations", "templates",
                               "alembic.ini"], capture_output=True)
     if archive.returncode != 0:
-        pytest.skip(f"commit {PARENT} (the engine of traces format 1) is not in this clone")
+        pytest.skip(f"commit {commit} (an earlier engine) is not in this clone")
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
     return out
 
 
-def test_a_month_written_with_traces_format_1_verifies_and_renders_as_before(db_url, tmp_path):
-    old = _parent_engine(tmp_path)
+@pytest.mark.parametrize("commit, fmt", [(PARENT, "settlement-trace/1"), (WHOLE, "settlement-trace/2")],
+                         ids=["format-1", "format-2-whole"])
+def test_a_month_written_by_an_earlier_engine_upgrades_verifies_and_renders_as_before(db_url, tmp_path, commit, fmt):
+    old = _parent_engine(tmp_path, commit)
     env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
 
     def old_settle(*args):
@@ -116,7 +122,8 @@ def test_a_month_written_with_traces_format_1_verifies_and_renders_as_before(db_
     with engine.connect() as conn:
         formats = {t[t.index('"format":'):][:30] for (t,) in conn.execute(sa.text("SELECT trace FROM line"))}
     engine.dispose()
-    assert formats == {'"format":"settlement-trace/1",'}
+    assert formats == {f'"format":"{fmt}",'}
+    settle(db_url, "init")  # the schema upgrade (trace parts, 0006) leaves the stored run as it was
     out = settle(db_url, "verify", "--month", MONTH)
     assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
     for fmt, text in texts.items():

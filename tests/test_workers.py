@@ -28,8 +28,8 @@ def _loader(ds=None, agreements=None):
 
 def _fingerprint(result):
     """Everything a run stores of a month: lines with their trace texts, pools, invoices, totals."""
-    texts = [l.text or receipt.trace_text(l.trace) for l in result.lines]
-    return (receipt.lines_hash(result.lines, result.pools, texts),
+    texts, parts = receipt.stored_traces(result)
+    return (receipt.lines_hash(result.lines, result.pools, texts, parts),
             export.dumps(export.build(str(result.month), "x", "y", result.lines, result.pools,
                                       sorted(result.totals))),
             result.invoices, result.totals)
