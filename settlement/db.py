@@ -199,6 +199,7 @@ class PlacementRow(SQLModel, table=True):
     start: date
     end: Optional[date] = None
     financing: str = Field(max_length=3)
+    contractor: Optional[str] = Field(default=None, max_length=4)  # since 0007
     __table_args__ = (Index("ix_placement_snapshot_id_client", "snapshot_id", "client"),)
 
 
@@ -296,9 +297,11 @@ class PoolShareRow(SQLModel, table=True):
     agreement: str = Field(primary_key=True)
     municipality: str = Field(primary_key=True, max_length=4)
     creditor: str = Field(max_length=4)
-    total: int = Field(sa_column=cents_column())
+    total: int = Field(sa_column=cents_column())  # T, the month's total the shares split
     weight: str
     share: int = Field(sa_column=cents_column())
+    # B(M) of a budget pool (RULES.md §5.3; costs = total + budget), 0 for a pool of costs. Since 0007.
+    budget: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class TracePart(SQLModel, table=True):

@@ -204,7 +204,9 @@ class Engine:
         if amt is None:
             return []
         st, shares, steps = self._allocate(p, month, amt)
-        creditor = self.ds.regions[p.region].centrumgemeente
+        # RULES.md §2: the creditor contracted and paid the provider: the placement's contractor, else
+        # the care region's centrumgemeente
+        creditor = p.contractor or self.ds.regions[p.region].centrumgemeente
         if len(shares) == 1:
             parts = {0: amt.cents}
         else:  # §3: split in proportion to days, largest remainder, ties to the earlier day range
@@ -266,11 +268,12 @@ class Engine:
                 pooled[line.pool].append(line)
         pools: list[PoolResult] = []
         for a in self.agreements:
+            result = a.settle(month, [l.amount for l in pooled.get(a.id, ())])
+            if result is None:
+                continue
+            pools.append(result)
             if a.id in pooled:
-                result = a.settle(month, [l.amount for l in pooled[a.id]])
-                assert result is not None
-                pools.append(result)
-                block = _trace.StepDict({"agreement": a.id, **Pool.describe(result)})  # one for all its lines
+                block = _trace.StepDict({"agreement": a.id, **a.describe(result, month)})  # one for all its lines
                 for line in pooled[a.id]:
                     line.trace_dict()["pool"] = block
                     line.text = line.chunk = None  # made again with the pool
@@ -311,12 +314,16 @@ def check_invariants(result: MonthResult) -> None:
         if sum(pool.shares.values()) != pool.total:
             raise InvariantError(f"pool {pool.agreement}: shares sum to {sum(pool.shares.values())} cents, "
                                  f"the total is {pool.total}")
-        if pool.total != sum(l.amount for l in result.lines if l.pool == pool.agreement):
-            raise InvariantError(f"pool {pool.agreement}: total differs from its lines")
+        if pool.costs != sum(l.amount for l in result.lines if l.pool == pool.agreement):
+            raise InvariantError(f"pool {pool.agreement}: total differs from its lines"
+                                 + (" (its costs: the total plus the month budget)" if pool.budget else ""))
+    # RULES.md §5.3: what the budget pools' budgets carried is borne by no municipality
     line_sum = sum(l.amount for l in result.lines)
     payable_sum = sum(p for p, _ in result.totals.values())
-    if line_sum != payable_sum:
-        raise InvariantError(f"{result.month}: lines sum to {line_sum} cents but payables to {payable_sum}")
+    budget_sum = sum(p.budget for p in result.pools)
+    if line_sum != payable_sum + budget_sum:
+        raise InvariantError(f"{result.month}: lines sum to {line_sum} cents but payables to {payable_sum}"
+                             + (f" and the budget pools' month budgets to {budget_sum}" if budget_sum else ""))
 
 
 def check_invoices(lines: list[Line], pools: list[PoolResult], invoices: list[dict[str, Any]]) -> None:

@@ -45,8 +45,7 @@ def pool_parts(pool: PoolResult) -> tuple[int, int]:
     """(costs, budget) of a pool result, in cents: `total` = costs - budget. A pool that shares
     costs has no budget part; a budget pool (RULES.md §5.3) carries its month's budget B(M) as
     `budget`, and its total is then the costs of the pooled lines minus that part."""
-    budget = getattr(pool, "budget", 0) or 0
-    return pool.total + budget, budget
+    return pool.costs, pool.budget
 
 
 def build(month: str, engine_version: str, input_hash: str, lines: list[Line], pools: list[PoolResult],

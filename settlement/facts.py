@@ -109,11 +109,17 @@ class Placement:
     start: date
     end: date | None
     financing: str
+    # v2: the municipality that contracted and pays the provider, the creditor of the placement's
+    # lines (RULES.md §2); None: the care region's centrumgemeente
+    contractor: str | None = None
 
     @property
     def ref(self) -> dict[str, Any]:
-        return {"record": f"placement {self.placement}", "product": self.product, "region": self.region,
-                "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None}
+        out = {"record": f"placement {self.placement}", "product": self.product, "region": self.region,
+               "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None}
+        if self.contractor is not None:  # only when given: the records of earlier runs stay as they were
+            out["contractor"] = self.contractor
+        return out
 
 
 @dataclass(frozen=True)

@@ -740,9 +740,11 @@ def _placement(r: Row) -> Placement | None:
     provider, location = r.identifier("provider", r.text("provider")), r.code("location")
     start, end = r.interval("start", "end")
     financing = r.choice("financing", FINANCING)
+    contractor = r.code("contractor", required=False) if "contractor" in r.cells else None  # empty: none
     if not r.ok:
         return None
-    return Placement(pid, client, product, region, provider, location, start, end, financing)  # type: ignore[arg-type]
+    return Placement(pid, client, product, region, provider, location, start, end, financing,  # type: ignore[arg-type]
+                     contractor)
 
 
 def _notification(r: Row) -> Notification | None:
@@ -780,7 +782,7 @@ def _budget(r: Row) -> Budget | None:
 
 #: The version of the canonical form (see `canonical_tables`) that the newest declaration uses: a
 #: table or a field added to the exchange format is declared with the next version (`since`).
-CANONICAL_VERSION = 1
+CANONICAL_VERSION = 2  # 2: placements.contractor
 
 
 @dataclass(frozen=True)
@@ -858,13 +860,15 @@ INPUTS: tuple[InputFile, ...] = (
            _application, identifiers=(_PSEUDONYM,)),
     _input("placements.csv", "placements", Placement, "placement",
            "placement,client,product,region,provider,location,start,end,financing", _placement, key="placement",
-           identifiers=(_PSEUDONYM, _PLACEMENT, ("provider", "provider"))),
+           identifiers=(_PSEUDONYM, _PLACEMENT, ("provider", "provider")), optional_columns=("contractor",),
+           record=("placement", "client", "product", "region", "provider", "location", "start", "end", "financing"),
+           later=(("contractor", 2),)),
     _input("notifications.csv", "notifications", Notification, "notification", "placement,municipality,notified_on",
            _notification, required=False, identifiers=(_PLACEMENT,)),
     _input("declarations.csv", "declarations", Declaration, "declaration", "placement,month,amount", _declaration,
            required=False, identifiers=(_PLACEMENT,), amounts=True),
     _input("budgets.csv", "budgets", Budget, "budget", "municipality,year,historic,objective", _budget,
-           required=False, amounts=True),
+           required=False, amounts=True, frame=True),  # frame: a budget pool settles its month from them
 )
 
 
@@ -939,6 +943,8 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
     provider, location, financing = cells["provider"], cells["location"], cells["financing"]
     start, end = _DATES.get(cells["start"]), cells["end"]
     until = _DATES.get(end) if end else None
+    if cells.get("contractor"):
+        return None  # a contractor named: the parser checks it
     if (start is None or (end and (until is None or until < start)) or financing not in FINANCING
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
             or (name := provider.strip()) == "" or not _CODE.fullmatch(location)
@@ -952,12 +958,25 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
 #: rows' parse alone, CPU time, best of 5): brp.csv 766 -> 521 ms and placements.csv 664 -> 475 ms
 #: (1.5x and 1.4x, about 4 and 3 % of load_dir); clients.csv 390 -> 327 ms and applications.csv
 #: 274 -> 219 ms saved about 1 % each (a client's time is its BSN's 11-proef, either way), so they
-#: went. A file whose declaration gains a column is read without its fast path (load_dir) until
-#: the fast path reads that column too.
+#: went. A file whose declaration gains a column (or another fact class) is read without its fast
+#: path (load_dir) until the fast path reads that column too: each names the optional columns it
+#: knows (it hands a row that fills one to the parser) and the fact it makes.
 FAST_PARSERS: dict[str, Callable[[dict[str, str], int], Any]] = {
     "brp.csv": _fast_registration,
     "placements.csv": _fast_placement,
 }
+_FAST_KNOWS: dict[str, tuple[tuple[str, ...], type]] = {  # (optional columns it knows, fact it makes)
+    "brp.csv": ((), Registration),
+    "placements.csv": (("contractor",), Placement),
+}
+
+
+def _fast_parser(spec: "InputFile") -> Callable[[dict[str, str], int], Any] | None:
+    fast = FAST_PARSERS.get(spec.file)
+    columns, fact = _FAST_KNOWS.get(spec.file, ((), None))
+    if fast is None or spec.fact is not fact or not set(spec.optional_columns) <= set(columns):
+        return None
+    return fast
 
 
 @dataclass
@@ -1113,6 +1132,7 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
             (PL, "product", P, "product"),
             (PL, "region", R, "region"),
             (PL, "location", M, "municipality code"),
+            (PL, "contractor", M, "municipality code"),
             ("notifications.csv", "placement", PL, "placement"),
             ("notifications.csv", "municipality", M, "municipality code")):
         c.refs(file, T[file].rows, column, column, target, what)
@@ -1144,18 +1164,8 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
                lambda p, l, e: f"placement {show(p.placement)} overlaps placement {show(e.placement)} on line {l} "
                                f"({_span(e.start, e.end)}) of the same client, product and region")
 
-    # the centrumgemeente is a member of its region on the cutover
-    members: dict[tuple[str, str], list[RegionMember]] = defaultdict(list)
-    for _, m in T["region_members.csv"].rows:
-        members[(m.region, m.municipality)].append(m)
-    if T["region_members.csv"].complete and not out.count["region_members.csv"]:
-        for line, r in T["regions.csv"].rows:
-            if r.centrumgemeente not in T[M].known:
-                continue
-            if not any(covers(m.valid_from, m.valid_to, r.cutover) for m in members[(r.region, r.centrumgemeente)]):
-                out.add("regions.csv", line, "centrumgemeente",
-                        f"{r.centrumgemeente} is not a member of region {r.region} on the cutover "
-                        f"{r.cutover.isoformat()} (region_members.csv)")
+    # v2 (RULES.md §2): the centrumgemeente need not be a member of its region (Assen kept the
+    # historic clients and budget of all nine municipalities of the former Assen region [002])
 
 
 # Agreements -------------------------------------------------------------------------------------
@@ -1527,7 +1537,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         dialect: dict[str, Any] = {}
         bad_key = False  # a key cell itself was malformed: what it was meant to be is unknown
         # a fast path knows the columns of its file when it was written: none added since
-        fast = None if spec.optional_columns or spec.later else FAST_PARSERS.get(name)
+        fast = _fast_parser(spec)
         try:
             for line, cells, plain in _read_csv(file, name, columns, out, state, position if progress else None,
                                                 dialect, optional):

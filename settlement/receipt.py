@@ -66,9 +66,12 @@ def line_chunk(line: Line, trace: str | None = None) -> bytes:
 
 
 def pool_record(pool: PoolResult) -> list[Any]:
+    """What the lines hash takes of a pool; a budget pool's month budget B(M) is appended (only
+    then, so that every pool of costs hashes as it always did)."""
     weights = dict(pool.weights)
-    return [pool.agreement, pool.creditor, pool.total,
-            [[code, str(weights[code]), share] for code, share in sorted(pool.shares.items())]]
+    record = [pool.agreement, pool.creditor, pool.total,
+              [[code, str(weights[code]), share] for code, share in sorted(pool.shares.items())]]
+    return record + [pool.budget] if pool.budget else record
 
 
 def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Iterable[str] | None = None,

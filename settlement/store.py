@@ -405,7 +405,7 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     if parts:
         conn.execute(insert(_PARTS), [{"run_id": run_id, "key": k, "body": v} for k, v in sorted(parts.items())])
     share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
-                   "total": p.total, "weight": str(dict(p.weights)[code]), "share": share}
+                   "total": p.total, "weight": str(dict(p.weights)[code]), "share": share, "budget": p.budget}
                   for p in result.pools for code, share in p.shares.items()]
     if share_rows:
         conn.execute(insert(shares), share_rows)
@@ -556,7 +556,7 @@ def read_run_pools(conn: Connection, run_ids: list[int]) -> dict[int, list[PoolR
             grouped[r.run_id].setdefault(r.agreement, []).append(r)
     return {run_id: [PoolResult(agreement=a, creditor=rs[0].creditor, total=rs[0].total,
                                 weights=tuple((r.municipality, Fraction(r.weight)) for r in rs),
-                                shares={r.municipality: r.share for r in rs})
+                                shares={r.municipality: r.share for r in rs}, budget=rs[0].budget)
                      for a, rs in sorted(by_agreement.items())]
             for run_id, by_agreement in grouped.items()}
 

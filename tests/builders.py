@@ -16,7 +16,7 @@ from datetime import date
 from typing import Iterable
 
 from settlement.engine import Engine, MonthResult
-from settlement.facts import (Application, Client, Dataset, Declaration, Municipality, Notification,
+from settlement.facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification,
                               Placement, Product, Region, RegionMember, Registration, Tariff)
 from settlement.periods import Month
 
@@ -49,6 +49,7 @@ class DatasetBuilder:
         self.placements: dict[str, Placement] = {}
         self.notifications: list[Notification] = []
         self.declarations: list[Declaration] = []
+        self.budgets: list[Budget] = []
         self.region("noord", "0106", ["0106", "1680", "1730"])
         self.region("zuid", "0114", ["0114", "0109"])
 
@@ -96,9 +97,11 @@ class DatasetBuilder:
         return self
 
     def placement(self, placement: str, client: str, product: str, region: str,
-                  start: date | str, end: date | str | None = None) -> "DatasetBuilder":
+                  start: date | str, end: date | str | None = None,
+                  contractor: str | None = None) -> "DatasetBuilder":
         self.placements[placement] = Placement(placement, client, product, region, "PROV1",
-                                               self.regions[region].centrumgemeente, d(start), d(end), "ZIN")
+                                               self.regions[region].centrumgemeente, d(start), d(end), "ZIN",
+                                               contractor)
         return self
 
     def declaration(self, placement: str, month: str, cents: int) -> "DatasetBuilder":
@@ -109,6 +112,11 @@ class DatasetBuilder:
         self.notifications.append(Notification(placement, municipality, d(on), line=len(self.notifications) + 2))
         return self
 
+    def budget(self, municipality: str, year: int, historic: int | None, objective: int | None = 0) -> "DatasetBuilder":
+        """A row of budgets.csv, in cents."""
+        self.budgets.append(Budget(municipality, year, historic, objective))
+        return self
+
     def build(self) -> Dataset:
         codes = {m.municipality for m in self.members} | {r.centrumgemeente for r in self.regions.values()}
         municipalities = {c: Municipality(c, NAMES.get(c, c), "NL00TEST0000000000", "Markt 1", "1234 AB",
@@ -117,7 +125,8 @@ class DatasetBuilder:
                        products=dict(self.products), tariffs=[t for ts in self.tariffs.values() for t in ts],
                        clients=dict(self.clients), registrations=list(self.registrations),
                        applications=list(self.applications), placements=dict(self.placements),
-                       notifications=list(self.notifications), declarations=list(self.declarations))
+                       notifications=list(self.notifications), declarations=list(self.declarations),
+                       budgets=list(self.budgets))
 
 
 def world() -> DatasetBuilder:
@@ -135,10 +144,11 @@ def settle(ds: Dataset | DatasetBuilder, month: str, agreements: Iterable = ()) 
 
 def check_money(result: MonthResult) -> None:
     lines = result.lines
-    assert sum(l.amount for l in lines) == sum(p for p, _ in result.totals.values())  # conservation §8
+    # conservation, §8 and §5.3: what budget pools' month budgets carried is borne by no municipality
+    assert sum(l.amount for l in lines) == sum(p for p, _ in result.totals.values()) + sum(p.budget for p in result.pools)
     for pool in result.pools:
         assert sum(pool.shares.values()) == pool.total
-        assert pool.total == sum(l.amount for l in lines if l.pool == pool.agreement)
+        assert pool.total + pool.budget == sum(l.amount for l in lines if l.pool == pool.agreement)
     for line in lines:
         assert (line.payer is None) != (line.pool is None)
         assert (line.basis == "pool") == (line.payer is None)

@@ -425,8 +425,8 @@ CASES = [
      "region_members.csv:8: valid_from:", "overlaps its membership of region ijssel-vecht on line 3"),
     ("centrumgemeente-unknown", cell("regions.csv", 2, "centrumgemeente", "0993"),
      "regions.csv:3: centrumgemeente:", "unknown municipality code 0993"),
-    ("centrumgemeente-not-member", cell("regions.csv", 2, "centrumgemeente", "0193"),
-     "regions.csv:3: centrumgemeente:", "0193 is not a member of region zuidoost-drenthe on the cutover 2023-01-01"),
+    # v2 (RULES.md §2): a centrumgemeente that is not a member of its region is no longer refused
+    # (Assen keeps the Zuid-West region's historic clients): tests/test_contractor.py
     ("region-slug", add("regions.csv", "Drenthe Noord", "Noord", "0109", "2023-01-01"), "regions.csv:4: region:",
      "is not a region slug"),
     ("brp-unknown-client", cell("brp.csv", 5, "client", "C99"), "brp.csv:6: client:", "unknown client C99"),
@@ -820,7 +820,8 @@ _FILES = {
     "applications.csv": {"client": _IDS, "region": _IDS, "municipality": _CODES, "date": _DAYS},
     "placements.csv": {"placement": _IDS, "client": _IDS, "product": _IDS, "region": _IDS,
                        "provider": ["Zorg A", " Zorg ", "", "  ", "x", "123456782", " 123456782 "], "location": _CODES,
-                       "start": _DAYS, "end": _DAYS, "financing": ["ZIN", "PGB", "zin", "", "ZIN "]},
+                       "start": _DAYS, "end": _DAYS, "financing": ["ZIN", "PGB", "zin", "", "ZIN "],
+                       "contractor": ["", "", "0114", "114", " "]},
 }
 
 

@@ -37,11 +37,21 @@ class Case:
 
 @dataclass(frozen=True)
 class PoolResult:
+    """A pool's month: its `total` split into `shares` by `weights`. A budget pool (RULES.md §5.3)
+    shares the result: total = costs - budget, `budget` the month's part B(M) of the creditor's
+    historic budget; a pool that shares costs has budget 0 (total = costs)."""
+
     agreement: str
     creditor: str
     total: int
     weights: tuple[tuple[str, Fraction], ...]
     shares: dict[str, int]
+    budget: int = 0
+
+    @property
+    def costs(self) -> int:
+        """C: the sum of the pooled lines' amounts."""
+        return self.total + self.budget
 
 
 class FieldError(Exception):
@@ -91,6 +101,11 @@ class Agreement(ABC):
     def settle(self, month: "Month", pooled_amounts: list[int]) -> PoolResult | None:
         """After all lines: what the agreement does with the month's lines it pooled."""
         return None
+
+    def describe(self, result: PoolResult, month: "Month") -> dict[str, Any]:
+        """The block a pooled line's trace shows of the month's `result` (a kind whose `settle`
+        gives one)."""
+        raise NotImplementedError(f"agreement kind {self.kind} settles no pool")
 
     @property
     def ref(self) -> dict[str, Any]:

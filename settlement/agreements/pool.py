@@ -4,6 +4,14 @@ IJssel-Vecht: the eight municipalities carry the historic clients' costs togethe
 three years (2023-2025) by a distribution key [Regiovisie IJssel-Vecht §4.1.2]. Each month the
 pool's total is split over the weights by the largest remainder rule; every member's share is
 payable to the creditor (default the region's centrumgemeente), whose own share stays with it.
+
+A budget pool (`budget = "historic"`, RULES.md §5.3) shares the RESULT instead: the month's total
+is T = C - B(M), the pooled costs minus the month's part of the creditor's historic budget B(Y)
+(`budgets.csv`), B(Y) split over the twelve months by the largest remainder, ties to the earlier
+month. T may be negative (a surplus, shared back, sign kept). The municipalities together bear the
+costs of the clients "middels het historisch budget gefinancierd" [Regiovisie IJssel-Vecht
+§4.1.2]; the budget itself is the Rijk's, paid to the centrumgemeente [Regiovisie Zuidoost-Drenthe
+§14.1, Bijlage II]. A year of the pool without the creditor's budget row is an error of the input.
 """
 
 from __future__ import annotations
@@ -21,13 +29,15 @@ from .base import Agreement, Case, PoolResult, as_date, as_region, check_unknown
 
 CLIENTS = ("historic", "new", "all")
 DOMAINS = ("BW", "MO", "WMO")
+BUDGETS = ("historic",)  # the budgets a pool may share the result of (RULES.md §5.3)
 
 
 @dataclass(frozen=True)
 class Pool(Agreement):
     kind = "pool"
     reference = "agreements/pool"  # settlement.references
-    fields = frozenset({"region", "valid_from", "valid_to", "clients", "domains", "weights", "creditor"})
+    fields = frozenset({"region", "valid_from", "valid_to", "clients", "domains", "weights", "creditor", "budget",
+                        "name"})
 
     id: str
     region: str
@@ -37,6 +47,9 @@ class Pool(Agreement):
     domains: tuple[str, ...]
     weights: tuple[tuple[str, Fraction], ...]
     creditor: str
+    budget: str | None = None  # "historic": a budget pool (RULES.md §5.3)
+    name: str | None = None  # the words a statement shows (INTERFACE.md v2)
+    year_budgets: tuple[tuple[int, int], ...] = ()  # a budget pool's B(Y) per year, cents (budgets.csv)
 
     @classmethod
     def parse(cls, raw: dict[str, Any], ds, problem: Callable[[str, str], None]) -> "Pool | None":
@@ -84,17 +97,49 @@ class Pool(Agreement):
         elif creditor is not None and (not isinstance(creditor, str) or creditor not in ds.municipalities):
             problem("creditor", f"unknown municipality code {creditor!r}")
             creditor = None
+        budget = raw.get("budget")
+        if budget is not None and budget not in BUDGETS:
+            problem("budget", f"must be {' or '.join(repr(b) for b in BUDGETS)}, not {budget!r}")
+            budget = None
+        name = raw.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            problem("name", f"must be a non-empty text, not {name!r}")
+            name = None
+        year_budgets: list[tuple[int, int]] = []
+        if budget is not None and valid_from is not None and valid_to is None and "valid_to" not in raw:
+            problem("valid_to", "a budget pool needs an end date: every year it is valid needs the creditor's "
+                                "historic budget in budgets.csv (RULES.md §5.3)")
+        elif budget is not None and creditor is not None and valid_from is not None and valid_to is not None:
+            year_budgets = _year_budgets(ds, creditor, valid_from, valid_to, problem)
         if None in (region, valid_from, clients, creditor) or not weights or not domains:
             return None
         return cls(id=raw["id"], region=region, valid_from=valid_from, valid_to=valid_to,  # type: ignore[arg-type]
-                   clients=clients, domains=tuple(sorted(domains)), weights=tuple(weights), creditor=creditor)
+                   clients=clients, domains=tuple(sorted(domains)), weights=tuple(weights), creditor=creditor,
+                   budget=budget, name=name, year_budgets=tuple(year_budgets))
 
     def canonical(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "region": self.region,
-                "valid_from": self.valid_from.isoformat(),
-                "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-                "clients": self.clients, "domains": list(self.domains),
-                "weights": {c: str(w) for c, w in self.weights}, "creditor": self.creditor}
+        out = {"id": self.id, "kind": self.kind, "region": self.region,
+               "valid_from": self.valid_from.isoformat(),
+               "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+               "clients": self.clients, "domains": list(self.domains),
+               "weights": {c: str(w) for c, w in self.weights}, "creditor": self.creditor}
+        # later fields only when set, so that the agreements hash of every earlier snapshot stays
+        for later in ("budget", "name"):
+            if getattr(self, later) is not None:
+                out[later] = getattr(self, later)
+        return out
+
+    def month_budget(self, month: Month) -> int:
+        """B(M): the month's part of B(Y), the year's budget split over its twelve months with
+        equal weights by the largest remainder (ties to the earlier month), so that the twelve
+        parts add up exactly to B(Y). 0 for a pool without a budget."""
+        if self.budget is None:
+            return 0
+        year = dict(self.year_budgets)[month.year]  # parse required a budget for every year of the pool
+        return largest_remainder(year, [(m, 1) for m in range(1, 13)])[month.month]
+
+    def year_budget(self, year: int) -> int | None:
+        return dict(self.year_budgets).get(year)
 
     def _key(self) -> dict[str, str]:
         return {c: str(w) for c, w in self.weights}
@@ -119,16 +164,45 @@ class Pool(Agreement):
         flags = frozenset().union(*(s.flags for s in shares)) if shares else frozenset()
         return [Share(payer=None, basis="pool", ranges=((case.lo, case.hi),), flags=flags, pool=self.id)]
 
-    def settle(self, month: Month, pooled_amounts: list[int]) -> PoolResult:
-        total = sum(pooled_amounts)
+    def settle(self, month: Month, pooled_amounts: list[int]) -> PoolResult | None:
+        """The month's pool: T = C (- B(M) for a budget pool) split over the weights. A pool
+        without lines in the month settles nothing, unless it is a budget pool valid in the month:
+        then T = -B(M), the month's budget shared back."""
+        if not pooled_amounts and (self.budget is None or not overlap(self.valid_from, self.valid_to,
+                                                                      month.first, month.last)):
+            return None
+        budget = self.month_budget(month)
+        total = sum(pooled_amounts) - budget
         shares = largest_remainder(total, list(self.weights))
-        return PoolResult(self.id, self.creditor, total, self.weights, dict(sorted(shares.items())))
+        return PoolResult(self.id, self.creditor, total, self.weights, dict(sorted(shares.items())), budget)
 
-    @staticmethod
-    def describe(result: PoolResult) -> dict[str, Any]:
+    def describe(self, result: PoolResult, month: Month) -> dict[str, Any]:
+        """The pool block of a pooled line's trace: the month's total, key and shares; for a budget
+        pool also C, B(Y) and B(M) (RULES.md §5.3)."""
         weight_sum = sum(w for _, w in result.weights)
-        return {"total": format_cents(result.total), "key": {c: str(w) for c, w in result.weights},
+        extra: dict[str, Any] = {}
+        if self.budget is not None:
+            extra = {"budget": self.budget, "costs": format_cents(result.costs),
+                     "budget_year": format_cents(self.year_budget(month.year) or 0),
+                     "budget_month": format_cents(result.budget)}
+        return {**extra, "total": format_cents(result.total), "key": {c: str(w) for c, w in result.weights},
                 "weight_sum": str(weight_sum), "creditor": result.creditor,
                 "shares": {c: format_cents(v) for c, v in result.shares.items()},
                 "arithmetic": "share = floor(total x weight / sum of weights), remaining cents to the "
                               "largest remainders, ties to the lower municipality code"}
+
+
+def _year_budgets(ds, creditor: str, valid_from: date, valid_to: date,
+                  problem: Callable[[str, str], None]) -> list[tuple[int, int]]:
+    """B(Y) of the creditor for every year the budget pool is valid; a missing row or an empty
+    `historic` is a problem of the field."""
+    rows = {b.year: b.historic for b in ds.budgets if b.municipality == creditor}
+    out = []
+    for year in range(valid_from.year, valid_to.year + 1):
+        value = rows.get(year)
+        if value is None:
+            problem("budget", f"budgets.csv has no historic budget of the creditor {creditor} for {year}, "
+                              f"which a budget pool valid in {year} shares (RULES.md §5.3)")
+            continue
+        out.append((year, value))
+    return out
