@@ -92,6 +92,21 @@ class Agreement(ABC):
         """After all lines: what the agreement does with the month's lines it pooled."""
         return None
 
+    def describe(self, result: PoolResult) -> dict[str, Any]:
+        """The trace's `pool` block of each line this agreement pooled (only called with a result
+        of `settle`, so a kind that pools nothing never needs it)."""
+        raise NotImplementedError(f"agreement kind {self.kind!r} settles a pool but does not describe it")
+
+    def pools(self, case: Case) -> bool:
+        """Whether this agreement takes the case into a pool, so that no single municipality pays
+        it (for reentry, RULES.md §4.4: the care region's centrumgemeente is then responsible)."""
+        return False
+
+    def pool_region(self) -> str | None:
+        """The region whose members share what this agreement pools; None for a kind that pools
+        nothing (the documents name a pool share by it)."""
+        return None
+
     @property
     def ref(self) -> dict[str, Any]:
         return {"record": f"agreement {self.id}", "kind": self.kind, "valid_from": self.valid_from.isoformat(),

@@ -119,6 +119,12 @@ class Pool(Agreement):
         flags = frozenset().union(*(s.flags for s in shares)) if shares else frozenset()
         return [Share(payer=None, basis="pool", ranges=((case.lo, case.hi),), flags=flags, pool=self.id)]
 
+    def pools(self, case: Case) -> bool:
+        return self.evaluate(case, []).applies
+
+    def pool_region(self) -> str | None:
+        return self.region
+
     def settle(self, month: Month, pooled_amounts: list[int]) -> PoolResult:
         total = sum(pooled_amounts)
         shares = largest_remainder(total, list(self.weights))
