@@ -11,19 +11,9 @@ from __future__ import annotations
 
 VERSION = "1"
 
-from datetime import date
 from typing import Any, Callable
 
-MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-             "oktober", "november", "december")
-
-
-def nl_date(value: str | date | None) -> str:
-    if value is None:
-        return "-"
-    d = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{d.day} {MONTHS_NL[d.month - 1]} {d.year}"
-
+from .nl import date_nl as nl_date
 
 Phrase = Callable[[dict[str, Any]], str]
 

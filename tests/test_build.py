@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import event
 
-from settlement import db
+from settlement import db, nl
 from settlement.cli import main
 from settlement.demo.run import DATA
-from settlement.documents.build import DESCRIPTIONS, build_month
+from settlement.documents.build import build_month
 from settlement.documents.model import Invoice, Statement
 from settlement.service import UserError
 
@@ -165,7 +165,7 @@ def test_invoices_summarise_the_lines_per_basis(final):
             if l.basis == "pool":
                 assert l.description == "Aandeel solidariteitspool ijv-solidariteit-historisch" and l.quantity == 1
             else:
-                assert l.description == DESCRIPTIONS[l.basis]
+                assert l.description == nl.BASIS[l.basis].invoice
                 assert l.amount == sum(cents(x["amount"]) for x in mine if x["basis"] == l.basis)
     # the creditor's statement shows each invoice again, row for row, with the days added
     by_code = {s.municipality.code: s for s in statements}

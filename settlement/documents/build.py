@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import bsn, db, loader, store
+from .. import bsn, db, loader, nl, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
 from ..facts import Dataset
@@ -27,18 +27,6 @@ from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Receivable,
 from ..errors import UserError
 
 PAYMENT_DAYS = 30
-
-DESCRIPTIONS = {
-    "mo": "Maatschappelijke opvang",
-    "historic": "Historische cliënten",
-    "reentry": "Herinstroom binnen 12 maanden",
-    "woonplaats": "Nieuwe cliënten: woonplaatsbeginsel",
-    "woonplaats_before_institution": "Woonadres vóór instelling",
-    "vangnet": "Vangnet",
-    "registration": "Wmo-inschrijving per dag",
-    "late_notification": "Te late melding",
-}
-POOL_DESCRIPTION = "Aandeel solidariteitspool {agreement}"
 
 
 def reference(month: str, debtor: str) -> str:
@@ -196,7 +184,7 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
-        inv_lines = [InvoiceLine(_description(basis, pool), basis, 1 if count is None else count, amount)
+        inv_lines = [InvoiceLine(nl.invoice_description(basis, pool), basis, 1 if count is None else count, amount)
                      for basis, pool, count, _, amount in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
         if sum(l.amount for l in inv_lines) != inv.amount:
             raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "
@@ -236,10 +224,3 @@ def _billed(lines: list[Line], pools: list[PoolResult]) -> dict[tuple[str, str],
             if debtor != p.creditor and share != 0:
                 out.setdefault((p.creditor, debtor), []).append(("pool", p.agreement, None, None, share))
     return out
-
-
-def _description(basis: str, pool: str | None) -> str:
-    """The Dutch description of an invoice line."""
-    if basis == "pool":
-        return POOL_DESCRIPTION.format(agreement=pool)
-    return DESCRIPTIONS.get(basis, basis)
