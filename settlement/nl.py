@@ -376,7 +376,6 @@ RULE_TITLES = {
     "woonplaats_before_institution": "Woonadres vóór het verblijf in een instelling",
     "vangnet": "Vangnet: geen woonadres gevonden",
     "registration": "Wmo-ondersteuning: de inschrijving op elke dag",
-    "no_interregional_agreement": "Betaler buiten de zorgregio zonder interregionale afspraak",
 }
 
 

@@ -134,5 +134,13 @@ NL: dict[str, Phrase] = {
 BOOKS = {"en": EN, "nl": NL}
 
 
+def register(code: str, en: Phrase, nl: Phrase) -> None:
+    """Add the reason `code` of an agreement kind in both languages (settlement.agreements: a kind
+    brings its own words); a code may not be worded twice."""
+    if (code in EN and EN[code] is not en) or (code in NL and NL[code] is not nl):
+        raise ValueError(f"phrase code {code!r} is already worded")
+    EN[code], NL[code] = en, nl
+
+
 def say(lang: str, code: str, params: dict[str, Any]) -> str:
     return BOOKS[lang][code](params)

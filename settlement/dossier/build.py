@@ -21,19 +21,19 @@ from typing import Any
 
 from .. import nl
 from .. import trace as _trace
+from ..agreements.base import Wording, kind_of_step
 from ..engine import Line
 from ..money import parse_euros
 from ..nl import cents_nl, date_nl, euro, period_nl, range_nl
 from ..periods import Month
 from . import timeline as tl
 from .gather import Entry, MonthData, RunInfo, Selection
-from .words import LATE_NL, Names, reason_nl, record_nl, rule_title
+from .words import Names, reason_nl, record_nl, rule_title
 
 WINDOW = timedelta(days=365)
 ONE = timedelta(days=1)
 BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouwelijk: deel het alleen met "
                "wie het voor de behandeling van het geschil nodig heeft, en vernietig het daarna.")
-IR_CODES = ("ir_on_time", "ir_late", "ir_never")
 
 
 def anchor(*parts: Any) -> str:
@@ -250,86 +250,19 @@ class LineBuilder:
 
     # -- agreements (RULES.md §5) ---------------------------------------------------------------
     def _agreements(self, line: Line, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        n = self.names
+        """Each applying agreement step as its kind shows it (Agreement.explain_nl)."""
         out = []
+        p = self.sel.ds.placements.get(line.placement)
         for s in steps:
-            code = (s.get("why") or {}).get("code")
-            if s.get("applies") and code in IR_CODES:
-                a = self.agreements.get(s["rule"], {})
-                o = s["outcome"]
-                p = self.sel.ds.placements.get(line.placement)
-                start = p.start.isoformat() if p else None
-                terms = [
-                    ("Afspraak", f"{s['rule']} (interregionale werkafspraak)"),
-                    ("Partijen", ", ".join(n.region(r) for r in a.get("regions", []))),
-                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
-                    ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),
-                    ("Bij te late melding", LATE_NL.get(a.get("late_notification", ""), a.get("late_notification", "?"))),
-                    ("Verwijzing", _trace.reference_text(s)),
-                ]
-                facts = [
-                    ("Betaler volgens de woonplaatsregels", f"{n.municipality(o['payer'])}, regio "
-                                                            f"{n.region(o.get('payer_region'))}"),
-                    ("Zorgregio van de plaatsing", n.region(line.region)),
-                    ("Start van de plaatsing", date_nl(start) if start else "-"),
-                    ("Uiterste meldingsdatum", f"{date_nl(o['deadline'])} (start + {a.get('notify_within_days', '?')} "
-                                               f"dagen)"),
-                ]
-                if o.get("notified_on"):
-                    late = (date.fromisoformat(o["notified_on"]) - date.fromisoformat(o["deadline"])).days
-                    facts.append(("Gemeld op", date_nl(o["notified_on"]) + (
-                        f": {late} dag{'en' if late != 1 else ''} na de termijn" if late > 0 else ": op tijd")))
-                else:
-                    facts.append(("Gemeld op", "nooit gemeld"))
-                if o.get("on_time"):
-                    effect = "Op tijd gemeld: de afspraak verandert niets aan de betaler."
-                elif o.get("late_notification") == "flag":
-                    effect = ("Te laat gemeld; de afspraak markeert de regels alleen ('te late melding'), de betaler "
-                              "blijft betalen.")
-                elif o.get("shifted_days"):
-                    shifted = self._shifted_range(line)
-                    effect = (f"Te laat gemeld; verschuiven: in {month_nl(line.trace['period'])} gaan "
-                              f"{o['shifted_days']} dag{'en' if o['shifted_days'] != 1 else ''}"
-                              f"{' (' + shifted + ')' if shifted else ''} naar {n.municipality(o.get('shifted_to'))} "
-                              f"met grondslag ‘te late melding’; de overige dagen blijven bij "
-                              f"{n.municipality(o['payer'])}.")
-                else:
-                    effect = (f"Te laat gemeld; verschuiven, maar in {month_nl(line.trace['period'])} valt geen dag "
-                              f"vóór de melding: alle dagen blijven bij {n.municipality(o['payer'])} (wel gemarkeerd).")
-                out.append({"kind": "interregional", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": facts,
-                            "reason": reason_nl(s, n, self.agreements), "effect": effect})
-            elif s.get("applies") and s["rule"] == "no_interregional_agreement":
-                out.append({"kind": "none", "rule": s["rule"], "title": self.title(s["rule"]), "terms": [("Verwijzing", _trace.reference_text(s))],
-                            "facts": [], "reason": reason_nl(s, n, self.agreements),
-                            "effect": "De wet geldt: de betaler betaalt; de regel krijgt het kenmerk "
-                                      "‘geen interregionale afspraak’."})
-            elif s.get("applies") and (s.get("outcome") or {}).get("basis") == "pool":
-                a = self.agreements.get(s["rule"], {})
-                terms = [
-                    ("Afspraak", f"{s['rule']} (solidariteitspool)"),
-                    ("Regio", n.region(a.get("region"))),
-                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
-                    ("Cliënten", {"historic": "historische cliënten", "new": "nieuwe cliënten",
-                                  "all": "alle cliënten"}.get(a.get("clients"), a.get("clients"))),
-                    ("Domeinen", ", ".join(a.get("domains", []))),
-                    ("Schuldeiser", n.municipality(a.get("creditor"))),
-                    ("Verwijzing", _trace.reference_text(s)),
-                ]
-                out.append({"kind": "pool", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": [],
-                            "reason": reason_nl(s, n, self.agreements),
-                            "effect": "De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt "
-                                      "naar de verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’)."})
+            kind = kind_of_step(s, self.agreements) if s.get("applies") else None
+            if kind is None:
+                continue
+            block = kind.explain_nl(s, self.agreements.get(s["rule"]),
+                                    Wording(self.names, line, p, _trace.reference_text(s)))
+            if block is not None:
+                out.append({"rule": s["rule"], "title": self.title(s["rule"]),
+                            "reason": reason_nl(s, self.names, self.agreements), **block})
         return out
-
-    @staticmethod
-    def _shifted_range(line: Line) -> str:
-        split = line.trace.get("split")
-        if not split:
-            return ""
-        for part in split["parts"]:
-            if part["basis"] == "late_notification":
-                return ", ".join(range_nl(a, b) for a, b in part["ranges"])
-        return ""
 
     # -- split over payers (RULES.md §3, §6) ----------------------------------------------------
     def _split(self, line: Line) -> dict[str, Any] | None:
@@ -456,8 +389,10 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
     deadlines: dict[str, tuple[str | None, str | None, str]] = {}  # placement -> (deadline, notified, agreement)
     for e, _, _ in entries:
         for s in e.line.trace.get("steps", []):
-            if s.get("applies") and (s.get("why") or {}).get("code") in IR_CODES:
-                deadlines[e.line.placement] = (s["outcome"]["deadline"], s["outcome"].get("notified_on"), s["rule"])
+            kind = kind_of_step(s, sel.agreements) if s.get("applies") else None
+            dl = kind.deadline(s) if kind is not None else None
+            if dl is not None:
+                deadlines[e.line.placement] = (dl[0], dl[1], s["rule"])
 
     brp_rows = [{"id": f"brp.csv:{r.line}", "kind": nl.brp_kind_nl(r.kind),
                  "municipality": names.municipality(r.municipality) if r.municipality else "-",

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..agreements import KINDS
 from ..facts import Dataset
 from ..nl import RULE_TITLES, brp_kind_nl, date_nl, domain_nl, euro, month_nl, period_nl
 from ..phrases import say
-
-KIND_TITLES = {"interregional": "Interregionale werkafspraak", "pool": "Solidariteitspool"}
-LATE_NL = {"shift": "verschuiven: de dagen van de start tot de dag vóór de melding betaalt de "
-                    "centrumgemeente van de zorgregio",
-           "flag": "alleen markeren: de betaler blijft betalen, de regel krijgt het kenmerk 'te late melding'"}
 
 _MUNICIPALITY_PARAMS = ("payer",)
 _REGION_PARAMS = ("region", "pool_region", "payer_region")
@@ -54,12 +50,16 @@ class Names:
 
 
 def rule_title(rule: str, agreements: dict[str, dict[str, Any]]) -> str:
-    """The Dutch title of a step's rule; an agreement step is titled by its kind and id."""
+    """The Dutch title of a step's rule; an agreement step is titled by its kind (Agreement.title_nl)
+    and id, a step under a rule name of a kind's own by the kind (Agreement.step_titles_nl)."""
     if rule in RULE_TITLES:
         return RULE_TITLES[rule]
+    own = next((k.step_titles_nl[rule] for _, k in sorted(KINDS.items()) if rule in k.step_titles_nl), None)
+    if own is not None:
+        return own
     a = agreements.get(rule)
     if a is not None:
-        return f"{KIND_TITLES.get(a['kind'], 'Afspraak')} ‘{rule}’"
+        return f"{KINDS[a['kind']].title_nl if a['kind'] in KINDS else 'Afspraak'} ‘{rule}’"
     return f"Afspraak ‘{rule}’"
 
 
@@ -119,7 +119,7 @@ def record_nl(r: dict[str, Any], names: Names) -> tuple[str, str]:
     if what == "region":
         return rec, f"centrumgemeente {names.municipality(r.get('centrumgemeente'))}"
     if what == "agreement":
-        kind = KIND_TITLES.get(r.get("kind"), r.get("kind"))
+        kind = KINDS[r["kind"]].title_nl if r.get("kind") in KINDS else r.get("kind")
         return rec, f"{kind}, geldig {period_nl(r.get('valid_from'), r.get('valid_to'))}"
     if what == "notifications.csv":
         return rec, f"melding aan {names.municipality(r.get('municipality'))} op {date_nl(r.get('notified_on'))}"
