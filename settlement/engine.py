@@ -15,7 +15,6 @@ from typing import Any, Iterable
 from . import RULES_VERSION, __version__
 from . import trace as _trace
 from .agreements import KINDS, Agreement, Case, PoolResult
-from .agreements.pool import Pool
 from .facts import Dataset, Placement
 from .money import format_cents, largest_remainder
 from .periods import Month
@@ -143,7 +142,7 @@ class Engine:
         end_month = Month(q.end.year, q.end.month)
         case = Case(self.ds, q, self.ds.products[q.product], end_month, st, q.end, q.end)
         for a in self.agreements:
-            if isinstance(a, Pool) and a.evaluate(case, []).applies:
+            if a.pools(case):
                 return cg, ("responsible_pooled", {"placement": q.placement, "agreement": a.id, "payer": cg})
         d = self.decide_woonplaats(q)
         return d.payer, ("responsible_payer", {"placement": q.placement, "payer": d.payer, "basis": d.basis})

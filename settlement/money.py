@@ -44,13 +44,6 @@ def format_cents(cents: int) -> str:
     return f"{sign}{whole}.{rest:02d}"
 
 
-def format_euro_nl(cents: int) -> str:
-    """123450 -> '€ 1.234,50' for Dutch documents."""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}€ {whole:,}".replace(",", ".") + f",{rest:02d}"
-
-
 def largest_remainder(amount: int, weights: Sequence[tuple[K, Fraction | int]]) -> dict[K, int]:
     """Split `amount` cents over `weights` (key, weight) by the largest remainder rule (§6).
 

@@ -11,19 +11,9 @@ from __future__ import annotations
 
 VERSION = "1"
 
-from datetime import date
 from typing import Any, Callable
 
-MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-             "oktober", "november", "december")
-
-
-def nl_date(value: str | date | None) -> str:
-    if value is None:
-        return "-"
-    d = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{d.day} {MONTHS_NL[d.month - 1]} {d.year}"
-
+from .nl import date_nl as nl_date
 
 Phrase = Callable[[dict[str, Any]], str]
 
@@ -142,6 +132,14 @@ NL: dict[str, Phrase] = {
 }
 
 BOOKS = {"en": EN, "nl": NL}
+
+
+def register(code: str, en: Phrase, nl: Phrase) -> None:
+    """Add the reason `code` of an agreement kind in both languages (settlement.agreements: a kind
+    brings its own words); a code may not be worded twice."""
+    if (code in EN and EN[code] is not en) or (code in NL and NL[code] is not nl):
+        raise ValueError(f"phrase code {code!r} is already worded")
+    EN[code], NL[code] = en, nl
 
 
 def say(lang: str, code: str, params: dict[str, Any]) -> str:

@@ -74,6 +74,14 @@ CATALOGUE: dict[str, dict[str, Any]] = {
 }
 
 
+def register(key: str, entry: dict[str, Any]) -> None:
+    """Add the source of an agreement kind the catalogue does not cite yet (a kind brings its own,
+    settlement.agreements); `entry` as the catalogue's: `sources` and `text`."""
+    if key in CATALOGUE and CATALOGUE[key] != entry:
+        raise ValueError(f"reference {key!r} is already in the catalogue")
+    CATALOGUE[key] = {"sources": list(entry.get("sources", [])), "text": entry["text"]}
+
+
 def text(key: str) -> str:
     """The citation of `key` as one line of prose; a key the catalogue does not know (a trace
     upgraded from a citation no longer in it) is shown as it is."""

@@ -24,14 +24,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from settlement import service, trace
+from settlement import nl, service, trace
 from settlement.cli import main
 from settlement.demo.generate import SCENARIOS
 from settlement.demo.run import DATA, run_demo
 from settlement.dossier import build, gather
 from settlement.dossier.words import Names, reason_nl, rule_title
 from settlement.engine import BASES
-from settlement.money import format_euro_nl, parse_euros
+from settlement.money import parse_euros
 from settlement.periods import Month
 
 KEY = "test-dossier-key-0123456789abcdefghijklmnop"
@@ -118,7 +118,7 @@ def test_every_basis_names_the_deciding_rule_and_every_rejected_rule(demo, basis
             assert trace.reference_text(s) in seen
             if not s["applies"]:
                 assert reason_nl(s, names, sel.agreements) in seen
-        assert plain(f"<x>{build.texts.basis_label(basis)}</x>") in seen
+        assert plain(f"<x>{nl.basis_label(basis)}</x>") in seen
 
 
 def test_late_notification_dossier_reads_as_the_committee_needs(demo):
@@ -152,7 +152,7 @@ def test_tariff_arithmetic_and_pool_shares(demo):
     assert "Solidariteitspool ‘ijv-solidariteit-historisch’: verdeling in juli 2023" in seen
     js = json.loads(ok(demo, "--month", "2023-07", "--municipality", "0166", "--format", "json"))
     (share,) = js["pool_shares"]
-    assert f"Totaal van de pool {format_euro_nl(parse_euros(share['total']))}" in seen
+    assert f"Totaal van de pool {nl.euro(parse_euros(share['total']))}" in seen
     anchors = set(re.findall(r'id="([^"]+)"', markup))
     assert all(h in anchors for h in re.findall(r'href="#([^"]+)"', markup))
 
@@ -233,10 +233,10 @@ def test_municipality_groups_by_basis_and_links_every_line(demo, tmp_path):
     summary = markup[markup.index("Overzicht van de kostenregels"):markup.index('<section class="client"')]
     headings = [plain(h) for h in re.findall(r"<h3>(.*?)</h3>", summary, re.S)]
     for basis in bases:
-        assert any(h.startswith(build.texts.basis_label(basis)) for h in headings), basis
-    order = [next(b for b in bases if h.startswith(build.texts.basis_label(b))) for h in headings
-             if any(h.startswith(build.texts.basis_label(b)) for b in bases)]
-    assert order == sorted(order, key=build.texts.BASIS_ORDER.index)  # one group per basis, in order
+        assert any(h.startswith(nl.basis_label(basis)) for h in headings), basis
+    order = [next(b for b in bases if h.startswith(nl.basis_label(b))) for h in headings
+             if any(h.startswith(nl.basis_label(b)) for b in bases)]
+    assert order == sorted(order, key=nl.BASIS_ORDER.index)  # one group per basis, in order
     links = re.findall(r'<a href="#(regel-[^"]+)">\d+</a>', summary)
     assert len(links) == len(js["traces"])  # every line it pays (or shares in) is linked ...
     ids = re.findall(r'id="([^"]+)"', markup)

@@ -170,7 +170,8 @@ def test_a_client_reads_its_lines_and_its_facts_only(demo):
     assert len(ds.registrations) == 2 and ds.brp_by_client["C0030"] == whole.brp_by_client["C0030"]
     assert ds.applications and ds.applications_by_client["C0030"] == whole.applications_by_client["C0030"]
     assert ds.notifications and ds.notifications_by_placement["P00033"] == whole.notifications_by_placement["P00033"]
-    assert ds.tariffs == [] and ds.budgets == []
+    assert ds.tariffs == []
+    assert ds.budgets == whole.budgets  # the frame: a budget pool is read against them (RULES.md §5.3)
     assert ds.municipalities == whole.municipalities and ds.regions == whole.regions
     assert ds.products == whole.products and sel.agreements
     assert {e.line.client for e in sel.entries} == {"C0030"}
@@ -180,7 +181,8 @@ def test_a_client_reads_its_lines_and_its_facts_only(demo):
                           ("placement", "client"), ("notification", "placement")):
         (query,) = sql.reading(table)
         assert f"{table}.{column} IN (" in query, query
-    assert not sql.reading("tariff") and not sql.reading("budget")
+    assert not sql.reading("tariff")
+    assert len(sql.reading("budget")) == 1  # once, whole: the frame a budget pool is read against
 
 
 def test_a_placement_reads_its_lines_and_its_clients_facts_only(demo):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from settlement.documents import texts
+from settlement import nl
 from settlement.documents.model import (
     Party,
     PoolShare,
@@ -190,36 +190,36 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_dutch_dates_months_and_numbers():
-    assert texts.date_nl(date(2024, 3, 1)) == "1 maart 2024"
-    assert texts.month_nl("2024-03") == "maart 2024"
-    assert texts.month_nl("2023-12") == "december 2023"
-    assert texts.period_nl(date(2024, 3, 1), date(2024, 3, 31)) == "1 t/m 31 maart 2024"
-    assert texts.period_nl(date(2024, 2, 15), date(2024, 3, 14)) == "15 februari t/m 14 maart 2024"
-    assert texts.euro(123456) == "€ 1.234,56"
-    assert texts.euro(-5000) == "-€ 50,00"
-    assert texts.percent_nl("61000", "191000") == "31,94%"   # 31,9372...
-    assert texts.percent_nl("1", "8") == "12,50%"            # 12,5 exactly
-    assert texts.weight_nl("130000") == "130.000"
-    assert texts.weight_nl("1234.5") == "1.234,5"
-    assert texts.weight_nl("2469/2") == "1.234,5"  # a Fraction as str()
-    assert texts.weight_nl("1/3") == "1/3"
-    assert texts.iban_nl("NL91ABNA0417164300") == "NL91 ABNA 0417 1643 00"
+    assert nl.date_nl(date(2024, 3, 1)) == "1 maart 2024"
+    assert nl.month_nl("2024-03") == "maart 2024"
+    assert nl.month_nl("2023-12") == "december 2023"
+    assert nl.range_nl(date(2024, 3, 1), date(2024, 3, 31)) == "1 t/m 31 maart 2024"
+    assert nl.range_nl(date(2024, 2, 15), date(2024, 3, 14)) == "15 februari t/m 14 maart 2024"
+    assert nl.euro(123456) == "€ 1.234,56"
+    assert nl.euro(-5000) == "-€ 50,00"
+    assert nl.percent_nl("61000", "191000") == "31,94%"   # 31,9372...
+    assert nl.percent_nl("1", "8") == "12,50%"            # 12,5 exactly
+    assert nl.weight_nl("130000") == "130.000"
+    assert nl.weight_nl("1234.5") == "1.234,5"
+    assert nl.weight_nl("2469/2") == "1.234,5"  # a Fraction as str()
+    assert nl.weight_nl("1/3") == "1/3"
+    assert nl.iban_nl("NL91ABNA0417164300") == "NL91 ABNA 0417 1643 00"
 
 
 def test_every_basis_and_flag_has_dutch_words():
     bases = ["mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution",
              "vangnet", "registration", "late_notification"]
-    assert set(bases) <= set(texts.BASIS) and set(bases) <= set(texts.BASIS_LONG)
-    assert texts.basis_explanation("woonplaats") == "woonplaatsbeginsel: woonadres op de dag vóór de start"
-    assert texts.basis_explanation("woonplaats_before_institution") == "woonadres vóór de instelling"
-    assert texts.basis_explanation("reentry") == "herinstroom binnen 12 maanden"
-    assert texts.basis_explanation("vangnet") == "vangnet: geen woonadres"
-    assert texts.basis_explanation("registration") == "Wmo: inschrijving per dag"
-    assert texts.basis_explanation("historic") == "historische cliënt (centrumgemeente)"
-    assert texts.basis_explanation("pool") == "solidariteitspool"
-    assert texts.basis_explanation("mo") == "maatschappelijke opvang (centrumgemeente)"
-    assert texts.basis_explanation("late_notification") == "te late melding (kosten voor de zorgregio)"
-    assert set(texts.FLAGS) == {"vangnet", "late_notification", "no_interregional_agreement"}
+    assert set(bases) <= set(nl.BASIS) and all(nl.BASIS[b].legend for b in bases)
+    assert nl.basis_explanation("woonplaats") == "woonplaatsbeginsel: woonadres op de dag vóór de start"
+    assert nl.basis_explanation("woonplaats_before_institution") == "woonadres vóór de instelling"
+    assert nl.basis_explanation("reentry") == "herinstroom binnen 12 maanden"
+    assert nl.basis_explanation("vangnet") == "vangnet: geen woonadres"
+    assert nl.basis_explanation("registration") == "Wmo: inschrijving per dag"
+    assert nl.basis_explanation("historic") == "historische cliënt (centrumgemeente)"
+    assert nl.basis_explanation("pool") == "solidariteitspool"
+    assert nl.basis_explanation("mo") == "maatschappelijke opvang (centrumgemeente)"
+    assert nl.basis_explanation("late_notification") == "te late melding (kosten voor de zorgregio)"
+    assert set(nl.FLAGS) == {"vangnet", "late_notification", "no_interregional_agreement"}
 
 
 def test_templates_are_found_in_the_checkout():
@@ -245,10 +245,10 @@ def test_statement_shows_municipality_period_figures_and_flags(rendered):
                    "31,94%", "61.000", "191.000"):
         assert figure in text, figure
     for flag in ("vangnet", "late_notification", "no_interregional_agreement"):
-        assert texts.flag_explanation(flag) in text, flag
+        assert nl.flag_explanation(flag) in text, flag
     for basis in ("woonplaats", "reentry", "vangnet", "registration"):
-        assert texts.basis_explanation(basis) in text, basis
-    assert texts.CROSS_REGION[1] in text and texts.CORRECTION[1] in text
+        assert nl.basis_explanation(basis) in text, basis
+    assert nl.CROSS_REGION[1] in text and nl.CORRECTION[1] in text
     assert "Plaatsingen buiten de eigen regio" in text and "Correcties" in text
     assert "Saldo per gemeente" in text and "Gemeente Emmen" in text and "Gemeente Leiden" in text
     assert "pagina 1 van " + str(n) in text
@@ -283,9 +283,9 @@ def test_centrumgemeente_statement_summarises_creditor_lines_without_bsn(rendere
                      section)
     assert section.index("Herinstroom") < section.index("Vangnet") < section.index("(correctie)")
     assert "€ 38.531,41" in text and "€ 34.031,41" in text and "68,06%" in text
-    assert texts.basis_explanation("historic") in text and texts.basis_explanation("mo") in text
-    assert texts.basis_explanation("late_notification") in text
-    assert texts.flag_explanation("late_notification") in text
+    assert nl.basis_explanation("historic") in text and nl.basis_explanation("mo") in text
+    assert nl.basis_explanation("late_notification") in text
+    assert nl.flag_explanation("late_notification") in text
     # Kampen's clients are on creditor lines with bsn None: their BSNs never appear
     for bsn in BSN.values():
         assert bsn not in text

@@ -2,7 +2,9 @@
 
 A kind registers itself by subclassing `Agreement` with a `kind` name. The engine asks every
 agreement whether it claims a line (`evaluate`); more than one claim is an error, not a silent
-first match. A new kind is a new module; nothing else changes.
+first match. A new kind is a new module; nothing else changes: the kind brings its own words too,
+registered with it (the reasons of its steps in `phrases`, its source in `citation`, its Dutch
+name in `title_nl` and how the dossier shows its terms in `explain_nl`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
+from .. import phrases as _phrases
+from .. import references as _references
 from ..rules.base import Share, Step
 
 if TYPE_CHECKING:
@@ -33,6 +37,16 @@ class Case:
     status: str
     lo: date
     hi: date
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a kind may use to word one of its steps in the dossier (`Agreement.explain_nl`)."""
+
+    names: Any            # settlement.dossier.words.Names: municipality(code), region(id) as names
+    line: Any             # the line explained (settlement.engine.Line), its trace included
+    placement: Any        # the line's placement (settlement.facts.Placement), None when unknown
+    reference: str        # the step's source as the catalogue cites it
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,14 @@ class Agreement(ABC):
     kind: ClassVar[str]
     reference: ClassVar[str]
     fields: ClassVar[frozenset[str]]
+    #: the kind's name in Dutch: an agreement's step is titled "<title_nl> ‘<id>’" (dossier)
+    title_nl: ClassVar[str] = "Afspraak"
+    #: Dutch titles of the steps the kind makes under a rule name of its own (`unclaimed`)
+    step_titles_nl: ClassVar[dict[str, str]] = {}
+    #: the reasons of the kind's steps: phrase code -> (English, Dutch), added to the phrasebook
+    phrases: ClassVar[dict[str, tuple[_phrases.Phrase, _phrases.Phrase]]] = {}
+    #: the kind's source when the catalogue does not cite `reference` yet (settlement.references)
+    citation: ClassVar[dict[str, Any] | None] = None
 
     id: str
     valid_from: date
@@ -75,6 +97,10 @@ class Agreement(ABC):
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         KINDS[cls.kind] = cls
+        for code, (en, nl) in cls.phrases.items():
+            _phrases.register(code, en, nl)
+        if cls.citation is not None:
+            _references.register(cls.reference, cls.citation)
 
     @classmethod
     @abstractmethod
@@ -103,9 +129,32 @@ class Agreement(ABC):
         return None
 
     def describe(self, result: PoolResult, month: "Month") -> dict[str, Any]:
-        """The block a pooled line's trace shows of the month's `result` (a kind whose `settle`
-        gives one)."""
-        raise NotImplementedError(f"agreement kind {self.kind} settles no pool")
+        """The trace's `pool` block of each line this agreement pooled in `month` (only called with
+        a result of `settle`, so a kind that pools nothing never needs it)."""
+        raise NotImplementedError(f"agreement kind {self.kind!r} settles a pool but does not describe it")
+
+    def pools(self, case: Case) -> bool:
+        """Whether this agreement takes the case into a pool, so that no single municipality pays
+        it (for reentry, RULES.md §4.4: the care region's centrumgemeente is then responsible)."""
+        return False
+
+    def pool_region(self) -> str | None:
+        """The region whose members share what this agreement pools; None for a kind that pools
+        nothing (the documents name a pool share by it)."""
+        return None
+
+    @classmethod
+    def explain_nl(cls, step: dict[str, Any], agreement: dict[str, Any] | None, w: Wording) -> dict[str, Any] | None:
+        """How the dossier shows an applying step of this kind: {"terms": [(label, text)], "facts":
+        [(label, text)], "effect": sentence}, in Dutch; `agreement` is the canonical agreement of
+        the step (None for a step under a rule name of the kind's own). None: nothing to show."""
+        return None
+
+    @classmethod
+    def deadline(cls, step: dict[str, Any]) -> tuple[str, str | None] | None:
+        """(deadline, notified on) of an applying step of this kind that sets a notification
+        deadline, as ISO dates, for the dossier's timeline and table of notifications; else None."""
+        return None
 
     @property
     def ref(self) -> dict[str, Any]:
@@ -125,6 +174,15 @@ class Agreement(ABC):
         if step is None:
             step = cache[key] = Step(self.id, self.reference, False, [self.ref], why=(code, params), kind=self.kind)
         return step
+
+
+def kind_of_step(step: dict[str, Any], agreements: dict[str, dict[str, Any]]) -> type[Agreement] | None:
+    """The agreement kind that made a trace step (by the step's kind, the agreement it names, or a
+    rule name of a kind's own); None for a step of a rule of RULES.md §3-4."""
+    kind = step.get("kind") or (agreements.get(step["rule"]) or {}).get("kind")
+    if kind in KINDS:
+        return KINDS[kind]
+    return next((c for _, c in sorted(KINDS.items()) if step["rule"] in c.step_titles_nl), None)
 
 
 # Field helpers shared by the kinds -------------------------------------------------------------

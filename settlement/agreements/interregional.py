@@ -18,13 +18,19 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Callable
 
+from .. import nl
 from .._util import ONE
 from ..periods import covers, overlap
 from ..rules.base import Share, Step
-from .base import Agreement, Case, as_date, check_unknown, need
+from .base import Agreement, Case, Wording, as_date, check_unknown, need
 
 WOONPLAATS_BASES = ("reentry", "woonplaats", "woonplaats_before_institution", "vangnet")
 NO_AGREEMENT_REF = "agreements/no_interregional_agreement"  # settlement.references
+
+
+LATE_NL = {"shift": "verschuiven: de dagen van de start tot de dag vóór de melding betaalt de "
+                    "centrumgemeente van de zorgregio",
+           "flag": "alleen markeren: de betaler blijft betalen, de regel krijgt het kenmerk 'te late melding'"}
 
 
 def _new_bw(case: Case) -> bool:
@@ -35,6 +41,8 @@ def _new_bw(case: Case) -> bool:
 class Interregional(Agreement):
     kind = "interregional"
     reference = "agreements/interregional"  # settlement.references
+    title_nl = "Interregionale werkafspraak"
+    step_titles_nl = {"no_interregional_agreement": "Betaler buiten de zorgregio zonder interregionale afspraak"}
     fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification"})
 
     id: str
@@ -156,3 +164,69 @@ class Interregional(Agreement):
         return out, Step("no_interregional_agreement", NO_AGREEMENT_REF, True, read,
                          outcome={"flag": "no_interregional_agreement", "payer": outside[0]},
                          why=("no_agreement", {"payer": outside[0], "region": p.region}))
+
+    # -- in Dutch, for the dossier ----------------------------------------------------------------
+    @classmethod
+    def deadline(cls, step: dict[str, Any]) -> tuple[str, str | None] | None:
+        o = step.get("outcome") or {}
+        return (o["deadline"], o.get("notified_on")) if "deadline" in o else None
+
+    @classmethod
+    def explain_nl(cls, step: dict[str, Any], agreement: dict[str, Any] | None, w: Wording) -> dict[str, Any] | None:
+        if step["rule"] == "no_interregional_agreement":
+            return {"kind": "none", "terms": [("Verwijzing", w.reference)], "facts": [],
+                    "effect": "De wet geldt: de betaler betaalt; de regel krijgt het kenmerk "
+                              "‘geen interregionale afspraak’."}
+        if (step.get("why") or {}).get("code") not in ("ir_on_time", "ir_late", "ir_never"):
+            return None
+        n, a, o, line = w.names, agreement or {}, step["outcome"], w.line
+        start = w.placement.start.isoformat() if w.placement else None
+        terms = [
+            ("Afspraak", f"{step['rule']} (interregionale werkafspraak)"),
+            ("Partijen", ", ".join(n.region(r) for r in a.get("regions", []))),
+            ("Geldig", nl.period_nl(a.get("valid_from"), a.get("valid_to"))),
+            ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),
+            ("Bij te late melding", LATE_NL.get(a.get("late_notification", ""), a.get("late_notification", "?"))),
+            ("Verwijzing", w.reference),
+        ]
+        facts = [
+            ("Betaler volgens de woonplaatsregels", f"{n.municipality(o['payer'])}, regio "
+                                                    f"{n.region(o.get('payer_region'))}"),
+            ("Zorgregio van de plaatsing", n.region(line.region)),
+            ("Start van de plaatsing", nl.date_nl(start) if start else "-"),
+            ("Uiterste meldingsdatum", f"{nl.date_nl(o['deadline'])} (start + {a.get('notify_within_days', '?')} "
+                                       f"dagen)"),
+        ]
+        if o.get("notified_on"):
+            late = (date.fromisoformat(o["notified_on"]) - date.fromisoformat(o["deadline"])).days
+            facts.append(("Gemeld op", nl.date_nl(o["notified_on"]) + (
+                f": {late} dag{'en' if late != 1 else ''} na de termijn" if late > 0 else ": op tijd")))
+        else:
+            facts.append(("Gemeld op", "nooit gemeld"))
+        if o.get("on_time"):
+            effect = "Op tijd gemeld: de afspraak verandert niets aan de betaler."
+        elif o.get("late_notification") == "flag":
+            effect = ("Te laat gemeld; de afspraak markeert de regels alleen ('te late melding'), de betaler "
+                      "blijft betalen.")
+        elif o.get("shifted_days"):
+            shifted = _shifted_range(line)
+            effect = (f"Te laat gemeld; verschuiven: in {nl.month_nl(line.trace['period'])} gaan "
+                      f"{o['shifted_days']} dag{'en' if o['shifted_days'] != 1 else ''}"
+                      f"{' (' + shifted + ')' if shifted else ''} naar {n.municipality(o.get('shifted_to'))} "
+                      f"met grondslag ‘te late melding’; de overige dagen blijven bij "
+                      f"{n.municipality(o['payer'])}.")
+        else:
+            effect = (f"Te laat gemeld; verschuiven, maar in {nl.month_nl(line.trace['period'])} valt geen dag "
+                      f"vóór de melding: alle dagen blijven bij {n.municipality(o['payer'])} (wel gemarkeerd).")
+        return {"kind": "interregional", "terms": terms, "facts": facts, "effect": effect}
+
+
+def _shifted_range(line: Any) -> str:
+    """The days of a line's placement-month that went to the centrumgemeente, in words."""
+    split = line.trace.get("split")
+    if not split:
+        return ""
+    for part in split["parts"]:
+        if part["basis"] == "late_notification":
+            return ", ".join(nl.range_nl(a, b) for a, b in part["ranges"])
+    return ""

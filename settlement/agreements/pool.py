@@ -22,20 +22,23 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Callable
 
+from .. import nl
 from ..money import format_cents, largest_remainder
 from ..periods import Month, overlap
 from ..rules.base import Share, Step
-from .base import Agreement, Case, PoolResult, as_date, as_region, check_unknown, need
+from .base import Agreement, Case, PoolResult, Wording, as_date, as_region, check_unknown, need
 
 CLIENTS = ("historic", "new", "all")
 DOMAINS = ("BW", "MO", "WMO")
 BUDGETS = ("historic",)  # the budgets a pool may share the result of (RULES.md §5.3)
+CLIENTS_NL = {"historic": "historische cliënten", "new": "nieuwe cliënten", "all": "alle cliënten"}
 
 
 @dataclass(frozen=True)
 class Pool(Agreement):
     kind = "pool"
     reference = "agreements/pool"  # settlement.references
+    title_nl = "Solidariteitspool"
     fields = frozenset({"region", "valid_from", "valid_to", "clients", "domains", "weights", "creditor", "budget",
                         "name"})
 
@@ -164,6 +167,12 @@ class Pool(Agreement):
         flags = frozenset().union(*(s.flags for s in shares)) if shares else frozenset()
         return [Share(payer=None, basis="pool", ranges=((case.lo, case.hi),), flags=flags, pool=self.id)]
 
+    def pools(self, case: Case) -> bool:
+        return self.evaluate(case, []).applies
+
+    def pool_region(self) -> str | None:
+        return self.region
+
     def settle(self, month: Month, pooled_amounts: list[int]) -> PoolResult | None:
         """The month's pool: T = C (- B(M) for a budget pool) split over the weights. A pool
         without lines in the month settles nothing, unless it is a budget pool valid in the month:
@@ -190,6 +199,24 @@ class Pool(Agreement):
                 "shares": {c: format_cents(v) for c, v in result.shares.items()},
                 "arithmetic": "share = floor(total x weight / sum of weights), remaining cents to the "
                               "largest remainders, ties to the lower municipality code"}
+
+    @classmethod
+    def explain_nl(cls, step: dict[str, Any], agreement: dict[str, Any] | None, w: Wording) -> dict[str, Any] | None:
+        if (step.get("outcome") or {}).get("basis") != "pool":
+            return None
+        n, a = w.names, agreement or {}
+        terms = [
+            ("Afspraak", f"{step['rule']} (solidariteitspool)"),
+            ("Regio", n.region(a.get("region"))),
+            ("Geldig", nl.period_nl(a.get("valid_from"), a.get("valid_to"))),
+            ("Cliënten", CLIENTS_NL.get(a.get("clients"), a.get("clients"))),  # type: ignore[arg-type]
+            ("Domeinen", ", ".join(a.get("domains", []))),
+            ("Schuldeiser", n.municipality(a.get("creditor"))),
+            ("Verwijzing", w.reference),
+        ]
+        return {"kind": "pool", "terms": terms, "facts": [],
+                "effect": "De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt naar de "
+                          "verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’)."}
 
 
 def _year_budgets(ds, creditor: str, valid_from: date, valid_to: date,

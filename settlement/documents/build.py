@@ -9,9 +9,8 @@ never changes at all. Each table is read with one query, whatever the number of 
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import fields as dataclass_fields, replace
 from datetime import date, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -19,26 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import bsn, db, store
+from .. import bsn, db, loader, nl, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
+from ..facts import Dataset
 from ..periods import Month, covers
 from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Receivable, Statement, StatementLine
 from ..errors import UserError
 
 PAYMENT_DAYS = 30
-
-DESCRIPTIONS = {
-    "mo": "Maatschappelijke opvang",
-    "historic": "Historische cliënten",
-    "reentry": "Herinstroom binnen 12 maanden",
-    "woonplaats": "Nieuwe cliënten: woonplaatsbeginsel",
-    "woonplaats_before_institution": "Woonadres vóór instelling",
-    "vangnet": "Vangnet",
-    "registration": "Wmo-inschrijving per dag",
-    "late_notification": "Te late melding",
-}
-POOL_DESCRIPTION = "Aandeel solidariteitspool {agreement}"
 
 
 def reference(month: str, debtor: str) -> str:
@@ -47,36 +35,52 @@ def reference(month: str, debtor: str) -> str:
 
 
 class _Facts:
-    """What the documents read from the runs' snapshots: one query per table for all of them."""
+    """What the documents read from the runs' snapshots: one query per table for all of them.
+
+    The frame of each snapshot (municipalities, regions, members, products) is a `Dataset`, so
+    that its agreements are read as the engine read them (`loader.parse_agreements_text`)."""
 
     def __init__(self, conn: Connection, snapshot_ids: list[int]):
         self.conn, self.snapshot_ids = conn, snapshot_ids
-        def rows(model: Any, *cols: str) -> list[Any]:
-            t = model.__table__
-            return conn.execute(select(t.c.snapshot_id, *(t.c[c] for c in cols))
-                                .where(t.c.snapshot_id.in_(snapshot_ids))).all()
-
-        self.parties: dict[int, dict[str, Party]] = defaultdict(dict)
-        for r in rows(db.MunicipalityRow, "code", "name", "street", "postcode", "city", "iban", "oin"):
-            self.parties[r.snapshot_id][r.code] = Party(r.code, r.name, r.street, r.postcode, r.city, r.iban, r.oin)
+        frames = _frames(conn, snapshot_ids)
+        self.parties: dict[int, dict[str, Party]] = {
+            sid: {m.code: Party(m.code, m.name, m.street, m.postcode, m.city, m.iban, m.oin)
+                  for m in ds.municipalities.values()} for sid, ds in frames.items()}
         self.bsn: dict[tuple[int, str], str] = {}  # filled by read_bsns: only the BSNs shown are decrypted
         self.product_names: dict[tuple[int, str], str] = {
-            (r.snapshot_id, r.product): r.name for r in rows(db.ProductRow, "product", "name")}
+            (sid, p.product): p.name for sid, ds in frames.items() for p in ds.products.values()}
         self.members: dict[tuple[int, str], list[tuple[str, date, date | None]]] = defaultdict(list)
-        for r in rows(db.RegionMemberRow, "region", "municipality", "valid_from", "valid_to"):
-            self.members[(r.snapshot_id, r.municipality)].append((r.region, r.valid_from, r.valid_to))
+        for sid, ds in frames.items():
+            for m in ds.members:
+                self.members[(sid, m.municipality)].append((m.region, m.valid_from, m.valid_to))
         t = db.Snapshot.__table__
         self.pool_regions: dict[int, dict[str, str]] = {}
         for sid, toml_text in conn.execute(select(t.c.id, t.c.agreements_toml).where(t.c.id.in_(snapshot_ids))):
-            parsed = tomllib.loads(toml_text or "")
-            self.pool_regions[sid] = {a["id"]: a["region"] for a in parsed.get("agreement", [])
-                                      if a.get("kind") == "pool" and "id" in a and "region" in a}
+            agreements = loader.parse_agreements_text(toml_text or "", frames[sid])
+            self.pool_regions[sid] = {a.id: region for a in agreements if (region := a.pool_region()) is not None}
 
     def read_bsns(self, keys: bsn.Keyring, wanted: set[tuple[int, str]]) -> None:
         self.bsn = store.client_bsns(self.conn, self.snapshot_ids, keys, wanted)
 
     def is_member(self, snapshot_id: int, municipality: str, region: str, day: date) -> bool:
         return any(r == region and covers(lo, hi, day) for r, lo, hi in self.members.get((snapshot_id, municipality), ()))
+
+
+def _frames(conn: Connection, snapshot_ids: list[int]) -> dict[int, Dataset]:
+    """The frame of each snapshot as a Dataset (the other tables empty), one query per table."""
+    kwargs: dict[int, dict[str, Any]] = {sid: {} for sid in snapshot_ids}
+    for spec in loader.INPUTS:
+        records: dict[int, list[Any]] = defaultdict(list)
+        if spec.frame:
+            t = db.metadata.tables[spec.table]
+            names = [f.name for f in dataclass_fields(spec.fact) if f.init]
+            for r in conn.execute(select(t.c.snapshot_id, *(t.c[n] for n in names))
+                                  .where(t.c.snapshot_id.in_(snapshot_ids))):
+                records[r[0]].append(spec.fact(*r[1:]))
+        for sid in snapshot_ids:
+            kwargs[sid][spec.attr] = ({getattr(x, spec.key): x for x in records[sid]} if spec.key is not None
+                                      else records[sid])
+    return {sid: Dataset(**kw) for sid, kw in kwargs.items()}
 
 
 def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Invoice]]:
@@ -180,7 +184,7 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
-        inv_lines = [InvoiceLine(_description(basis, pool), basis, 1 if count is None else count, amount)
+        inv_lines = [InvoiceLine(nl.invoice_description(basis, pool), basis, 1 if count is None else count, amount)
                      for basis, pool, count, _, amount in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
         if sum(l.amount for l in inv_lines) != inv.amount:
             raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "
@@ -220,10 +224,3 @@ def _billed(lines: list[Line], pools: list[PoolResult]) -> dict[tuple[str, str],
             if debtor != p.creditor and share != 0:
                 out.setdefault((p.creditor, debtor), []).append(("pool", p.agreement, None, None, share))
     return out
-
-
-def _description(basis: str, pool: str | None) -> str:
-    """The Dutch description of an invoice line."""
-    if basis == "pool":
-        return POOL_DESCRIPTION.format(agreement=pool)
-    return DESCRIPTIONS.get(basis, basis)

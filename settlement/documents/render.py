@@ -28,7 +28,7 @@ from pathlib import Path
 import jinja2
 
 from settlement import outputs
-from settlement.documents import texts
+from settlement import nl
 from settlement.documents.model import Invoice, Statement, StatementLine
 from settlement.documents.ubl import invoice_xml
 
@@ -59,14 +59,15 @@ def jinja() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        euro=texts.euro,
-        date_nl=texts.date_nl,
-        month_nl=texts.month_nl,
-        number_nl=texts.number_nl,
-        iban=texts.iban_nl,
-        basis_label=texts.basis_label,
-        basis_explanation=texts.basis_explanation,
+        euro=nl.euro,
+        date_nl=nl.date_nl,
+        month_nl=nl.month_nl,
+        number_nl=nl.number_nl,
+        iban=nl.iban_nl,
+        basis_label=nl.basis_label,
+        basis_explanation=nl.basis_explanation,
     )
+    env.globals["nl"] = nl  # the templates' few words of the vocabulary (nl.CORRECTION, ...)
     return env
 
 
@@ -118,16 +119,15 @@ def _short(name: str) -> str:
 
 
 def _basis_key(basis: str) -> tuple[int, str]:
-    order = texts.BASIS_ORDER
-    return (order.index(basis), basis) if basis in order else (len(order), basis)
+    return (nl.basis_order(basis), basis)
 
 
 def _line_row(line: StatementLine, names: dict[str, str]) -> dict:
-    tags = [texts.flag_tag(f) for f in line.flags]
+    tags = [nl.flag_tag(f) for f in line.flags]
     if line.cross_region:
-        tags.append(texts.CROSS_REGION[0])
+        tags.append(nl.CROSS_REGION[0])
     if line.correction:
-        tags.append(texts.CORRECTION[0])
+        tags.append(nl.CORRECTION[0])
     return {
         "client": line.client,
         "bsn": line.bsn,
@@ -138,7 +138,7 @@ def _line_row(line: StatementLine, names: dict[str, str]) -> dict:
         "days": line.days,
         "amount": line.amount,
         "basis": line.basis,
-        "status": texts.STATUS.get(line.status, line.status),
+        "status": nl.status_nl(line.status),
         "creditor": names.get(line.creditor, line.creditor),
         "tags": tags,
     }
@@ -153,8 +153,8 @@ def _groups(lines: Iterable[StatementLine], names: dict[str, str]) -> list[dict]
         group = by_basis[basis]
         groups.append({
             "basis": basis,
-            "label": texts.basis_label(basis),
-            "explanation": texts.basis_explanation(basis),
+            "label": nl.basis_label(basis),
+            "explanation": nl.basis_explanation(basis),
             "rows": [_line_row(line, names) for line in group],
             "show_bsn": any(line.bsn for line in group),
             "count": len(group),
@@ -182,7 +182,7 @@ def statement_context(st: Statement) -> dict:
         for g in groups
     ]
     if shares:
-        summary.append({"label": "Solidariteitspool", "explanation": "uw aandeel in de pool",
+        summary.append({"label": nl.basis_label("pool"), "explanation": "uw aandeel in de pool",
                         "count": len(shares), "days": None, "amount": sum(s.share for s in shares)})
     if corrections or share_corrections:
         summary.append({
@@ -201,8 +201,8 @@ def statement_context(st: Statement) -> dict:
         return {
             "agreement": s.agreement, "region": s.region,
             "creditor": names.get(s.creditor, s.creditor), "total": s.total,
-            "weight": texts.weight_nl(s.weight), "weight_sum": texts.weight_nl(s.weight_sum),
-            "percent": texts.percent_nl(s.weight, s.weight_sum), "share": s.share,
+            "weight": nl.weight_nl(s.weight), "weight_sum": nl.weight_nl(s.weight_sum),
+            "percent": nl.percent_nl(s.weight, s.weight_sum), "share": s.share,
         }
 
     cross: dict[tuple[str, str], dict] = {}
@@ -228,27 +228,27 @@ def statement_context(st: Statement) -> dict:
     if st.pool_shares:
         bases.add("pool")
     flags = sorted({f for line in st.lines for f in line.flags})
-    legend_flags = [(texts.flag_tag(f), texts.flag_explanation(f)) for f in flags]
+    legend_flags = [(nl.flag_tag(f), nl.flag_explanation(f)) for f in flags]
     if cross_rows:
-        legend_flags.append(texts.CROSS_REGION)
+        legend_flags.append(nl.CROSS_REGION)
     if corrections or share_corrections:
-        legend_flags.append(texts.CORRECTION)
+        legend_flags.append(nl.CORRECTION)
 
     total_payable_to_others = sum(p.payable for p in st.positions)
-    title = f"Afrekening {texts.month_nl(st.month)} – {muni.name}"
+    title = f"Afrekening {nl.month_nl(st.month)} – {muni.name}"
     return {
         "title": title,
         "author": "settlement " + st.engine_version,
         "description": f"Afrekening beschermd wonen en maatschappelijke opvang, {muni.name} ({muni.code}), "
-        f"{texts.month_nl(st.month)}",
+        f"{nl.month_nl(st.month)}",
         "created": _iso(st.document_date),
         "body_class": "statement",
-        "running_title": f"Afrekening {texts.month_nl(st.month)} · {muni.name} ({muni.code})",
+        "running_title": f"Afrekening {nl.month_nl(st.month)} · {muni.name} ({muni.code})",
         "st": st,
         "muni": muni,
-        "month": texts.month_nl(st.month),
-        "period": texts.period_nl(st.period_from, st.period_to),
-        "document_date": texts.date_nl(st.document_date),
+        "month": nl.month_nl(st.month),
+        "period": nl.range_nl(st.period_from, st.period_to),
+        "document_date": nl.date_nl(st.document_date),
         "summary": summary,
         "summary_total": summary_total,
         "groups": groups,
@@ -270,7 +270,7 @@ def statement_context(st: Statement) -> dict:
         },
         "payable_to_others": total_payable_to_others,
         "creditor": creditor,
-        "legend_bases": [(texts.basis_label(b), texts.BASIS_LONG.get(b, texts.basis_explanation(b)))
+        "legend_bases": [(nl.basis_label(b), nl.basis_legend(b, nl.basis_explanation(b)))
                          for b in sorted(bases, key=_basis_key)],
         "legend_flags": legend_flags,
     }
@@ -332,7 +332,7 @@ def creditor_summary(st: Statement) -> dict | None:
         if not groups or groups[-1]["code"] != r.debtor.code:
             groups.append({"code": r.debtor.code, "name": _short(r.debtor.name), "rows": []})
         group = groups[-1]
-        label = f"Aandeel solidariteitspool {r.pool}" if r.basis == "pool" else texts.basis_label(r.basis)
+        label = nl.pool_share_nl(r.pool) if r.basis == "pool" else nl.basis_label(r.basis)
         if r.correction:
             label += " (correctie)"
         new_invoice = not group["rows"] or group["rows"][-1]["invoice_key"] != (r.invoice, r.correction)
@@ -369,7 +369,7 @@ def render_statement_pdf(st: Statement) -> bytes:
 
 def invoice_context(inv: Invoice) -> dict:
     credit = inv.kind == "credit_note"
-    title = texts.invoice_title(inv.kind)
+    title = nl.invoice_title(inv.kind)
     if credit:
         subtitle = f"Creditnota op factuur {inv.corrects}" if inv.corrects else None
     else:
@@ -378,7 +378,7 @@ def invoice_context(inv: Invoice) -> dict:
         "title": f"{title} {inv.number}",
         "author": inv.creditor.name,
         "description": f"{title} {inv.number} van {inv.creditor.name} aan {inv.debtor.name}, "
-        f"{texts.month_nl(inv.month)}",
+        f"{nl.month_nl(inv.month)}",
         "created": _iso(inv.issue_date),
         "body_class": "invoice",
         "running_title": f"{title} {inv.number} · {inv.creditor.name}",
@@ -386,11 +386,11 @@ def invoice_context(inv: Invoice) -> dict:
         "credit": credit,
         "doc_title": title,
         "subtitle": subtitle,
-        "month": texts.month_nl(inv.month),
-        "period": texts.period_nl(inv.period_from, inv.period_to),
-        "issue_date": texts.date_nl(inv.issue_date),
-        "due_date": texts.date_nl(inv.due_date),
-        "payment": texts.payment_text(inv),
+        "month": nl.month_nl(inv.month),
+        "period": nl.range_nl(inv.period_from, inv.period_to),
+        "issue_date": nl.date_nl(inv.issue_date),
+        "due_date": nl.date_nl(inv.due_date),
+        "payment": nl.payment_text(inv),
         "attachment": attachment_name(inv),
         "parties": [("Van", inv.creditor), ("Aan", inv.debtor)],
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from settlement.documents import texts
+from settlement import nl
 from settlement.documents.model import Invoice, Party
 from settlement.money import format_cents
 
@@ -104,7 +104,7 @@ def invoice_xml(inv: Invoice) -> bytes:
     else:
         _cbc(root, "DueDate", _date(inv.due_date))
         _cbc(root, "InvoiceTypeCode", "380")
-    note = f"Verrekening beschermd wonen en maatschappelijke opvang, {texts.month_nl(inv.month)}."
+    note = f"Verrekening beschermd wonen en maatschappelijke opvang, {nl.month_nl(inv.month)}."
     if inv.corrects:
         note += (f" Corrigeert factuur {inv.corrects}." if credit
                  else f" Aanvullende factuur op {inv.corrects}.")
@@ -127,7 +127,7 @@ def invoice_xml(inv: Invoice) -> bytes:
     account = _cac(means, "PayeeFinancialAccount")
     _cbc(account, "ID", inv.creditor.iban.replace(" ", ""))
     _cbc(account, "Name", inv.creditor.name)
-    _cbc(_cac(root, "PaymentTerms"), "Note", texts.payment_text(inv))
+    _cbc(_cac(root, "PaymentTerms"), "Note", nl.payment_text(inv))
 
     tax = _cac(root, "TaxTotal")
     _money(tax, "TaxAmount", 0)
@@ -144,7 +144,7 @@ def invoice_xml(inv: Invoice) -> bytes:
         amount = sign * line.amount
         el = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(el, "ID", str(i))
-        _cbc(el, "Note", f"{texts.basis_explanation(line.basis)}; {line.quantity} kostenregel(s)")
+        _cbc(el, "Note", f"{nl.basis_explanation(line.basis)}; {line.quantity} kostenregel(s)")
         _cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity",
              "-1" if amount < 0 else "1", unitCode="C62")
         _money(el, "LineExtensionAmount", amount)

@@ -19,35 +19,21 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from ..documents import texts
+from .. import nl
 from .. import trace as _trace
+from ..agreements.base import Wording, kind_of_step
 from ..engine import Line
-from ..money import format_euro_nl, parse_euros
+from ..money import parse_euros
+from ..nl import cents_nl, date_nl, euro, period_nl, range_nl
 from ..periods import Month
-from ..phrases import nl_date
 from . import timeline as tl
 from .gather import Entry, MonthData, RunInfo, Selection
-from .words import (
-    FLAG_NL,
-    KIND_NL,
-    LATE_NL,
-    RUN_KIND_NL,
-    STATUS_NL,
-    Names,
-    cents_nl,
-    euro,
-    period_nl,
-    range_nl,
-    reason_nl,
-    record_nl,
-    rule_title,
-)
+from .words import Names, reason_nl, record_nl, rule_title
 
 WINDOW = timedelta(days=365)
 ONE = timedelta(days=1)
 BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouwelijk: deel het alleen met "
                "wie het voor de behandeling van het geschil nodig heeft, en vernietig het daarna.")
-IR_CODES = ("ir_on_time", "ir_late", "ir_never")
 
 
 def anchor(*parts: Any) -> str:
@@ -55,8 +41,7 @@ def anchor(*parts: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
 
 
-def month_nl(m: Month | str) -> str:
-    return texts.month_nl(str(m))
+month_nl = nl.month_nl
 
 
 def _cents(text: str) -> int:
@@ -104,7 +89,7 @@ def rounding_nl(exact: Fraction) -> str:
     frac = Fraction(abs(exact.numerator) % exact.denominator, exact.denominator)
     way = ("de helft of meer, dus van nul af" if frac >= Fraction(1, 2) else "minder dan de helft, dus naar nul toe")
     return (f"de rest {frac.numerator}/{frac.denominator} cent is {way}: {cents_nl(rounded)} = "
-            f"{format_euro_nl(rounded)}")
+            f"{euro(rounded)}")
 
 
 def largest_remainder_rows(total: int, weights: list[tuple[Any, Fraction]]) -> tuple[list[dict[str, Any]], Fraction]:
@@ -184,23 +169,23 @@ class LineBuilder:
                              if p else "")),
             ("Zorgregio", f"{n.region(line.region)} (centrumgemeente en schuldeiser {n.municipality(line.creditor)})"),
             ("Dagen in deze maand", f"{line.days}" + (f" ({ranges})" if ranges else "")),
-            ("Bedrag van deze regel", format_euro_nl(line.amount)),
+            ("Bedrag van deze regel", euro(line.amount)),
             ("Betaler", payer),
-            ("Grondslag", f"{texts.basis_label(line.basis)} ({line.basis})"),
-            ("Status", STATUS_NL.get(line.status, line.status)),
+            ("Grondslag", f"{nl.basis_label(line.basis)} ({line.basis})"),
+            ("Status", nl.status_nl(line.status, long=True)),
         ]
         if line.flags:
-            facts.append(("Kenmerken", ", ".join(FLAG_NL.get(f, f) for f in line.flags)))
-        facts.append(("Run", f"{e.run.id} ({RUN_KIND_NL.get(e.run.kind, e.run.kind)})"))
-        tags = [FLAG_NL.get(f, f) for f in line.flags]
+            facts.append(("Kenmerken", ", ".join(nl.flag_name(f) for f in line.flags)))
+        facts.append(("Run", f"{e.run.id} ({nl.RUN_KIND.get(e.run.kind, e.run.kind)})"))
+        tags = [nl.flag_name(f) for f in line.flags]
         if e.correction:
-            tags.insert(0, "correctie")
+            tags.insert(0, nl.CORRECTION[0])
         return {
             "anchor": line_anchor(e), "number": number, "client": line.client,
             "client_anchor": client_anchor(line.client),
-            "heading": f"{line.placement} · {texts.basis_label(line.basis)}",
+            "heading": f"{line.placement} · {nl.basis_label(line.basis)}",
             "payer_short": (f"pool {line.pool}" if line.pool else n.municipality(line.payer)),
-            "payer": payer, "amount": format_euro_nl(line.amount), "tags": tags, "correction": e.correction,
+            "payer": payer, "amount": euro(line.amount), "tags": tags, "correction": e.correction,
             "facts": facts, "decision": decision, "steps": rows,
             "amount_calc": self._amount(steps, Month.parse(trace.get("period", str(month.month)))),
             "agreements": agreements,
@@ -265,86 +250,19 @@ class LineBuilder:
 
     # -- agreements (RULES.md §5) ---------------------------------------------------------------
     def _agreements(self, line: Line, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        n = self.names
+        """Each applying agreement step as its kind shows it (Agreement.explain_nl)."""
         out = []
+        p = self.sel.ds.placements.get(line.placement)
         for s in steps:
-            code = (s.get("why") or {}).get("code")
-            if s.get("applies") and code in IR_CODES:
-                a = self.agreements.get(s["rule"], {})
-                o = s["outcome"]
-                p = self.sel.ds.placements.get(line.placement)
-                start = p.start.isoformat() if p else None
-                terms = [
-                    ("Afspraak", f"{s['rule']} (interregionale werkafspraak)"),
-                    ("Partijen", ", ".join(n.region(r) for r in a.get("regions", []))),
-                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
-                    ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),
-                    ("Bij te late melding", LATE_NL.get(a.get("late_notification", ""), a.get("late_notification", "?"))),
-                    ("Verwijzing", _trace.reference_text(s)),
-                ]
-                facts = [
-                    ("Betaler volgens de woonplaatsregels", f"{n.municipality(o['payer'])}, regio "
-                                                            f"{n.region(o.get('payer_region'))}"),
-                    ("Zorgregio van de plaatsing", n.region(line.region)),
-                    ("Start van de plaatsing", nl_date(start) if start else "-"),
-                    ("Uiterste meldingsdatum", f"{nl_date(o['deadline'])} (start + {a.get('notify_within_days', '?')} "
-                                               f"dagen)"),
-                ]
-                if o.get("notified_on"):
-                    late = (date.fromisoformat(o["notified_on"]) - date.fromisoformat(o["deadline"])).days
-                    facts.append(("Gemeld op", nl_date(o["notified_on"]) + (
-                        f": {late} dag{'en' if late != 1 else ''} na de termijn" if late > 0 else ": op tijd")))
-                else:
-                    facts.append(("Gemeld op", "nooit gemeld"))
-                if o.get("on_time"):
-                    effect = "Op tijd gemeld: de afspraak verandert niets aan de betaler."
-                elif o.get("late_notification") == "flag":
-                    effect = ("Te laat gemeld; de afspraak markeert de regels alleen ('te late melding'), de betaler "
-                              "blijft betalen.")
-                elif o.get("shifted_days"):
-                    shifted = self._shifted_range(line)
-                    effect = (f"Te laat gemeld; verschuiven: in {month_nl(line.trace['period'])} gaan "
-                              f"{o['shifted_days']} dag{'en' if o['shifted_days'] != 1 else ''}"
-                              f"{' (' + shifted + ')' if shifted else ''} naar {n.municipality(o.get('shifted_to'))} "
-                              f"met grondslag ‘te late melding’; de overige dagen blijven bij "
-                              f"{n.municipality(o['payer'])}.")
-                else:
-                    effect = (f"Te laat gemeld; verschuiven, maar in {month_nl(line.trace['period'])} valt geen dag "
-                              f"vóór de melding: alle dagen blijven bij {n.municipality(o['payer'])} (wel gemarkeerd).")
-                out.append({"kind": "interregional", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": facts,
-                            "reason": reason_nl(s, n, self.agreements), "effect": effect})
-            elif s.get("applies") and s["rule"] == "no_interregional_agreement":
-                out.append({"kind": "none", "rule": s["rule"], "title": self.title(s["rule"]), "terms": [("Verwijzing", _trace.reference_text(s))],
-                            "facts": [], "reason": reason_nl(s, n, self.agreements),
-                            "effect": "De wet geldt: de betaler betaalt; de regel krijgt het kenmerk "
-                                      "‘geen interregionale afspraak’."})
-            elif s.get("applies") and (s.get("outcome") or {}).get("basis") == "pool":
-                a = self.agreements.get(s["rule"], {})
-                terms = [
-                    ("Afspraak", f"{s['rule']} (solidariteitspool)"),
-                    ("Regio", n.region(a.get("region"))),
-                    ("Geldig", period_nl(a.get("valid_from"), a.get("valid_to"))),
-                    ("Cliënten", {"historic": "historische cliënten", "new": "nieuwe cliënten",
-                                  "all": "alle cliënten"}.get(a.get("clients"), a.get("clients"))),
-                    ("Domeinen", ", ".join(a.get("domains", []))),
-                    ("Schuldeiser", n.municipality(a.get("creditor"))),
-                    ("Verwijzing", _trace.reference_text(s)),
-                ]
-                out.append({"kind": "pool", "rule": s["rule"], "title": self.title(s["rule"]), "terms": terms, "facts": [],
-                            "reason": reason_nl(s, n, self.agreements),
-                            "effect": "De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt "
-                                      "naar de verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’)."})
+            kind = kind_of_step(s, self.agreements) if s.get("applies") else None
+            if kind is None:
+                continue
+            block = kind.explain_nl(s, self.agreements.get(s["rule"]),
+                                    Wording(self.names, line, p, _trace.reference_text(s)))
+            if block is not None:
+                out.append({"rule": s["rule"], "title": self.title(s["rule"]),
+                            "reason": reason_nl(s, self.names, self.agreements), **block})
         return out
-
-    @staticmethod
-    def _shifted_range(line: Line) -> str:
-        split = line.trace.get("split")
-        if not split:
-            return ""
-        for part in split["parts"]:
-            if part["basis"] == "late_notification":
-                return ", ".join(range_nl(a, b) for a, b in part["ranges"])
-        return ""
 
     # -- split over payers (RULES.md §3, §6) ----------------------------------------------------
     def _split(self, line: Line) -> dict[str, Any] | None:
@@ -362,7 +280,7 @@ class LineBuilder:
             r = by_part[i]
             mine = part["payer"] == line.payer and part["basis"] == line.basis
             rows.append({"payer": n.municipality(part["payer"]) if part["payer"] else "pool",
-                         "basis": texts.basis_label(part["basis"]), "days": part["days"],
+                         "basis": nl.basis_label(part["basis"]), "days": part["days"],
                          "ranges": ", ".join(range_nl(a, b) for a, b in part["ranges"]),
                          "exact": r["exact_nl"], "floor": r["floor_nl"], "rest": r["rest_nl"],
                          "extra": r["extra"], "amount": euro(part["amount"]), "mine": mine,
@@ -380,9 +298,9 @@ class LineBuilder:
         if line.pool is None:
             return None
         block = line.trace.get("pool", {})
-        return {"agreement": line.pool, "amount": format_euro_nl(line.amount),
+        return {"agreement": line.pool, "amount": euro(line.amount),
                 "total": euro(block["total"]) if block.get("total") else "-",
-                "weight_sum": texts.weight_nl(block["weight_sum"]) if block.get("weight_sum") else "-",
+                "weight_sum": nl.weight_nl(block["weight_sum"]) if block.get("weight_sum") else "-",
                 "anchor": pool_anchor(str(month.month), line.pool, e.run),
                 "month": month_nl(month.month)}
 
@@ -390,8 +308,8 @@ class LineBuilder:
     def _correction(self, block: dict[str, Any] | None) -> dict[str, Any] | None:
         if not block:
             return None
-        earlier = [{"run": x["run"], "kind": RUN_KIND_NL.get(x["kind"], x["kind"]),
-                    "finalized": nl_date(x["finalized_at"][:10]) if x.get("finalized_at") else "-",
+        earlier = [{"run": x["run"], "kind": nl.RUN_KIND.get(x["kind"], x["kind"]),
+                    "finalized": date_nl(x["finalized_at"][:10]) if x.get("finalized_at") else "-",
                     "days": x["days"], "amount": euro(x["amount"])} for x in block.get("earlier", [])]
         return {"final_run": block.get("final_run"), "earlier": earlier,
                 "earlier_amount": euro(block["earlier_amount"]), "earlier_days": block.get("earlier_days"),
@@ -425,33 +343,33 @@ def pool_section(run: RunInfo, pool, month: Month, names: Names, selection_key: 
             stored = pool.shares.get(r["key"], 0)
             ok = ok and stored == r["part"]
             rows.append({"code": r["key"], "name": names.municipality(r["key"]),
-                         "weight": texts.weight_nl(str(r["weight"])),
-                         "percent": texts.percent_nl(str(r["weight"]), str(weight_sum)),
+                         "weight": nl.weight_nl(str(r["weight"])),
+                         "percent": nl.percent_nl(str(r["weight"]), str(weight_sum)),
                          "exact": r["exact_nl"], "floor": r["floor_nl"], "rest": r["rest_nl"], "extra": r["extra"],
-                         "share": format_euro_nl(stored), "mine": r["key"] == selection_key})
+                         "share": euro(stored), "mine": r["key"] == selection_key})
     else:
         for c in codes:
-            rows.append({"code": c, "name": names.municipality(c), "weight": texts.weight_nl(str(weights[c])),
-                         "percent": texts.percent_nl(str(weights[c]), str(weight_sum)) if weight_sum else "-",
+            rows.append({"code": c, "name": names.municipality(c), "weight": nl.weight_nl(str(weights[c])),
+                         "percent": nl.percent_nl(str(weights[c]), str(weight_sum)) if weight_sum else "-",
                          "exact": "", "floor": "", "rest": "", "extra": False,
-                         "share": format_euro_nl(pool.shares.get(c, 0)), "mine": c == selection_key})
+                         "share": euro(pool.shares.get(c, 0)), "mine": c == selection_key})
     return {
         "anchor": pool_anchor(str(month), pool.agreement, run), "agreement": pool.agreement,
         "title": rule_title(pool.agreement, agreements), "month": month_nl(month), "run": run.id,
         "correction": correction, "creditor": names.municipality(pool.creditor),
-        "region": names.region(a.get("region")), "total": format_euro_nl(pool.total),
-        "weight_sum": texts.weight_nl(str(weight_sum)), "rows": rows, "ok": ok,
+        "region": names.region(a.get("region")), "total": euro(pool.total),
+        "weight_sum": nl.weight_nl(str(weight_sum)), "rows": rows, "ok": ok,
         "remaining": remaining,
         "lines": lines_of_pool,
-        "text": (f"Het totaal van de pool in {month_nl(month)} is {format_euro_nl(pool.total)}: de som van alle "
+        "text": (f"Het totaal van de pool in {month_nl(month)} is {euro(pool.total)}: de som van alle "
                  f"regels die de pool in die maand droeg. Ieder lid krijgt eerst het naar beneden afgeronde "
-                 f"deel totaal × gewicht / {texts.weight_nl(str(weight_sum))}; de centen die dan nog ontbreken gaan "
+                 f"deel totaal × gewicht / {nl.weight_nl(str(weight_sum))}; de centen die dan nog ontbreken gaan "
                  f"één voor één naar de grootste resten, bij gelijke rest naar de lagere gemeentecode "
                  f"(RULES.md §5.1 en §6). Ieder aandeel is verschuldigd aan de schuldeiser "
                  f"{names.municipality(pool.creditor)}; zijn eigen aandeel blijft bij hem."
                  if not correction else
                  f"Deze correctie van {month_nl(month)} bevat per lid het verschil tussen het aandeel dat nu volgt "
-                 f"en wat eerder definitief is afgerekend (totaal {format_euro_nl(pool.total)})."),
+                 f"en wat eerder definitief is afgerekend (totaal {euro(pool.total)})."),
     }
 
 
@@ -471,13 +389,15 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
     deadlines: dict[str, tuple[str | None, str | None, str]] = {}  # placement -> (deadline, notified, agreement)
     for e, _, _ in entries:
         for s in e.line.trace.get("steps", []):
-            if s.get("applies") and (s.get("why") or {}).get("code") in IR_CODES:
-                deadlines[e.line.placement] = (s["outcome"]["deadline"], s["outcome"].get("notified_on"), s["rule"])
+            kind = kind_of_step(s, sel.agreements) if s.get("applies") else None
+            dl = kind.deadline(s) if kind is not None else None
+            if dl is not None:
+                deadlines[e.line.placement] = (dl[0], dl[1], s["rule"])
 
-    brp_rows = [{"id": f"brp.csv:{r.line}", "kind": KIND_NL.get(r.kind, r.kind),
+    brp_rows = [{"id": f"brp.csv:{r.line}", "kind": nl.brp_kind_nl(r.kind),
                  "municipality": names.municipality(r.municipality) if r.municipality else "-",
-                 "from": nl_date(r.valid_from), "to": nl_date(r.valid_to) if r.valid_to else "heden"} for r in regs]
-    app_rows = [{"id": f"applications.csv:{a.line}", "date": nl_date(a.date),
+                 "from": date_nl(r.valid_from), "to": date_nl(r.valid_to) if r.valid_to else "heden"} for r in regs]
+    app_rows = [{"id": f"applications.csv:{a.line}", "date": date_nl(a.date),
                  "municipality": names.municipality(a.municipality), "region": names.region(a.region)} for a in apps]
     placement_rows, window_rows = [], []
     for p in placements:
@@ -487,7 +407,7 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
             "domain": f"{prod.domain}{'' if prod.bw_definition else ', geen BW-definitie'}" if prod else "",
             "unit": ("per dag" if prod and prod.unit == "day" else "per maand"),
             "region": names.region(p.region), "provider": p.provider, "location": names.municipality_short(p.location),
-            "start": nl_date(p.start), "end": nl_date(p.end) if p.end else "lopend", "financing": p.financing,
+            "start": date_nl(p.start), "end": date_nl(p.end) if p.end else "lopend", "financing": p.financing,
             "mine": p.placement == highlight})
         if prod and prod.domain in ("BW", "WMO"):
             window_rows.append({"placement": p.placement, "what": "terugkijkvenster (nieuw of historisch)",
@@ -506,19 +426,19 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
         dl = deadlines.get(p.placement)
         for k, nt in enumerate(notices):
             row = {"id": f"notifications.csv:{nt.line}", "placement": p.placement,
-                   "municipality": names.municipality(nt.municipality), "date": nl_date(nt.notified_on),
+                   "municipality": names.municipality(nt.municipality), "date": date_nl(nt.notified_on),
                    "deadline": "", "verdict": ""}
             if dl and k == 0:
                 late = (nt.notified_on - date.fromisoformat(dl[0])).days
-                row["deadline"] = f"{nl_date(dl[0])} ({dl[2]})"
+                row["deadline"] = f"{date_nl(dl[0])} ({dl[2]})"
                 row["verdict"] = "op tijd" if late <= 0 else f"{late} dag{'en' if late != 1 else ''} te laat"
             notif_rows.append(row)
         if dl and not notices:
             notif_rows.append({"id": "-", "placement": p.placement, "municipality": "-", "date": "nooit gemeld",
-                               "deadline": f"{nl_date(dl[0])} ({dl[2]})", "verdict": "niet gemeld"})
+                               "deadline": f"{date_nl(dl[0])} ({dl[2]})", "verdict": "niet gemeld"})
     region_ids = sorted({p.region for p in placements} | {a.region for a in apps})
     region_rows = [{"id": r, "name": names.region(r), "centrumgemeente": names.municipality(ds.regions[r].centrumgemeente),
-                    "cutover": nl_date(ds.regions[r].cutover)} for r in region_ids if r in ds.regions]
+                    "cutover": date_nl(ds.regions[r].cutover)} for r in region_ids if r in ds.regions]
 
     svg = tl.render_svg(timeline_of(sel, client, names, deadlines, first, last, highlight))
     bsn = sel.bsns.get(client) if with_bsn else None
@@ -526,8 +446,8 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
             "applications": app_rows, "placements": placement_rows, "windows": window_rows,
             "notifications": notif_rows, "regions": region_rows,
             "lines": [{"anchor": a, "number": num, "text": f"{month_nl(e.line.trace.get('period', e.run.month))}: "
-                                                         f"{e.line.placement}, {texts.basis_label(e.line.basis)}, "
-                                                         f"{format_euro_nl(e.line.amount)}"} for e, a, num in entries]}
+                                                         f"{e.line.placement}, {nl.basis_label(e.line.basis)}, "
+                                                         f"{euro(e.line.amount)}"} for e, a, num in entries]}
 
 
 def timeline_of(sel: Selection, client: str, names: Names, deadlines: dict[str, tuple[str | None, str | None, str]],
@@ -535,13 +455,13 @@ def timeline_of(sel: Selection, client: str, names: Names, deadlines: dict[str, 
     ds = sel.ds
     bars = []
     for r in ds.brp_by_client.get(client, []):
-        place = names.municipality_short(r.municipality) if r.municipality else KIND_NL.get(r.kind, r.kind)
+        place = names.municipality_short(r.municipality) if r.municipality else nl.brp_kind_nl(r.kind)
         bars.append(tl.Bar(r.valid_from, r.valid_to, place, tl.KIND_COLOURS.get(r.kind, "#999"),
-                           f"brp.csv:{r.line}: {KIND_NL.get(r.kind, r.kind)} {place}, "
+                           f"brp.csv:{r.line}: {nl.brp_kind_nl(r.kind)} {place}, "
                            f"{period_nl(r.valid_from.isoformat(), r.valid_to.isoformat() if r.valid_to else None)}",
                            kind=r.kind))
     apps = tuple((a.date, f"aanmelding {names.municipality_short(a.municipality)} ({names.region(a.region)}), "
-                          f"{nl_date(a.date)}") for a in ds.applications_by_client.get(client, []))
+                          f"{date_nl(a.date)}") for a in ds.applications_by_client.get(client, []))
     lanes = []
     for p in ds.placements_by_client.get(client, []):
         prod = ds.products.get(p.product)
@@ -588,11 +508,11 @@ def _period_label(sel: Selection) -> str:
 
 
 def receipt_rows(run: RunInfo) -> list[tuple[str, str, bool]]:
-    rows = [("Run", f"{run.id} ({RUN_KIND_NL.get(run.kind, run.kind)})"
+    rows = [("Run", f"{run.id} ({nl.RUN_KIND.get(run.kind, run.kind)})"
                     + (f", correctie op run {run.parent}" if run.parent else ""), False),
             ("Engineversie", run.engine_version, False), ("Regelversie", run.rules_version, False),
-            ("Berekend op", f"{nl_date(run.calculated_at.date())}, {run.calculated_at:%H:%M:%S} UTC", False),
-            ("Vastgesteld op", f"{nl_date(run.finalized_at.date())}, {run.finalized_at:%H:%M:%S} UTC"
+            ("Berekend op", f"{date_nl(run.calculated_at.date())}, {run.calculated_at:%H:%M:%S} UTC", False),
+            ("Vastgesteld op", f"{date_nl(run.finalized_at.date())}, {run.finalized_at:%H:%M:%S} UTC"
              if run.finalized_at else "nog niet (concept)", False),
             ("Input-hash", run.input_hash, True), ("Afspraken-hash", run.agreements_hash, True),
             ("Export-hash", run.export_hash, True)]
@@ -603,7 +523,7 @@ def receipt_rows(run: RunInfo) -> list[tuple[str, str, bool]]:
 
 def receipt_compact(run: RunInfo) -> dict[str, Any]:
     """One run in a row: for dossiers of a period, where one block per run would fill pages."""
-    return {"run": f"{run.id} ({RUN_KIND_NL.get(run.kind, run.kind).split(' ')[0]})"
+    return {"run": f"{run.id} ({nl.RUN_KIND.get(run.kind, run.kind).split(' ')[0]})"
                    + (f", op run {run.parent}" if run.parent else ""),
             "versions": f"engine {run.engine_version}, regels {run.rules_version}",
             "calculated": f"{run.calculated_at:%Y-%m-%d %H:%M:%S}",
@@ -647,10 +567,10 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
         summary_rows.append({
             "anchor": a, "number": number, "month": month_nl(md.month), "client": l.client,
             "placement": l.placement, "product": l.product, "region": names.region(l.region), "days": l.days,
-            "amount": l.amount, "amount_nl": format_euro_nl(l.amount),
+            "amount": l.amount, "amount_nl": euro(l.amount),
             "payer": f"pool {l.pool}" if l.pool else names.municipality(l.payer),
-            "basis": l.basis, "basis_label": texts.basis_label(l.basis),
-            "tags": (["correctie"] if e.correction else []) + [FLAG_NL.get(f, f) for f in l.flags]})
+            "basis": l.basis, "basis_label": nl.basis_label(l.basis),
+            "tags": ([nl.CORRECTION[0]] if e.correction else []) + [nl.flag_name(f) for f in l.flags]})
     groups = _groups(sel, summary_rows, names)
 
     # pools of each month
@@ -658,7 +578,7 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
     for k, md in enumerate(sel.months):
         for run, pool in md.pools:
             pooled = [{"anchor": a, "number": num, "client": e.line.client, "placement": e.line.placement,
-                       "amount": format_euro_nl(e.line.amount)}
+                       "amount": euro(e.line.amount)}
                       for m2, e, a, num in numbered if m2 is md and e.run.id == run.id and e.line.pool == pool.agreement]
             pool_sections[k].append(pool_section(run, pool, md.month, names,
                                                  sel.key if sel.subject == "municipality" else None, pooled,
@@ -719,7 +639,7 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
         "running_title": running,
         "css": inline_css,
         "subject": subject, "subject_title": subject[0].upper() + subject[1:], "period": period,
-        "document_date": nl_date(document_date),
+        "document_date": date_nl(document_date),
         "with_bsn": with_bsn, "bsn_warning": BSN_WARNING,
         "snapshot_note": _snapshot_note(sel),
         "headline": headline,
@@ -729,7 +649,7 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
         "clients": client_sections,
         "months": months,
         "multi_month": len(sel.months) > 1,
-        "legend": [(texts.basis_label(b), texts.BASIS_LONG.get(b, "")) for b in texts.BASIS_ORDER],
+        "legend": [(nl.basis_label(b), nl.basis_legend(b)) for b in nl.BASIS_ORDER],
     }
 
 
@@ -740,7 +660,7 @@ def _entry_order(sel: Selection):
         l = e.line
         parts = l.trace.get("split", {}).get("parts", [])
         part = next((i for i, p in enumerate(parts) if p["payer"] == l.payer and p["basis"] == l.basis), 0)
-        basis = texts.BASIS_ORDER.index(l.basis) if l.basis in texts.BASIS_ORDER else 99
+        basis = nl.basis_order(l.basis)
         first = (basis,) if sel.subject == "municipality" else ()
         return (*first, l.client, l.placement, part, l.payer or "", l.basis, e.run.id)
     return key
@@ -751,21 +671,21 @@ def _groups(sel: Selection, rows: list[dict[str, Any]], names: Names) -> list[di
     if sel.subject == "municipality":
         for r in rows:
             groups[r["basis"]].append(r)
-        order = sorted(groups, key=lambda b: (texts.BASIS_ORDER.index(b) if b in texts.BASIS_ORDER else 99, b))
+        order = sorted(groups, key=lambda b: (nl.basis_order(b), b))
         out = []
         for b in order:
             g = groups[b]
             pooled = b == "pool"
-            out.append({"label": texts.basis_label(b), "explanation": texts.BASIS_LONG.get(b, ""), "rows": g,
+            out.append({"label": nl.basis_label(b), "explanation": nl.basis_legend(b), "rows": g,
                         "pooled": pooled,
-                        "total": format_euro_nl(sum(r["amount"] for r in g)),
+                        "total": euro(sum(r["amount"] for r in g)),
                         "total_label": ("Som van de regels die de pool droeg (uw gemeente draagt alleen haar aandeel, "
                                         "zie hieronder)" if pooled else "Totaal")})
         return out
     for r in rows:
         groups[r["month"]].append(r)
     return [{"label": m, "explanation": "", "rows": g, "pooled": False,
-             "total": format_euro_nl(sum(r["amount"] for r in g)), "total_label": "Totaal"}
+             "total": euro(sum(r["amount"] for r in g)), "total_label": "Totaal"}
             for m, g in groups.items()]
 
 
@@ -774,13 +694,13 @@ def _headline(sel: Selection, names: Names, total: int, share_total: int) -> lis
     if sel.subject == "municipality":
         shares = [(md.month, run, p) for md in sel.months for run, p in md.pools if sel.key in p.shares]
         out = [("Regels die de gemeente zelf betaalt", f"{sum(1 for e in sel.entries if e.line.payer == sel.key)}"),
-               ("Bedrag van die regels", format_euro_nl(total))]
+               ("Bedrag van die regels", euro(total))]
         if shares:
-            out.append(("Aandelen in pools", format_euro_nl(share_total)))
-        out.append(("Totaal dat de gemeente draagt", format_euro_nl(total + share_total)))
+            out.append(("Aandelen in pools", euro(share_total)))
+        out.append(("Totaal dat de gemeente draagt", euro(total + share_total)))
         return out
     return [("Kostenregels", str(n_lines)),
-            ("Bedrag van de regels", format_euro_nl(sum(e.line.amount for e in sel.entries)))]
+            ("Bedrag van de regels", euro(sum(e.line.amount for e in sel.entries)))]
 
 
 def _snapshot_note(sel: Selection) -> str:

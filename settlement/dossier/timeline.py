@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 
+from ..nl import BRP_KIND, DOMAIN, MONTHS_SHORT, date_short_nl
+
 WIDTH = 760
 LEFT = 150  # room for lane labels
 RIGHT = 16
@@ -24,13 +26,10 @@ BAR = 14
 TOP = 46  # room for the cutover labels (two rows) and the period's label
 
 KIND_COLOURS = {"woonadres": "#2e7d32", "institution": "#1565c0", "briefadres": "#ef6c00", "abroad": "#757575"}
-KIND_NL = {"woonadres": "woonadres", "institution": "instelling", "briefadres": "briefadres", "abroad": "buitenland"}
 DOMAIN_COLOURS = {"BW": "#6a1b9a", "WMO": "#00838f", "MO": "#8d6e63"}
-DOMAIN_NL = {"BW": "BW", "WMO": "Wmo", "MO": "opvang"}
 WINDOW_COLOURS = {"lookback": "#90a4ae", "reentry": "#f9a825"}
 WINDOW_NL = {"lookback": "365 dagen terug (nieuw/historisch)", "reentry": "365 dagen herinstroom"}
 DEADLINE = "#c62828"
-MONTHS_NL = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 CHAR = 5.2  # approximate width of one character at font-size 9
 
 
@@ -93,8 +92,7 @@ def _bounds(t: Timeline) -> tuple[date, date]:
     return lo, hi
 
 
-def _fmt(d: date) -> str:
-    return f"{d.day} {MONTHS_NL[d.month - 1]} {d.year}"
+_fmt = date_short_nl
 
 
 def render_svg(t: Timeline) -> str:
@@ -141,7 +139,7 @@ def render_svg(t: Timeline) -> str:
             if m.month != 1 and (m.month - 1) % months_per_tick == 0:
                 out.append(f'<line x1="{x(m)}" y1="{bottom - 4}" x2="{x(m)}" y2="{bottom}" stroke="#b0bec5"/>')
                 out.append(f'<text x="{x(m)}" y="{bottom + 12}" text-anchor="middle" fill="#888" font-size="8">'
-                           f'{MONTHS_NL[m.month - 1]}</text>')
+                           f'{MONTHS_SHORT[m.month - 1]}</text>')
             m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
 
     def lane_label(i: int, text: str, sub: str = "", bold: bool = False) -> None:
@@ -267,11 +265,11 @@ def render_svg(t: Timeline) -> str:
 
     heading("BRP:")
     for kind, colour in KIND_COLOURS.items():
-        swatch(colour, KIND_NL[kind])
+        swatch(colour, BRP_KIND[kind][1])
     lx += 8
     heading("Plaatsing:")
     for domain, colour in DOMAIN_COLOURS.items():
-        swatch(colour, DOMAIN_NL[domain])
+        swatch(colour, DOMAIN[domain][1])
     lx, ly = 4.0, legend_top + 16
     for kind, colour in WINDOW_COLOURS.items():
         swatch(colour, WINDOW_NL[kind], "thin")

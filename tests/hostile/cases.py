@@ -402,8 +402,7 @@ CASES: list[Case] = [
     C("placement-overlap", "periods", AddRow(PL, ("P9", "C1", "BW-INTRA", "ijssel-vecht", "Zorggroep B", "0166",
                                                   "2024-01-01", "2024-02-01", "PGB")),
       "placements.csv:9: start:", "placement P9 overlaps placement P1 on line 2 (2023-03-01..open)"),
-    C("centrumgemeente-not-member", "periods", SetCell(R, 3, "centrumgemeente", "0193"),
-      "regions.csv:3: centrumgemeente:", "0193 is not a member of region zuidoost-drenthe on the cutover"),
+    # (a centrumgemeente that is not a member of its region is accepted since RULES.md v2 §2)
 
     # --- duplicate keys -------------------------------------------------------------------------
     C("duplicate-municipality", "keys", AddRow(M, ("0193", "Zwolle", "NL38BNGH0285012345", "x", "y", "z", "")),
