@@ -22,6 +22,7 @@ from settlement.demo.run import DATA
 MONTH = "2024-03"
 ROOT = Path(__file__).resolve().parent.parent
 PARENT = "4b8d93d"  # the last commit whose engine wrote settlement-trace/1
+PROSE = "af29e40"  # the last commit whose engine wrote sentences in a format-2 trace's descriptive fields
 
 
 def settle(db_url, *args, code=0):
@@ -81,16 +82,17 @@ def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, m
     assert "reproduction: DIFFERS: final run 1: line " in out and "integrity: ok; reproduction: differs" in out
 
 
-def _parent_engine(tmp_path) -> Path:
-    """The code of the commit that wrote traces of format 1, extracted from git."""
+def _parent_engine(tmp_path, commit: str = PARENT) -> Path:
+    """The code of an earlier commit (by default the one that wrote traces of format 1), extracted
+    from git."""
     if shutil.which("git") is None:
-        pytest.skip("git is needed to extract the engine of traces format 1")
-    out = tmp_path / "v1"
+        pytest.skip("git is needed to extract an earlier engine")
+    out = tmp_path / commit
     out.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PARENT, "settlement", "migrations", "templates",
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "settlement", "migrations", "templates",
                               "alembic.ini"], capture_output=True)
     if archive.returncode != 0:
-        pytest.skip(f"commit {PARENT} (the engine of traces format 1) is not in this clone")
+        pytest.skip(f"commit {commit} (an earlier engine) is not in this clone")
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
     return out
 
@@ -121,3 +123,40 @@ def test_a_month_written_with_traces_format_1_verifies_and_renders_as_before(db_
     assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
     for fmt, text in texts.items():
         assert settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt) == text
+
+
+def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(db_url, tmp_path):
+    """The engine before the amount's rounding, the split's method and the pool's arithmetic became
+    codes (and before an interval's formula was dropped) wrote them as sentences in format 2."""
+    old = _parent_engine(tmp_path, PROSE)
+    env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
+
+    def old_settle(*args):
+        r = subprocess.run([sys.executable, "-c", "from settlement.cli import main; main()", "--db", db_url, *args],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    old_settle("init")
+    old_settle("load", str(DATA))
+    for m in ("2023-06", "2023-07"):  # a split (P00029 in 2023-06), a declaration (P00033 in 2023-07), pools
+        old_settle("run", "--month", m)
+        old_settle("finalize", "--month", m)
+    texts = {c: old_settle("explain", "--month", "2023-06", "--client", c) for c in ("C0026", "C0002")}
+    import sqlalchemy as sa
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        stored = [t for (t,) in conn.execute(sa.text("SELECT trace FROM line"))]
+    engine.dispose()
+    assert all('"format":"settlement-trace/2"' in t for t in stored)
+    for prose in ('"rounding":"half away from zero, once per line"', '"formula":"',
+                  '"computation":"declaration replaces the computed amount"',
+                  '"method":"largest remainder over days, ties to the earlier day range"', '"arithmetic":"share = '):
+        assert any(prose in t for t in stored), prose
+    for m in ("2023-06", "2023-07"):
+        out = settle(db_url, "verify", "--month", m)
+        assert "integrity: ok; reproduction: identical" in out and f"{m} verifies" in out
+    for c, text in texts.items():
+        assert settle(db_url, "explain", "--month", "2023-06", "--client", c) == text
+    assert "Split of EUR" in texts["C0026"] and "largest remainder over days" in texts["C0026"]
+    assert "1425.45 x 15 / 30 = " in texts["C0002"]  # a tariff per month: its formula, made from the figures

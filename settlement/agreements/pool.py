@@ -17,6 +17,7 @@ from typing import Any, Callable
 from ..money import format_cents, largest_remainder
 from ..periods import Month, overlap
 from ..rules.base import Share, Step
+from ..trace import POOL_ARITHMETIC
 from .base import Agreement, Case, PoolResult, as_date, as_region, check_unknown, need
 
 CLIENTS = ("historic", "new", "all")
@@ -130,5 +131,4 @@ class Pool(Agreement):
         return {"total": format_cents(result.total), "key": {c: str(w) for c, w in result.weights},
                 "weight_sum": str(weight_sum), "creditor": result.creditor,
                 "shares": {c: format_cents(v) for c, v in result.shares.items()},
-                "arithmetic": "share = floor(total x weight / sum of weights), remaining cents to the "
-                              "largest remainders, ties to the lower municipality code"}
+                "arithmetic": POOL_ARITHMETIC}

@@ -24,7 +24,7 @@ from .. import trace as _trace
 from ..engine import Line
 from ..money import format_euro_nl, parse_euros
 from ..periods import Month
-from ..phrases import nl_date
+from ..phrases import nl_date, term
 from . import timeline as tl
 from .gather import Entry, MonthData, RunInfo, Selection
 from .words import (
@@ -261,6 +261,7 @@ class LineBuilder:
                 "unit_nl": ("per dag (etmaal): tarief × dagen" if unit == "day"
                             else f"per maand: tarief × dagen / {month.days} dagen in {month_nl(month)}"),
                 "exact": cents_nl(exact), "rounding": rounding_nl(exact), "amount": euro(o["amount"]),
+                "rounding_rule": term("nl", o.get("rounding") or _trace.ROUNDING),
                 "reference": _trace.reference_text(step), "several": len(rows) > 1}
 
     # -- agreements (RULES.md §5) ---------------------------------------------------------------
