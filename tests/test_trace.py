@@ -130,3 +130,16 @@ def test_the_descriptive_fields_are_codes_rendered_when_read(engine):
     other = json.loads(trace.write(line.trace))
     other["steps"][0]["outcome"]["intervals"][0]["days"] += 1
     assert trace.evidence(other) != trace.evidence(line.trace)
+
+
+def test_each_step_carries_the_version_of_its_own_rule(monkeypatch):
+    from settlement.agreements import interregional
+    from settlement.rules import reentry
+    monkeypatch.setattr(reentry, "VERSION", "7")
+    monkeypatch.setattr(interregional, "VERSION", "3")
+    ds, agreements = load_dir(DATA)
+    line = _line(Engine(ds, agreements), "2023-07", "P00054",
+                 *next((r["payer"], r["basis"]) for r in V1 if r["placement"] == "P00054"))
+    versions = {trace.step_id(s): s["version"] for s in line.trace["steps"]}
+    assert versions["reentry"] == "7" and versions["interregional:eagle"] == "3"
+    assert {v for k, v in versions.items() if k not in ("reentry", "interregional:eagle")} == {"1"}

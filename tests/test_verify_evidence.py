@@ -75,6 +75,22 @@ def test_changed_rules_are_listed_as_such_with_their_own_exit_status(db_url, mon
     assert "the rules changed since its run" in out
 
 
+def test_a_rule_with_a_new_version_of_its_own_is_named_as_changed_with_exit_status_3(db_url, monkeypatch):
+    """The run's rules version stays 1; the historic rule (§4.3) says it is version 2 and records
+    one more parameter: verify names it (stored version -> current) and lists the differences."""
+    from settlement.rules import historic
+    final_months(db_url, MONTH)
+    monkeypatch.setattr(historic, "VERSION", "2")
+    out = settle(db_url, "verify", "--month", MONTH)  # a new version alone, with the same evidence: verifies
+    assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
+    _changed_rule(monkeypatch, "1")
+    out = settle(db_url, "verify", "--month", MONTH, code=3)
+    assert "reproduction: rules changed since this run: final run 1: historic 1 -> 2\n" in out
+    assert "reproduction: rules changed since this run: final run 1: line " in out and ".why.params" in out
+    assert "integrity: ok; reproduction: rules changed" in out and "the rules changed since its run" in out
+    assert "DIFFERS" not in out
+
+
 def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, monkeypatch):
     final_months(db_url, MONTH)
     _changed_rule(monkeypatch, "1")

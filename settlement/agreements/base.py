@@ -13,7 +13,7 @@ from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from ..rules.base import Share, Step
+from ..rules.base import Share, Step, version_of
 
 if TYPE_CHECKING:
     from ..facts import Dataset, Placement, Product
@@ -101,7 +101,7 @@ class Agreement(ABC):
         """The step of this agreement not applying, for the reason `code` (a phrase code): shared by
         every line with the same reason, since it reads nothing but the agreement itself (kept
         with the agreement, so it goes when the agreement goes)."""
-        key = (code, *params.items())
+        key = (code, version_of(self.id, self.kind), *params.items())
         try:
             cache = self.__dict__["_not_applying"]
         except KeyError:

@@ -22,6 +22,7 @@ from .base import Agreement, Case, PoolResult, as_date, as_region, check_unknown
 
 CLIENTS = ("historic", "new", "all")
 DOMAINS = ("BW", "MO", "WMO")
+VERSION = "1"  # of the pool kind, on its steps: raise it when what it decides or records changes
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .base import InputError, Step
 
 RULE = "amount"
 REFERENCE = "rules/amount"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 @dataclass(frozen=True)
