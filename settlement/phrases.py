@@ -173,3 +173,22 @@ TERMS: dict[str, dict[str, str]] = {
 def term(lang: str, code: str) -> str:
     """A descriptive field's code in words; a code the book does not know is shown as it is."""
     return TERMS[lang].get(code, code)
+
+
+# The dossier's words for a step's sources (settlement.references) and for the earlier decision a
+# step depends on (`depends_on`, settlement.trace).
+def source_nl(src: dict[str, Any]) -> str:
+    """One source of the catalogue in a line: document, article or paragraph, lid, and since when."""
+    text = ", ".join(str(src[k]) for k in ("document", "section", "lid") if src.get(k))
+    return text + (f" (geldig vanaf {nl_date(src['valid_from'])})" if src.get("valid_from") else "")
+
+
+def earlier_nl(placement: str, rule: str, title: str, reason: str | None, run: int, month: str) -> str:
+    """The decision of an earlier placement a step rests on, as its stored trace holds it."""
+    return (f"Eerdere plaatsing {placement}: {rule} ({title})" + (f": {reason}" if reason else "")
+            + f". Uit de opgeslagen trace van run {run} ({month}).")
+
+
+def earlier_missing_nl(placement: str) -> str:
+    return (f"Eerdere plaatsing {placement}: geen opgeslagen run bevat een regel van deze plaatsing; de "
+            f"verantwoordelijkheid staat in de reden hierboven.")

@@ -138,7 +138,21 @@ def test_a_month_written_with_traces_format_1_verifies_and_renders_as_before(db_
     out = settle(db_url, "verify", "--month", MONTH)
     assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
     for fmt, text in texts.items():
-        assert settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt) == text
+        now = settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt)
+        if fmt == "html":  # as before, beside what the dossier shows since: each reference's sources
+            assert '<ul class="sources">' in now and "https://zoek.officielebekendmakingen.nl/" in now
+            now, text = _as_before(now), _as_before(text)
+        assert now == text
+
+
+def _as_before(markup: str) -> str:
+    """A dossier without what was added to it after traces format 1 (the catalogue's sources
+    beside each reference, the earlier placement's decision beside a reentry, their style), its
+    whitespace between tags collapsed."""
+    import re
+    for added in (r'<ul class="sources">.*?</ul>', r'<div class="earlier">.*?</div>', r"<style>.*?</style>"):
+        markup = re.sub(added, "", markup, flags=re.S)
+    return re.sub(r">\s+<", "><", markup).strip()
 
 
 def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(db_url, tmp_path):
