@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from . import trace
 from .engine import BASES, Line
 from .money import format_cents
+from .periods import Month
+from .phrases import term
 
 if TYPE_CHECKING:
     from .dossier.gather import MonthData, Selection
@@ -60,8 +62,10 @@ def _line_block(n: int, line: Line, names: dict[str, str], shown: dict[str, int]
             out.append(f"       why: {why}")
         if step["rule"] == "amount" and step.get("outcome"):
             o = step["outcome"]
+            days_in_month = Month.parse(line.trace.get("period", month)).days
             for iv in o.get("intervals", []):
-                out.append(f"       {iv['from']}..{iv['to']}: {iv['formula']} = {iv['exact_cents']} cents")
+                out.append(f"       {iv['from']}..{iv['to']}: {trace.formula(iv, o.get('unit', 'day'), days_in_month)} "
+                           f"= {iv['exact_cents']} cents")
             if "exact_cents" in o:
                 out.append(f"       total {o['exact_cents']} cents, rounded half away from zero: EUR {o['amount']}")
             if "declaration" in o:
@@ -73,7 +77,7 @@ def _line_block(n: int, line: Line, names: dict[str, str], shown: dict[str, int]
             out.append(f"       read: {_record(r)}")
     if "split" in line.trace:
         s = line.trace["split"]
-        out.append(f"  Split of EUR {s['total']} ({s['method']}):")
+        out.append(f"  Split of EUR {s['total']} ({term('en', s['method'])}):")
         for part in s["parts"]:
             ranges = ", ".join(f"{a}..{b}" for a, b in part["ranges"])
             out.append(f"     {_name(part['payer'], names)} / {part['basis']}: {part['days']} day(s) "

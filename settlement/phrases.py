@@ -144,3 +144,49 @@ def register(code: str, en: Phrase, nl: Phrase) -> None:
 
 def say(lang: str, code: str, params: dict[str, Any]) -> str:
     return BOOKS[lang][code](params)
+
+
+# The codes of a trace's descriptive fields (settlement.trace: the amount's `rounding` and
+# `computation`, the split's `method`, the pool's `arithmetic`), in words.
+TERMS: dict[str, dict[str, str]] = {
+    "en": {
+        "half_away_from_zero": "half away from zero, once per line",
+        "declaration_replaces_amount": "declaration replaces the computed amount",
+        "largest_remainder_days": "largest remainder over days, ties to the earlier day range",
+        "largest_remainder_weights": ("share = floor(total x weight / sum of weights), remaining cents to the "
+                                      "largest remainders, ties to the lower municipality code"),
+    },
+    "nl": {
+        "half_away_from_zero": "één keer afgerond (half van nul af) voor de hele regel",
+        "declaration_replaces_amount": "de declaratie vervangt het berekende bedrag",
+        "largest_remainder_days": ("naar rato van de dagen, de resterende centen naar de grootste resten, bij gelijke "
+                                   "rest naar de eerdere dagen"),
+        "largest_remainder_weights": ("aandeel = naar beneden afgerond (totaal × gewicht / som van de gewichten), de "
+                                      "resterende centen naar de grootste resten, bij gelijke rest naar de laagste "
+                                      "gemeentecode"),
+    },
+}
+
+
+def term(lang: str, code: str) -> str:
+    """A descriptive field's code in words; a code the book does not know is shown as it is."""
+    return TERMS[lang].get(code, code)
+
+
+# The dossier's words for a step's sources (settlement.references) and for the earlier decision a
+# step depends on (`depends_on`, settlement.trace).
+def source_nl(src: dict[str, Any]) -> str:
+    """One source of the catalogue in a line: document, article or paragraph, lid, and since when."""
+    text = ", ".join(str(src[k]) for k in ("document", "section", "lid") if src.get(k))
+    return text + (f" (geldig vanaf {nl_date(src['valid_from'])})" if src.get("valid_from") else "")
+
+
+def earlier_nl(placement: str, rule: str, title: str, reason: str | None, run: int, month: str) -> str:
+    """The decision of an earlier placement a step rests on, as its stored trace holds it."""
+    return (f"Eerdere plaatsing {placement}: {rule} ({title})" + (f": {reason}" if reason else "")
+            + f". Uit de opgeslagen trace van run {run} ({month}).")
+
+
+def earlier_missing_nl(placement: str) -> str:
+    return (f"Eerdere plaatsing {placement}: geen opgeslagen run bevat een regel van deze plaatsing; de "
+            f"verantwoordelijkheid staat in de reden hierboven.")

@@ -36,7 +36,24 @@ FORMAT = "settlement-trace/2"
 FORMAT_V1 = "settlement-trace/1"
 FORMATS = (FORMAT_V1, FORMAT)
 
-SPLIT_METHOD = "largest remainder over days, ties to the earlier day range"
+# The descriptive fields hold codes (`phrases.term` renders them): how a line's amount was
+# rounded (or that a declaration replaced it), how a split divides the days, how a pool divides
+# its total. An interval's formula is not stored: price, days and unit say it (`formula`).
+ROUNDING = "half_away_from_zero"
+DECLARATION = "declaration_replaces_amount"
+SPLIT_METHOD = "largest_remainder_days"
+POOL_ARITHMETIC = "largest_remainder_weights"
+
+# The sentences the engine stored in those fields before they became codes (every
+# settlement-trace/1 trace, and the format-2 traces written before): `read` maps them to their
+# codes. Frozen: never edit a text here.
+PROSE_CODES = {
+    "half away from zero, once per line": ROUNDING,
+    "declaration replaces the computed amount": DECLARATION,
+    "largest remainder over days, ties to the earlier day range": SPLIT_METHOD,
+    ("share = floor(total x weight / sum of weights), remaining cents to the largest remainders, ties to the "
+     "lower municipality code"): POOL_ARITHMETIC,
+}
 
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 _FILES = ("brp.csv", "applications.csv", "notifications.csv")
@@ -243,6 +260,13 @@ def reference_text(s: dict[str, Any]) -> str:
     return references.text(s["reference"])
 
 
+def formula(interval: dict[str, Any], unit: str, days_in_month: int) -> str:
+    """An amount interval's formula, from its figures: `price x days` for a tariff per day,
+    `price x days / days-in-month` for one per month."""
+    f = f"{interval['price']} x {interval['days']}"
+    return f if unit == "day" else f"{f} / {days_in_month}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing and reading
 
@@ -345,6 +369,43 @@ def upgrade_v1(t: dict[str, Any]) -> dict[str, Any]:
     steps = [_upgrade_step_v1(s) for s in t.get("steps", [])]
     basis = basis_of(t)
     out["steps"] = line_steps(basis, steps) if basis else steps
+    return _codes(out)
+
+
+def _code(value: Any) -> Any:
+    return PROSE_CODES.get(value, value) if isinstance(value, str) else value
+
+
+def _amount_codes(s: dict[str, Any]) -> dict[str, Any]:
+    o = s.get("outcome")
+    if not o or not ("computation" in o or o.get("rounding") in PROSE_CODES
+                     or any("formula" in iv for iv in o.get("intervals", ()))):
+        return s
+    o = {k: _code(v) for k, v in o.items()}
+    if "intervals" in o:
+        o["intervals"] = [{k: v for k, v in iv.items() if k != "formula"} for iv in o["intervals"]]
+    return {**s, "outcome": o}
+
+
+def _codes(t: dict[str, Any]) -> dict[str, Any]:
+    """A trace with its descriptive fields as codes: a sentence stored before they were codes
+    (`PROSE_CODES`) becomes its code, an interval's `formula` is dropped. A trace written with
+    codes is returned as it is (nothing copied)."""
+    steps = t.get("steps") or []
+    i = next((i for i, s in enumerate(steps) if s.get("rule") == "amount"), None)
+    amount = _amount_codes(steps[i]) if i is not None else None
+    split, pool = t.get("split"), t.get("pool")
+    old_split = split is not None and split.get("method") in PROSE_CODES
+    old_pool = pool is not None and pool.get("arithmetic") in PROSE_CODES
+    if not (old_split or old_pool or (i is not None and amount is not steps[i])):
+        return t
+    out = dict(t)
+    if i is not None and amount is not steps[i]:
+        out["steps"] = [*steps[:i], amount, *steps[i + 1:]]
+    if old_split:
+        out["split"] = {**split, "method": PROSE_CODES[split["method"]]}
+    if old_pool:
+        out["pool"] = {**pool, "arithmetic": PROSE_CODES[pool["arithmetic"]]}
     return out
 
 
@@ -363,21 +424,36 @@ def read(stored: str | dict[str, Any], parts: Parts | Mapping[str, str] | None =
     t = json.loads(stored) if isinstance(stored, str) else stored
     fmt = t.get("format") if isinstance(t, dict) else None
     if fmt == FORMAT:
-        return _resolved(t, parts if isinstance(parts, Parts) else Parts(parts) if parts else NO_PARTS)
+        return _codes(_resolved(t, parts if isinstance(parts, Parts) else Parts(parts) if parts else NO_PARTS))
     if fmt == FORMAT_V1:
         return upgrade_v1(t)
     raise TraceFormatError(f"a trace of format {fmt!r} is not one this engine reads ({', '.join(FORMATS)})")
 
 
 _NOT_EVIDENCE_STEP = ("reference", "version")
+_NOT_EVIDENCE_AMOUNT = ("rounding", "computation")  # descriptive: a sentence once, a code now
+_NOT_EVIDENCE_INTERVAL = ("formula",)  # descriptive: price, days and unit say it
+
+
+def _step_evidence(s: dict[str, Any]) -> dict[str, Any]:
+    e = {k: v for k, v in s.items() if k not in _NOT_EVIDENCE_STEP}
+    if s.get("rule") == "amount" and isinstance(s.get("outcome"), dict):
+        o = {k: v for k, v in s["outcome"].items() if k not in _NOT_EVIDENCE_AMOUNT}
+        if "intervals" in o:
+            o["intervals"] = [{k: v for k, v in iv.items() if k not in _NOT_EVIDENCE_INTERVAL}
+                              for iv in o["intervals"]]
+        e["outcome"] = o
+    return e
 
 
 def evidence(t: dict[str, Any]) -> dict[str, Any]:
     """What `settle verify` compares of a (read) trace: the decision, and per step its id,
     outcome, reason code and parameters, records read and whether it decided; split, pool and
-    correction by their figures. Not compared: citations, rule versions, wording."""
+    correction by their figures. Not compared: citations, rule versions, wording, and the
+    descriptive fields (the amount's `rounding` and `computation`, an interval's `formula`, the
+    split's `method`, the pool's `arithmetic`), which held sentences before they held codes."""
     out: dict[str, Any] = {k: v for k, v in t.items() if k not in ("format", "steps", "split", "pool", "correction")}
-    out["steps"] = [{k: v for k, v in s.items() if k not in _NOT_EVIDENCE_STEP} for s in t.get("steps", [])]
+    out["steps"] = [_step_evidence(s) for s in t.get("steps", [])]
     if "split" in t:
         out["split"] = {k: v for k, v in t["split"].items() if k != "method"}
     if "pool" in t:

@@ -20,7 +20,9 @@ records read and the deciding step (`trace.evidence`); and the pool shares. Word
 are not evidence: a new phrase or a corrected reference changes nothing here. With the run's own
 rules version the result must be identical (exit 1 otherwise); when the rules changed since the
 run, the differences are listed as "rules changed since this run" (exit status 3), which is not
-tampering: the integrity part says whether the stored run is untouched.
+tampering: the integrity part says whether the stored run is untouched. The rules changed when
+the run's rules version did, or when a step's own rule version (each rule module's and agreement
+kind's VERSION) differs from the stored step's: those rules are named first ("reentry 1 -> 2").
 """
 
 from __future__ import annotations
@@ -112,6 +114,19 @@ def _differences(stored: list[Line], again: list[Line], limit: int) -> list[str]
         out.append(f"{len(stored)} lines stored, {len(again)} recomputed; the first unmatched is "
                    f"{extra.placement} ({extra.payer or '-'}, {extra.basis})")
     return out
+
+
+def _changed_versions(stored: list[Line], again: list[Line]) -> list[str]:
+    """The rules whose version differs between the stored steps and the recomputed ones, each as
+    `id stored -> current` (an agreement's step by its kind's id, `kind:instance`), sorted."""
+    changed: set[tuple[str, str, str]] = set()
+    for a, b in zip(stored, again):
+        now = {_trace.step_id(s): s.get("version") for s in b.trace_dict().get("steps", [])}
+        for s in a.trace_dict().get("steps", []):
+            sid = _trace.step_id(s)
+            if sid in now and now[sid] != s.get("version"):
+                changed.add((sid, str(s.get("version")), str(now[sid])))
+    return [f"{sid} {old} -> {new}" for sid, old, new in sorted(changed)]
 
 
 def _trace_diff(a: Any, b: Any, path: str = "trace") -> str:
@@ -215,13 +230,16 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             result = correction(result, earlier, codes)  # type: ignore[arg-type]
         again_lines = result.lines if result else []
         again_pools = result.pools if result else []
-        diffs = _differences(lines, again_lines, 1 if same_rules else LISTED)
-        if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools):
-            diffs.append("the pool shares differ from the recomputed ones")
-        if diffs and same_rules:
+        pool_diff = (["the pool shares differ from the recomputed ones"]
+                     if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools) else [])
+        diffs = _differences(lines, again_lines, 1 if same_rules else LISTED) + pool_diff
+        changed = _changed_versions(lines, again_lines) if diffs else []  # rules with a new version
+        if changed and same_rules:  # listed as for a new rules version
+            diffs = _differences(lines, again_lines, LISTED) + pool_diff
+        if diffs and same_rules and not changed:
             report.differs.append(f"{label}: {diffs[0]}")
         elif diffs:
-            report.rules_changed += [f"{label}: {d}" for d in diffs]
+            report.rules_changed += ([f"{label}: {', '.join(changed)}"] if changed else []) + [f"{label}: {d}" for d in diffs]
         else:
             report.checked.append(f"{label}: {len(lines)} lines and {sum(len(p.shares) for p in pools)} pool shares "
                                   f"recomputed identically from snapshot {snap.id}")  # type: ignore[union-attr]

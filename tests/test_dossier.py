@@ -351,3 +351,84 @@ def test_trace_doc_shows_a_real_trace_and_every_phrase_code(demo):
     js = json.loads(ok(demo, "--month", "2023-07", "--client", "C0030", "--format", "json"))
     assert example == js["traces"][0]
     assert all(f"`{code}`" in doc for code in phrases.EN)
+
+
+REENTRY = [c for c in ("C0016", "C0017", "C0018", "C0037", "C0044") if c in SCENARIOS]  # generate.py: reentry
+
+
+def _reentry_month(db_url: str, client: str) -> str:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        (month,) = conn.execute(text("SELECT min(run.month) FROM line JOIN run ON run.id = line.run_id WHERE "
+                                     "line.client = :c AND line.basis = 'reentry'"), {"c": client}).one()
+    engine.dispose()
+    return month
+
+
+@pytest.mark.parametrize("client", REENTRY)
+def test_a_reentry_shows_the_earlier_placements_stored_decision(demo, client, monkeypatch):
+    """The reentry step depends on `decision<P…>`: the dossier shows which rule decided that earlier
+    placement and what it read, from the earlier placement's stored trace (no recomputation)."""
+    from settlement.engine import Engine
+    month = _reentry_month(demo, client)
+    sel = gather(service.open_db(demo), "client", client, [Month.parse(month)])
+    (e,) = [e for e in sel.entries if e.line.basis == "reentry"][:1]
+    step = trace.decided_step(e.line.trace)
+    earlier = step["outcome"]["earlier_placement"]
+    assert step["depends_on"] == [f"decision<{earlier}>"]
+    stored = sel.earlier_decision(earlier)  # a line of the earlier placement in a stored run
+    assert stored.line.placement == earlier and stored.run.kind == "final"
+
+    def no_recomputation(*_args, **_kw):
+        raise AssertionError("the dossier recomputed a month")
+    monkeypatch.setattr(Engine, "__init__", no_recomputation)
+    box = plain(re.search(r'<div class="decision">(.*?)<h4>',
+                          article(ok(demo, "--month", month, "--client", client, "--format", "html"),
+                                  build.line_anchor(e)), re.S).group(1))
+    assert f"Eerdere plaatsing {earlier}: " in box and f"opgeslagen trace van run {stored.run.id}" in box
+    how = step["why"]["params"]["how"]
+    rule = {"responsible_payer": how["params"].get("basis"), "responsible_historic": "historic",
+            "responsible_pooled": how["params"].get("agreement")}[how["code"]]
+    decided = next(s for s in stored.line.trace["steps"] if s["rule"] == rule and s["applies"])
+    assert f"Eerdere plaatsing {earlier}: {rule} ({rule_title(rule, sel.agreements)}): " in box
+    for r in decided["read"]:
+        assert trace.record_label(r["record"]) in box
+
+
+def test_the_earlier_decisions_hand_checked(demo):
+    """C0018 (generate.py): BW-NABIJ P00020 in IJssel-Vecht, woonadres Kampen, ended 2023-05-31;
+    BW-INTRA from 2023-10-01 is a reentry: Kampen pays, as the BRP record brp.csv:37 made Kampen
+    responsible for P00020. C0016: P00016 in Groningen, woonadres Groningen (brp.csv:31)."""
+    for client, month, text_ in (
+            ("C0018", "2023-10", "Eerdere plaatsing P00020: woonplaats (Woonplaatsbeginsel: het woonadres op de dag "
+                                 "vóór de start): woonadres in Kampen (0166) op 31 januari 2023, de dag vóór de "
+                                 "start. Uit de opgeslagen trace van run 5 (mei 2023). Gelezen gegevens: brp.csv:37 "
+                                 "BRP: woonadres in Kampen (0166), 1 september 2010 t/m 31 mei 2023"),
+            ("C0016", "2023-11", "Eerdere plaatsing P00016: woonplaats (Woonplaatsbeginsel: het woonadres op de dag "
+                                 "vóór de start): woonadres in Groningen (0014) op 31 januari 2023, de dag vóór de "
+                                 "start. Uit de opgeslagen trace van run 8 (augustus 2023). Gelezen gegevens: "
+                                 "brp.csv:31 BRP: woonadres in Groningen (0014), 1 juni 2016 t/m 31 augustus 2023")):
+        seen = plain(ok(demo, "--month", month, "--client", client, "--format", "html"))
+        assert text_ in seen, client
+
+
+def test_an_earlier_placement_no_stored_run_holds_is_named(demo, tmp_path):
+    """Only 2023-10 settled: no stored line of P00020 (it ended in May), so the dossier says so."""
+    db = f"sqlite:///{tmp_path / 'one.db'}"
+    for args in (["init"], ["load", str(DATA)], ["run", "--month", "2023-10"]):
+        r = CliRunner().invoke(main, ["--db", db, *args])
+        assert r.exit_code == 0, r.output
+    seen = plain(ok(db, "--month", "2023-10", "--client", "C0018", "--format", "html"))
+    assert "Eerdere plaatsing P00020: geen opgeslagen run bevat een regel van deze plaatsing" in seen
+
+
+def test_every_reference_shows_the_catalogues_sources(demo):
+    """C0018's reentry: beside the citation the catalogue's sources, with lid and link."""
+    from settlement import references
+    seen = plain(ok(demo, "--month", "2023-10", "--client", "C0018", "--format", "html"))
+    assert "wetsvoorstel 36288, art. 1.2.1a, lid 1 sub a · https://zoek.officielebekendmakingen.nl/kst-36288-2.html" \
+        in seen
+    markup = ok(demo, "--month", "2024-03", "--client", "C0026", "--format", "html")
+    assert "Wet maatschappelijke ondersteuning 2015, art. 1.2.1 (geldig vanaf 1 januari 2015)" in plain(markup)
+    assert '<a href="https://wetten.overheid.nl/BWBR0035362/">' in markup
+    assert references.sources("rules/reentry")[0]["lid"] == "lid 1 sub a"

@@ -101,3 +101,71 @@ def test_a_month_stores_each_shared_step_once_and_reads_back_whole(engine):
         trace.read(texts[0], {k: v for k, v in parts.items() if k != named[0]})
     # a trace stored whole (before parts) reads as before
     assert trace.read(trace.write(result.lines[0].trace)) == json.loads(trace.write(result.lines[0].trace))
+
+
+def _with_prose(t):
+    """The trace as the engine wrote it before the descriptive fields became codes: sentences in
+    the amount's `rounding` and `computation`, the split's `method` and the pool's `arithmetic`, a
+    `formula` in every interval."""
+    t = json.loads(trace.write(t))
+    words = {code: text for text, code in trace.PROSE_CODES.items()}
+    month_days = Month.parse(t["period"]).days
+    for s in t["steps"]:
+        if s["rule"] == "amount":
+            o = s["outcome"]
+            for k in ("rounding", "computation"):
+                if k in o:
+                    o[k] = words[o[k]]
+            for iv in o.get("intervals", []):
+                iv["formula"] = (f"{iv['price']} x {iv['days']}" if o["unit"] == "day"
+                                 else f"{iv['price']} x {iv['days']} / {month_days}")
+    if "split" in t:
+        t["split"]["method"] = words[t["split"]["method"]]
+    if "pool" in t:
+        t["pool"]["arithmetic"] = words[t["pool"]["arithmetic"]]
+    return t
+
+
+def test_a_trace_with_the_old_prose_gives_the_evidence_of_the_trace_with_codes(engine):
+    seen = set()
+    for m in ("2023-06", "2023-07", "2023-09"):
+        for line in engine.settle(Month.parse(m)).lines:
+            now = json.loads(trace.write(line.trace))
+            old = _with_prose(line.trace)
+            amount = old["steps"][0]["outcome"]
+            seen |= {k for k in ("split", "pool") if k in old} | {k for k in ("computation", "unit") if k in amount}
+            assert "rounding" not in amount or amount["rounding"] == "half away from zero, once per line"
+            assert old != now
+            assert trace.evidence(old) == trace.evidence(now)  # read or not: the fields are not evidence
+            assert trace.evidence(trace.read(json.dumps(old))) == trace.evidence(now)
+            assert trace.read(json.dumps(old)) == now  # read gives the codes
+    assert seen == {"split", "pool", "computation", "unit"}
+
+
+def test_the_descriptive_fields_are_codes_rendered_when_read(engine):
+    line = _line(engine, "2023-06", "P00029", *next((r["payer"], r["basis"]) for r in V1
+                                                    if (r["month"], r["placement"]) == ("2023-06", "P00029")))
+    amount = line.trace["steps"][0]["outcome"]
+    assert amount["rounding"] == "half_away_from_zero" and all("formula" not in iv for iv in amount["intervals"])
+    assert line.trace["split"]["method"] == "largest_remainder_days"
+    assert phrases.term("en", "largest_remainder_days") == "largest remainder over days, ties to the earlier day range"
+    assert set(phrases.TERMS["en"]) == set(phrases.TERMS["nl"]) == set(trace.PROSE_CODES.values())
+    iv = {"price": "132.40", "days": 9}
+    assert trace.formula(iv, "day", 30) == "132.40 x 9" and trace.formula(iv, "month", 30) == "132.40 x 9 / 30"
+    # the evidence still tells a changed figure
+    other = json.loads(trace.write(line.trace))
+    other["steps"][0]["outcome"]["intervals"][0]["days"] += 1
+    assert trace.evidence(other) != trace.evidence(line.trace)
+
+
+def test_each_step_carries_the_version_of_its_own_rule(monkeypatch):
+    from settlement.agreements import interregional
+    from settlement.rules import reentry
+    monkeypatch.setattr(reentry, "VERSION", "7")
+    monkeypatch.setattr(interregional, "VERSION", "3")
+    ds, agreements = load_dir(DATA)
+    line = _line(Engine(ds, agreements), "2023-07", "P00054",
+                 *next((r["payer"], r["basis"]) for r in V1 if r["placement"] == "P00054"))
+    versions = {trace.step_id(s): s["version"] for s in line.trace["steps"]}
+    assert versions["reentry"] == "7" and versions["interregional:eagle"] == "3"
+    assert {v for k, v in versions.items() if k not in ("reentry", "interregional:eagle")} == {"1"}

@@ -25,6 +25,7 @@ MONTH = "2024-03"
 ROOT = Path(__file__).resolve().parent.parent
 PARENT = "4b8d93d"  # the last commit whose engine wrote settlement-trace/1
 WHOLE = "af29e40"  # the last commit whose engine stored format 2 traces whole (no trace parts)
+PROSE = "af29e40"  # the last commit whose engine wrote sentences in a format-2 trace's descriptive fields
 
 
 def settle(db_url, *args, code=0):
@@ -77,6 +78,22 @@ def test_changed_rules_are_listed_as_such_with_their_own_exit_status(db_url, mon
     assert "the rules changed since its run" in out
 
 
+def test_a_rule_with_a_new_version_of_its_own_is_named_as_changed_with_exit_status_3(db_url, monkeypatch):
+    """The run's rules version stays 1; the historic rule (§4.3) says it is version 2 and records
+    one more parameter: verify names it (stored version -> current) and lists the differences."""
+    from settlement.rules import historic
+    final_months(db_url, MONTH)
+    monkeypatch.setattr(historic, "VERSION", "2")
+    out = settle(db_url, "verify", "--month", MONTH)  # a new version alone, with the same evidence: verifies
+    assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
+    _changed_rule(monkeypatch, "1")
+    out = settle(db_url, "verify", "--month", MONTH, code=3)
+    assert "reproduction: rules changed since this run: final run 1: historic 1 -> 2\n" in out
+    assert "reproduction: rules changed since this run: final run 1: line " in out and ".why.params" in out
+    assert "integrity: ok; reproduction: rules changed" in out and "the rules changed since its run" in out
+    assert "DIFFERS" not in out
+
+
 def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, monkeypatch):
     final_months(db_url, MONTH)
     _changed_rule(monkeypatch, "1")
@@ -85,11 +102,11 @@ def test_changed_evidence_under_the_same_rules_version_does_not_verify(db_url, m
 
 
 def _parent_engine(tmp_path, commit: str = PARENT) -> Path:
-    """The code of an earlier commit (by default the one that wrote traces of format 1),
-    extracted from git."""
+    """The code of an earlier commit (by default the one that wrote traces of format 1), extracted
+    from git."""
     if shutil.which("git") is None:
-        pytest.skip(f"git is needed to extract the engine of commit {commit}")
-    out = tmp_path / "v1"
+        pytest.skip("git is needed to extract an earlier engine")
+    out = tmp_path / commit
     out.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "settlement", "migrations", "templates",
                               "alembic.ini"], capture_output=True)
@@ -127,4 +144,56 @@ def test_a_month_written_by_an_earlier_engine_upgrades_verifies_and_renders_as_b
     out = settle(db_url, "verify", "--month", MONTH)
     assert "integrity: ok; reproduction: identical" in out and f"{MONTH} verifies" in out
     for fmt, text in texts.items():
-        assert settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt) == text
+        now = settle(db_url, "explain", "--month", MONTH, "--client", "C0030", "--format", fmt)
+        if fmt == "html":  # as before, beside what the dossier shows since: each reference's sources
+            assert '<ul class="sources">' in now and "https://zoek.officielebekendmakingen.nl/" in now
+            now, text = _as_before(now), _as_before(text)
+        assert now == text
+
+
+def _as_before(markup: str) -> str:
+    """A dossier without what was added to it after traces format 1 (the catalogue's sources
+    beside each reference, the earlier placement's decision beside a reentry, their style), its
+    whitespace between tags collapsed."""
+    import re
+    for added in (r'<ul class="sources">.*?</ul>', r'<div class="earlier">.*?</div>', r"<style>.*?</style>"):
+        markup = re.sub(added, "", markup, flags=re.S)
+    return re.sub(r">\s+<", "><", markup).strip()
+
+
+def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(db_url, tmp_path):
+    """The engine before the amount's rounding, the split's method and the pool's arithmetic became
+    codes (and before an interval's formula was dropped) wrote them as sentences in format 2."""
+    old = _parent_engine(tmp_path, PROSE)
+    env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
+
+    def old_settle(*args):
+        r = subprocess.run([sys.executable, "-c", "from settlement.cli import main; main()", "--db", db_url, *args],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    old_settle("init")
+    old_settle("load", str(DATA))
+    for m in ("2023-06", "2023-07"):  # a split (P00029 in 2023-06), a declaration (P00033 in 2023-07), pools
+        old_settle("run", "--month", m)
+        old_settle("finalize", "--month", m)
+    texts = {c: old_settle("explain", "--month", "2023-06", "--client", c) for c in ("C0026", "C0002")}
+    import sqlalchemy as sa
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        stored = [t for (t,) in conn.execute(sa.text("SELECT trace FROM line"))]
+    engine.dispose()
+    assert all('"format":"settlement-trace/2"' in t for t in stored)
+    for prose in ('"rounding":"half away from zero, once per line"', '"formula":"',
+                  '"computation":"declaration replaces the computed amount"',
+                  '"method":"largest remainder over days, ties to the earlier day range"', '"arithmetic":"share = '):
+        assert any(prose in t for t in stored), prose
+    settle(db_url, "init")  # the schema upgrades since (trace parts, budget pools) keep the stored runs
+    for m in ("2023-06", "2023-07"):
+        out = settle(db_url, "verify", "--month", m)
+        assert "integrity: ok; reproduction: identical" in out and f"{m} verifies" in out
+    for c, text in texts.items():
+        assert settle(db_url, "explain", "--month", "2023-06", "--client", c) == text
+    assert "Split of EUR" in texts["C0026"] and "largest remainder over days" in texts["C0026"]
+    assert "1425.45 x 15 / 30 = " in texts["C0002"]  # a tariff per month: its formula, made from the figures

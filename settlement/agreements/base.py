@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from .. import phrases as _phrases
 from .. import references as _references
-from ..rules.base import Share, Step
+from ..rules.base import Share, Step, version_of
 
 if TYPE_CHECKING:
     from ..facts import Dataset, Placement, Product
@@ -165,7 +165,7 @@ class Agreement(ABC):
         """The step of this agreement not applying, for the reason `code` (a phrase code): shared by
         every line with the same reason, since it reads nothing but the agreement itself (kept
         with the agreement, so it goes when the agreement goes)."""
-        key = (code, *params.items())
+        key = (code, version_of(self.id, self.kind), *params.items())
         try:
             cache = self.__dict__["_not_applying"]
         except KeyError:

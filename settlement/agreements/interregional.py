@@ -26,6 +26,7 @@ from .base import Agreement, Case, Wording, as_date, check_unknown, need
 
 WOONPLAATS_BASES = ("reentry", "woonplaats", "woonplaats_before_institution", "vangnet")
 NO_AGREEMENT_REF = "agreements/no_interregional_agreement"  # settlement.references
+VERSION = "1"  # of the interregional kind, on its steps: raise it when what it decides or records changes
 
 
 LATE_NL = {"shift": "verschuiven: de dagen van de start tot de dag vóór de melding betaalt de "

@@ -26,12 +26,14 @@ from .. import nl
 from ..money import format_cents, largest_remainder
 from ..periods import Month, overlap
 from ..rules.base import Share, Step
+from ..trace import POOL_ARITHMETIC
 from .base import Agreement, Case, PoolResult, Wording, as_date, as_region, check_unknown, need
 
 CLIENTS = ("historic", "new", "all")
 DOMAINS = ("BW", "MO", "WMO")
 BUDGETS = ("historic",)  # the budgets a pool may share the result of (RULES.md §5.3)
 CLIENTS_NL = {"historic": "historische cliënten", "new": "nieuwe cliënten", "all": "alle cliënten"}
+VERSION = "1"  # of the pool kind, on its steps: raise it when what it decides or records changes
 
 
 @dataclass(frozen=True)
@@ -197,8 +199,7 @@ class Pool(Agreement):
         return {**extra, "total": format_cents(result.total), "key": {c: str(w) for c, w in result.weights},
                 "weight_sum": str(weight_sum), "creditor": result.creditor,
                 "shares": {c: format_cents(v) for c, v in result.shares.items()},
-                "arithmetic": "share = floor(total x weight / sum of weights), remaining cents to the "
-                              "largest remainders, ties to the lower municipality code"}
+                "arithmetic": POOL_ARITHMETIC}
 
     @classmethod
     def explain_nl(cls, step: dict[str, Any], agreement: dict[str, Any] | None, w: Wording) -> dict[str, Any] | None:

@@ -26,8 +26,10 @@ from ..engine import Line
 from ..money import parse_euros
 from ..nl import cents_nl, date_nl, euro, period_nl, range_nl
 from ..periods import Month
+from .. import references
+from ..phrases import earlier_missing_nl, earlier_nl, source_nl, term
 from . import timeline as tl
-from .gather import Entry, MonthData, RunInfo, Selection
+from .gather import Entry, MonthData, RunInfo, Selection, depends_on_placements
 from .words import Names, reason_nl, record_nl, rule_title
 
 WINDOW = timedelta(days=365)
@@ -74,6 +76,18 @@ def _state(step: dict[str, Any], deciding: bool) -> tuple[str, str]:
     if (step.get("why") or {}).get("code") == "not_reached":
         return "skipped", "niet beoordeeld"
     return "rejected", "niet van toepassing"
+
+
+def _responsible_step(t: dict[str, Any], how: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The step of an earlier placement's (stored) trace that made its municipality responsible,
+    as the reentry step's `how` says (RULES.md §4.4 regel 1): the rule of its basis, the pool that
+    carried it, or the historic rule; without a `how`, the step that decided that line."""
+    code, params = (how or {}).get("code"), (how or {}).get("params") or {}
+    rule = {"responsible_payer": params.get("basis"), "responsible_pooled": params.get("agreement"),
+            "responsible_historic": "historic"}.get(code)
+    steps = t.get("steps", [])
+    return next((s for s in steps if s.get("applies") and s["rule"] == rule), None) if rule else \
+        _trace.decided_step(t)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,6 +147,36 @@ class LineBuilder:
     def reads(self, step: dict[str, Any]) -> list[dict[str, str]]:
         return [dict(zip(("id", "text"), record_nl(r, self.names))) for r in step.get("read", [])]
 
+    @staticmethod
+    def sources(step: dict[str, Any]) -> list[dict[str, str | None]]:
+        """The step's reference as the catalogue's structured sources (document, section, lid, url)."""
+        return [{"text": source_nl(src), "url": src.get("url")} for src in references.sources(step["reference"])]
+
+    def earlier(self, step: dict[str, Any]) -> list[dict[str, Any]]:
+        """The decisions of the earlier placements this step depends on (`depends_on`), each from
+        a stored line of that placement (`Selection.earlier_decision`), following a reentry after a reentry."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        todo = [(p, step) for p in depends_on_placements([step])]
+        while todo:
+            placement, by = todo.pop(0)
+            if placement in seen:
+                continue
+            seen.add(placement)
+            found = self.sel.earlier_decision(placement)
+            if found is None:
+                out.append({"text": earlier_missing_nl(placement), "read": [], "sources": []})
+                continue
+            s = _responsible_step(found.line.trace, ((by.get("why") or {}).get("params") or {}).get("how"))
+            if s is None:
+                out.append({"text": earlier_missing_nl(placement), "read": [], "sources": []})
+                continue
+            out.append({"text": earlier_nl(placement, s["rule"], self.title(s["rule"]), reason_nl(s, self.names, self.agreements),
+                                           found.run.id, month_nl(found.line.trace.get("period", found.run.month))),
+                        "read": self.reads(s), "sources": self.sources(s)})
+            todo += [(p, s) for p in depends_on_placements([s])]
+        return out
+
     def build(self, e: Entry, number: str, month: MonthData) -> dict[str, Any]:
         line, trace = e.line, e.line.trace
         steps = trace.get("steps", [])
@@ -144,7 +188,7 @@ class LineBuilder:
         for i, s in enumerate(steps):
             css, word = _state(s, i == decided)
             rows.append({"n": i + 1, "rule": s["rule"], "title": self.title(s["rule"]), "reference": _trace.reference_text(s),
-                         "css": css, "state": word, "reason": reason_nl(s, n, self.agreements) or self._no_reason(s),
+                         "sources": self.sources(s), "css": css, "state": word, "reason": reason_nl(s, n, self.agreements) or self._no_reason(s),
                          "read": self.reads(s)})
         agreements = self._agreements(line, steps)
         decision = None
@@ -154,6 +198,7 @@ class LineBuilder:
             decision = {"label": ("Wat de regels nu beslissen: deze betaler en grondslag volgen er niet meer uit, "
                                   "daarom wordt het eerdere bedrag teruggedraaid") if reversed_ else "Beslissende regel",
                         "title": self.title(s["rule"]), "rule": s["rule"], "reference": _trace.reference_text(s),
+                        "sources": self.sources(s), "earlier": self.earlier(s),
                         "reason": reason_nl(s, n, self.agreements), "read": self.reads(s),
                         "also": [{"title": self.title(t["rule"]), "reference": _trace.reference_text(t),
                                   "reason": reason_nl(t, n, self.agreements)}
@@ -246,6 +291,7 @@ class LineBuilder:
                 "unit_nl": ("per dag (etmaal): tarief × dagen" if unit == "day"
                             else f"per maand: tarief × dagen / {month.days} dagen in {month_nl(month)}"),
                 "exact": cents_nl(exact), "rounding": rounding_nl(exact), "amount": euro(o["amount"]),
+                "rounding_rule": term("nl", o.get("rounding") or _trace.ROUNDING),
                 "reference": _trace.reference_text(step), "several": len(rows) > 1}
 
     # -- agreements (RULES.md §5) ---------------------------------------------------------------

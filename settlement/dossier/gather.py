@@ -9,6 +9,11 @@ Which runs count (`mode`):
   order (a draft correction waiting to be finalised is named, not shown); a month that is not
   final is its latest (draft) run.
 - `latest` (text, json): the month's latest run, whatever its kind, as `settle export` shows it.
+
+A dossier also shows, for a step that depends on the decision of an earlier placement (a reentry's
+`depends_on` `decision<P…>`), that decision from a stored line of that placement, whatever month
+and run hold it: `Selection.earlier_decision`, read from the store when the dossier first asks,
+never recomputed.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from .. import db, store
 from ..agreements import PoolResult
 from ..engine import Line
 from ..facts import Dataset
-from ..periods import Month
+from ..periods import Month, months_between
 from ..errors import UserError
 
 SUBJECTS = ("client", "placement", "municipality")
@@ -86,6 +91,16 @@ class MonthData:
     pending: RunInfo | None = None  # a draft correction of a final month, not part of the dossier
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """The stored decision of an earlier placement that a step depends on (`depends_on`
+    `decision<P…>`, a reentry): a line of that placement in a stored run, read, not recomputed."""
+
+    placement: str
+    run: RunInfo
+    line: Line
+
+
 @dataclass
 class Selection:
     subject: str  # client, placement, municipality
@@ -96,6 +111,19 @@ class Selection:
     snapshot_id: int
     other_snapshots: list[int] = field(default_factory=list)  # other snapshots behind the runs shown
     bsns: dict[str, str] = field(default_factory=dict)  # client -> BSN, read only when asked for
+    source: SAEngine | None = field(default=None, repr=False)  # the dossier's: where earlier decisions are read
+    earlier: dict[str, Earlier | None] = field(default_factory=dict)  # placement -> its stored decision, once read
+
+    def earlier_decision(self, placement: str) -> Earlier | None:
+        """The stored decision of an earlier placement a step depends on (`depends_on`
+        `decision<P…>`), read when the dossier first asks for it (`earlier_decision` below)."""
+        if placement not in self.earlier:
+            found = None
+            if self.source is not None:
+                with self.source.connect() as conn:
+                    found = earlier_decision(conn, self.ds, placement)
+            self.earlier[placement] = found
+        return self.earlier[placement]
 
     @property
     def runs(self) -> list[RunInfo]:
@@ -104,6 +132,44 @@ class Selection:
     @property
     def entries(self) -> list[Entry]:
         return [e for m in self.months for e in m.entries]
+
+
+def depends_on_placements(steps: list[dict[str, Any]]) -> list[str]:
+    """The placements whose decision these steps depend on (`decision<P…>` keys), in order."""
+    out = []
+    for s in steps:
+        for key in s.get("depends_on", ()):
+            name, _, rest = key.partition("<")
+            if name == "decision" and rest.endswith(">") and rest[:-1] not in out:
+                out.append(rest[:-1])
+    return out
+
+
+def _stored_line(conn: Connection, placement: str, months: list[Month]) -> Earlier | None:
+    """A line of `placement` in the first of `months` that has one: in its final run (a month not
+    final: its latest run)."""
+    for m in months:
+        runs = store.month_runs(conn, str(m))
+        if not runs:
+            continue
+        run = next((r for r in runs if r.finalized_at is not None), runs[-1])
+        lines = [l for l in store.read_run_lines(conn, [run.id], with_trace=True,  # type: ignore[list-item]
+                                                 placement=placement)[run.id] if l.placement == placement]
+        if lines:
+            return Earlier(placement, RunInfo.of(run), lines[0])
+    return None
+
+
+def earlier_decision(conn: Connection, ds: Dataset, placement: str) -> Earlier | None:
+    """A stored line of `placement`, whose trace holds its decision: of its last month first (the
+    month its responsibility is read in for a reentry, RULES.md §4.4 regel 1), else the month
+    before, back to its start. Read from the store, never recomputed; None when no stored run
+    holds a line of it (or the data do not know it, or it has not ended)."""
+    p = ds.placements.get(placement)
+    if p is None or p.end is None:
+        return None
+    months = months_between(Month(p.start.year, p.start.month), Month(p.end.year, p.end.month))[::-1]
+    return _stored_line(conn, placement, months)
 
 
 def _runs_of_month(conn: Connection, month: Month, mode: str) -> tuple[list[RunInfo], RunInfo | None]:
@@ -200,6 +266,8 @@ def gather(engine: SAEngine, subject: str, key: str, months: list[Month], mode: 
         out.append(MonthData(month, runs, entries, pools, pending))
     others = sorted({r.snapshot_id for _, runs, _ in per_month for r in runs} - {latest.snapshot_id})
     sel = Selection(subject, key, out, ds, {a["id"]: a for a in ds.agreements}, latest.snapshot_id, others)
+    if mode == "dossier":  # the dossier shows the earlier decisions a step depends on, read when asked
+        sel.source = engine
     if with_bsn:
         from .. import bsn
         clients = {e.line.client for e in sel.entries}

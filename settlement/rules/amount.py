@@ -16,10 +16,12 @@ from typing import Any
 from ..facts import Dataset, Placement
 from ..money import format_cents, round_half_away
 from ..periods import Month, days_between, overlap
+from ..trace import DECLARATION, ROUNDING
 from .base import InputError, Step
 
 RULE = "amount"
 REFERENCE = "rules/amount"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def compute(ds: Dataset, p: Placement, month: Month) -> Amount | None:
             RULE, REFERENCE, True, read,
             outcome={"days": days, "declaration": format_cents(declaration.amount),
                      "amount": format_cents(declaration.amount),
-                     "computation": "declaration replaces the computed amount"}))
+                     "computation": DECLARATION}))
 
     intervals: list[dict[str, Any]] = []
     exact = Fraction(0)
@@ -71,10 +73,7 @@ def compute(ds: Dataset, p: Placement, month: Month) -> Amount | None:
         read.append({"record": f"tariff {t.product}/{t.region}", "valid_from": t.valid_from.isoformat(),
                      "valid_to": t.valid_to.isoformat() if t.valid_to else None, "price": format_cents(t.price)})
         intervals.append({"from": part[0].isoformat(), "to": part[1].isoformat(), "days": n,
-                          "price": format_cents(t.price),
-                          "formula": (f"{format_cents(t.price)} x {n}" if product.unit == "day"
-                                      else f"{format_cents(t.price)} x {n} / {month.days}"),
-                          "exact_cents": _exact(value)})
+                          "price": format_cents(t.price), "exact_cents": _exact(value)})
     if covered != days:
         raise InputError(
             f"placement {p.placement} ({p.product}, region {p.region}) has no valid tariff for "
@@ -83,5 +82,5 @@ def compute(ds: Dataset, p: Placement, month: Month) -> Amount | None:
     return Amount(lo, hi, days, cents, Step(
         RULE, REFERENCE, True, read,
         outcome={"days": days, "unit": product.unit, "intervals": intervals,
-                 "exact_cents": _exact(exact), "rounding": "half away from zero, once per line",
+                 "exact_cents": _exact(exact), "rounding": ROUNDING,
                  "amount": format_cents(cents)}))

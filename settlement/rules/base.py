@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .. import RULES_VERSION
 from .._util import ONE
 from ..phrases import say
 from ..trace import StepDict, step as trace_step
@@ -14,6 +17,35 @@ from ..trace import StepDict, step as trace_step
 class InputError(Exception):
     """A fact needed and absent, or two facts or rules claiming one case (RULES.md §3, §4.6).
     The message names the records involved."""
+
+
+# The module whose VERSION the steps of each rule carry; an agreement's step carries its kind's
+# (settlement.agreements.<kind>). Each rule and each agreement kind has its own version, so that
+# `settle verify` can name the rules that changed since a run; the run's RULES_VERSION is apart.
+RULE_MODULES = {
+    "amount": "settlement.rules.amount", "mo": "settlement.rules.mo", "status": "settlement.rules.status",
+    "historic": "settlement.rules.historic", "reentry": "settlement.rules.reentry",
+    "woonplaats": "settlement.rules.woonplaats", "woonplaats_before_institution": "settlement.rules.woonplaats",
+    "vangnet": "settlement.rules.vangnet", "registration": "settlement.rules.registration",
+    "no_interregional_agreement": "settlement.agreements.interregional",
+}
+
+
+def version_of(rule: str, kind: str | None = None) -> str:
+    """The current version of a rule (by its id), or of an agreement kind: its module's VERSION,
+    read when asked (RULES_VERSION for a rule no module claims)."""
+    if kind:  # the module of the kind's registered class (a kind may live in any module)
+        cls = getattr(sys.modules.get("settlement.agreements.base"), "KINDS", {}).get(kind)
+        name = cls.__module__ if cls is not None else f"settlement.agreements.{kind}"
+    else:
+        name = RULE_MODULES.get(rule)
+    if name is None:
+        return RULES_VERSION
+    try:
+        module = sys.modules.get(name) or importlib.import_module(name)
+    except ModuleNotFoundError:
+        return RULES_VERSION
+    return str(getattr(module, "VERSION", RULES_VERSION))
 
 
 @dataclass(eq=False)
@@ -30,6 +62,7 @@ class Step:
     outcome: dict[str, Any] | None = None
     why: tuple[str, dict[str, Any]] | None = None
     kind: str | None = None  # an agreement's kind, on the step of an agreement instance
+    version: str | None = None  # the rule's version; None: its module's VERSION when the trace is made
 
     @property
     def reason(self) -> str | None:
@@ -41,7 +74,8 @@ class Step:
             return self._dict  # type: ignore[has-type]
         except AttributeError:
             pass
-        self._dict = trace_step(self.rule, self.kind, self.reference, self.applies, self.read, self.outcome, self.why)
+        self._dict = trace_step(self.rule, self.kind, self.reference, self.applies, self.read, self.outcome, self.why,
+                                version=self.version or version_of(self.rule, self.kind))
         return self._dict
 
 
@@ -54,11 +88,13 @@ def shared_step(rule: str, reference: str, applies: bool, read: tuple[dict[str, 
     reason, e.g. an agreement that does not concern the care region): one Step object for all of
     them, so that it is built and encoded once per process. Every value must be a plain str, int,
     bool or None (records read and outcome are flat), as the key is made of them."""
-    key = (rule, reference, applies, tuple(tuple(sorted(r.items())) for r in read), code,
+    version = version_of(rule)
+    key = (rule, version, reference, applies, tuple(tuple(sorted(r.items())) for r in read), code,
            tuple(sorted(params.items())), tuple(sorted(outcome.items())) if outcome is not None else None)
     step = _SHARED.get(key)
     if step is None:
-        step = _SHARED[key] = Step(rule, reference, applies, list(read), outcome=outcome, why=(code, params))
+        step = _SHARED[key] = Step(rule, reference, applies, list(read), outcome=outcome, why=(code, params),
+                                   version=version)
     return step
 
 

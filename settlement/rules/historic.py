@@ -12,6 +12,7 @@ from .base import Step, shared_step
 
 RULE = "historic"
 REFERENCE = "rules/historic"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 def evaluate(ds: Dataset, p: Placement, status: str) -> tuple[str | None, Step]:

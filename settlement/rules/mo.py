@@ -11,6 +11,7 @@ from .base import Step, shared_step
 
 RULE = "mo"
 REFERENCE = "rules/mo"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 def evaluate(ds: Dataset, p: Placement, product: Product) -> tuple[str | None, Step]:

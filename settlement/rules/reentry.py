@@ -17,6 +17,7 @@ from .base import InputError, Step
 
 RULE = "reentry"
 REFERENCE = "rules/reentry"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 Responsible = Callable[[Placement], tuple[str, tuple[str, dict]]]
 

@@ -17,6 +17,7 @@ from .base import InputError, Share, Step, merge_days
 
 RULE = "registration"
 REFERENCE = "rules/registration"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share], list[Step]]:

@@ -19,6 +19,7 @@ from .base import Step
 
 RULE = "status"
 REFERENCE = "rules/status"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 WINDOW = timedelta(days=365)
 
 

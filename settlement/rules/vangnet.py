@@ -15,6 +15,7 @@ from .base import InputError, Step
 
 RULE = "vangnet"
 REFERENCE = "rules/vangnet"  # settlement.references
+VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
 
 
 def governing_application(ds: Dataset, p: Placement):

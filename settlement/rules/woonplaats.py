@@ -17,6 +17,7 @@ WOONPLAATS = "woonplaats"
 WOONPLAATS_REF = "rules/woonplaats"  # settlement.references
 BEFORE_INSTITUTION = "woonplaats_before_institution"
 BEFORE_INSTITUTION_REF = "rules/woonplaats_before_institution"  # settlement.references
+VERSION = "1"  # of both rules, on their steps: raise it when what they decide or record changes
 
 
 def _require_brp(ds: Dataset, p: Placement) -> list[Registration]:
