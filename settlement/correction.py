@@ -8,7 +8,10 @@ double-entry bookkeeping (beancount: "corrections are new entries, never edits")
 data becomes a new run of differences, which reverses what no longer arises and adds what is new.
 
 Pure: runs, lines and pool results in, lines (with their traces) and pool results out; no
-database.
+database. A correction line's `correction` block holds figures and codes, no sentence: `rule` is
+the code of the rule (RULE), `why` the code and parameters of the reason when the earlier amount
+is reversed; `rule_text` and `reason_text` render them at read time through settlement.phrases,
+for blocks stored before the codes (whose `rule` and `reason` were English sentences) too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from . import trace as _trace
 from .agreements import PoolResult
 from .engine import TRACE_FORMAT, Line, MonthResult, check_invariants, totals_and_invoices
 from .money import format_cents
+from .phrases import say
+
+RULE = "correction"  # the phrase of the rule: new amount minus the sum of the amounts finalised before
+REVERSED = "correction_reversed"  # the phrase of the reason of a reversed line; params {"cost_line": bool}
+
 
 class EarlierRun(Protocol):
     """What the arithmetic reads of a finalised run (a settlement.db.Run)."""
@@ -81,17 +89,12 @@ def correction(new: MonthResult, earlier: list[tuple[EarlierRun, list[Line], lis
             "month": month, "final_run": final_run.id, "earlier": old_parts.get(k, []),
             "earlier_days": old_days.get(k, 0), "earlier_amount": format_cents(old_amount.get(k, 0)),
             "new_days": days, "new_amount": format_cents(amount),
-            "days": d_days, "amount": format_cents(d_amount),
-            "rule": "correction = amount now computed - sum of the amounts finalised before for this "
-                    "(placement, payer, basis) and month"}
+            "days": d_days, "amount": format_cents(d_amount), "rule": RULE}
         if now:
             trace = dict(now[0].trace_dict())  # the recomputed lines are not kept: sharing their parts is safe
         else:
-            block["reason"] = ("this payer and basis no longer arise for the placement in this month: "
-                               "the amount finalised before is reversed")
             steps = steps_of.get(k[0])
-            if steps is None:
-                block["reason"] += "; the placement has no cost line in this month any more"
+            block["why"] = {"code": REVERSED, "params": {"cost_line": steps is not None}}
             trace = {"format": TRACE_FORMAT, "period": month, "placement": base.placement, "client": base.client,
                      "decision": {f"payer<{month}>": base.payer, f"basis<{month}>": base.basis,
                                   "status": base.status, "pool": base.pool, "creditor": base.creditor,
@@ -136,3 +139,46 @@ def correction(new: MonthResult, earlier: list[tuple[EarlierRun, list[Line], lis
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat() if value else None
 
+
+# ---------------------------------------------------------------------------------------------
+# Reading a correction block (at read time: explain, the dossier)
+
+
+_NO_COST_LINE = "; the placement has no cost line in this month any more"  # the tail of a stored sentence
+
+
+def why(block: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The block's reason as (code, params), or None (the line is a difference, not a reversal).
+    A block stored before the codes said it as an English `reason`, of which there were two."""
+    if block.get("why"):
+        return block["why"]["code"], block["why"]["params"]
+    if block.get("reason"):
+        return REVERSED, {"cost_line": _NO_COST_LINE not in block["reason"]}
+    return None
+
+
+def reversed_line(block: dict[str, Any] | None) -> bool:
+    """Whether a correction line reverses an earlier amount (its payer and basis no longer arise)."""
+    return bool(block) and why(block) is not None  # type: ignore[arg-type]
+
+
+def rule_text(block: dict[str, Any], lang: str = "en") -> str:
+    """The rule of the block as a sentence (every block, old or new, follows the one rule)."""
+    return say(lang, RULE, {})
+
+
+def reason_text(block: dict[str, Any], lang: str = "en") -> str | None:
+    """The reason of a reversed line as a sentence, or None."""
+    w = why(block)
+    return say(lang, w[0], w[1]) if w else None
+
+
+def rendered(block: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """The block as `settle explain --format json` shows it: the figures, and `rule` and (for a
+    reversed line) `reason` as sentences, the way blocks were stored before the codes."""
+    out = {k: v for k, v in block.items() if k not in ("rule", "why", "reason")}
+    out["rule"] = rule_text(block, lang)
+    reason = reason_text(block, lang)
+    if reason is not None:
+        out["reason"] = reason
+    return out

@@ -84,6 +84,12 @@ EN: dict[str, Phrase] = {
     "ir_late": lambda p: f"{p['payer']} was notified on {p['notified_on']}, after the deadline {p['deadline']}",
     "no_agreement": lambda p: (f"the payer {p['payer']} lies outside the care region {p['region']} and no interregional "
                                f"agreement covers the placement; it is still charged to the payer"),
+    # a correction line (settlement.correction): its rule, and why an earlier amount is reversed
+    "correction": lambda p: ("correction = amount now computed - sum of the amounts finalised before for this "
+                             "(placement, payer, basis) and month"),
+    "correction_reversed": lambda p: ("this payer and basis no longer arise for the placement in this month: "
+                                      "the amount finalised before is reversed"
+                                      + ("" if p["cost_line"] else "; the placement has no cost line in this month any more")),
 }
 
 NL: dict[str, Phrase] = {
@@ -139,6 +145,11 @@ NL: dict[str, Phrase] = {
                           f"(uiterlijk {nl_date(p['deadline'])})"),
     "no_agreement": lambda p: (f"de betaler {p['payer']} ligt buiten de zorgregio {p['region']} en geen interregionale "
                                f"afspraak dekt de plaatsing; de kosten gaan toch naar de betaler (de wet)"),
+    "correction": lambda p: ("correctie = het bedrag dat nu volgt − de som van de bedragen die eerder voor deze "
+                             "(plaatsing, betaler, grondslag) en maand definitief zijn afgerekend"),
+    "correction_reversed": lambda p: ("Deze betaler en grondslag komen voor deze plaatsing in deze maand niet meer voor: het "
+                                      "eerder definitief afgerekende bedrag wordt teruggedraaid."
+                                      + ("" if p["cost_line"] else " De plaatsing heeft in deze maand geen kosten meer.")),
 }
 
 BOOKS = {"en": EN, "nl": NL}

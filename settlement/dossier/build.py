@@ -21,6 +21,7 @@ from typing import Any
 
 from ..documents import texts
 from .. import trace as _trace
+from ..correction import reason_text, reversed_line
 from ..engine import Line
 from ..money import format_euro_nl, parse_euros
 from ..periods import Month
@@ -165,7 +166,7 @@ class LineBuilder:
         decision = None
         if decided is not None:
             s = steps[decided]
-            reversed_ = bool((trace.get("correction") or {}).get("reason"))
+            reversed_ = reversed_line(trace.get("correction"))
             decision = {"label": ("Wat de regels nu beslissen: deze betaler en grondslag volgen er niet meer uit, "
                                   "daarom wordt het eerdere bedrag teruggedraaid") if reversed_ else "Beslissende regel",
                         "title": self.title(s["rule"]), "rule": s["rule"], "reference": _trace.reference_text(s),
@@ -397,11 +398,7 @@ class LineBuilder:
                 "earlier_amount": euro(block["earlier_amount"]), "earlier_days": block.get("earlier_days"),
                 "new_amount": euro(block["new_amount"]), "new_days": block.get("new_days"),
                 "amount": euro(block["amount"]), "days": block.get("days"),
-                "reason": ("Deze betaler en grondslag komen voor deze plaatsing in deze maand niet meer voor: het "
-                           "eerder definitief afgerekende bedrag wordt teruggedraaid."
-                           + (" De plaatsing heeft in deze maand geen kosten meer." if
-                              "no cost line" in block.get("reason", "") else ""))
-                if block.get("reason") else None}
+                "reason": reason_text(block, "nl")}
 
 
 # ---------------------------------------------------------------------------------------------
