@@ -181,4 +181,4 @@ def rendered(block: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     reason = reason_text(block, lang)
     if reason is not None:
         out["reason"] = reason
-    return out
+    return dict(sorted(out.items()))  # as stored: sorted keys
