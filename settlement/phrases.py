@@ -14,6 +14,8 @@ VERSION = "1"
 from datetime import date
 from typing import Any, Callable
 
+from .periods import WINDOW
+
 MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
              "oktober", "november", "december")
 
@@ -48,7 +50,8 @@ EN: dict[str, Phrase] = {
                          f"{'before' if p['status'] == 'historic' else 'on or after'} the cutover {p['cutover']}"),
     "historic_not_new": lambda p: "the placement's chain is new, not historic",
     "historic_applies": lambda p: "historic client: the centrumgemeente of the care region pays",
-    "reentry_none": lambda p: f"no earlier BW placement of this client ended 1 to 365 days before the start {p['start']}",
+    "reentry_none": lambda p: (f"no earlier BW placement of this client ended 1 to {WINDOW.days} days before the "
+                               f"start {p['start']}"),
     "reentry_applies": lambda p: (f"earlier BW placement {p['earlier']} ended {p['end']}, {p['days']} days before "
                                   f"the start; " + _how_en(p)),
     "responsible_historic": lambda p: f"{p['placement']} was historic in {p['region']}: its centrumgemeente {p['payer']} is responsible",
@@ -100,7 +103,7 @@ NL: dict[str, Phrase] = {
                          f"de cliënt is daarom {'historisch' if p['status'] == 'historic' else 'nieuw'}"),
     "historic_not_new": lambda p: "de keten van de plaatsing is nieuw, niet historisch",
     "historic_applies": lambda p: "historische cliënt: de centrumgemeente van de zorgregio betaalt",
-    "reentry_none": lambda p: (f"geen eerdere BW-plaatsing van deze cliënt eindigde 1 tot 365 dagen vóór de start "
+    "reentry_none": lambda p: (f"geen eerdere BW-plaatsing van deze cliënt eindigde 1 tot {WINDOW.days} dagen vóór de start "
                                f"op {nl_date(p['start'])}"),
     "reentry_applies": lambda p: (f"eerdere BW-plaatsing {p['earlier']} eindigde op {nl_date(p['end'])}, {p['days']} dagen "
                                   f"vóór de start; " + _how_nl(p)),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -24,7 +24,7 @@ from .. import trace as _trace
 from ..correction import reason_text, reversed_line
 from ..engine import Line
 from ..money import format_euro_nl, parse_euros
-from ..periods import Month
+from ..periods import ONE_DAY, WINDOW, Month
 from ..phrases import nl_date
 from . import timeline as tl
 from .gather import Entry, MonthData, RunInfo, Selection
@@ -44,8 +44,6 @@ from .words import (
     rule_title,
 )
 
-WINDOW = timedelta(days=365)
-ONE = timedelta(days=1)
 BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouwelijk: deel het alleen met "
                "wie het voor de behandeling van het geschil nodig heeft, en vernietig het daarna.")
 IR_CODES = ("ir_on_time", "ir_late", "ir_never")
@@ -488,13 +486,13 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
             "mine": p.placement == highlight})
         if prod and prod.domain in ("BW", "WMO"):
             window_rows.append({"placement": p.placement, "what": "terugkijkvenster (nieuw of historisch)",
-                                "period": period_nl((p.start - WINDOW).isoformat(), (p.start - ONE).isoformat()),
+                                "period": period_nl((p.start - WINDOW).isoformat(), (p.start - ONE_DAY).isoformat()),
                                 "meaning": f"een aanmelding of plaatsing in {names.region(p.region)} in dit venster "
                                            f"(of eerder, in een doorlopende keten) maakt de cliënt niet nieuw "
                                            f"(RULES.md §4.2)"})
         if prod and prod.domain == "BW" and prod.bw_definition and p.end:
             window_rows.append({"placement": p.placement, "what": "herinstroomvenster",
-                                "period": period_nl((p.end + ONE).isoformat(), (p.end + WINDOW).isoformat()),
+                                "period": period_nl((p.end + ONE_DAY).isoformat(), (p.end + WINDOW).isoformat()),
                                 "meaning": "een BW-plaatsing die in dit venster start, betaalt de gemeente die voor "
                                            "deze plaatsing verantwoordelijk was (herinstroom, RULES.md §4.4)"})
     notif_rows = []
@@ -520,7 +518,7 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
     svg = tl.render_svg(timeline_of(sel, client, names, deadlines, first, last, highlight))
     bsn = sel.bsns.get(client) if with_bsn else None
     return {"id": client, "anchor": client_anchor(client), "bsn": bsn, "svg": svg, "brp": brp_rows,
-            "applications": app_rows, "placements": placement_rows, "windows": window_rows,
+            "applications": app_rows, "placements": placement_rows, "windows": window_rows, "window_days": WINDOW.days,
             "notifications": notif_rows, "regions": region_rows,
             "lines": [{"anchor": a, "number": num, "text": f"{month_nl(e.line.trace.get('period', e.run.month))}: "
                                                          f"{e.line.placement}, {texts.basis_label(e.line.basis)}, "
@@ -545,11 +543,11 @@ def timeline_of(sel: Selection, client: str, names: Names, deadlines: dict[str, 
         domain = prod.domain if prod else "BW"
         windows = []
         if prod and prod.domain in ("BW", "WMO"):
-            windows.append(tl.Window(p.start - WINDOW, p.start - ONE, "lookback",
-                                     f"terugkijkvenster van {p.placement}: 365 dagen vóór de start"))
+            windows.append(tl.Window(p.start - WINDOW, p.start - ONE_DAY, "lookback",
+                                     f"terugkijkvenster van {p.placement}: {WINDOW.days} dagen vóór de start"))
         if prod and prod.domain == "BW" and prod.bw_definition and p.end:
-            windows.append(tl.Window(p.end + ONE, p.end + WINDOW, "reentry",
-                                     f"herinstroomvenster na {p.placement}: 365 dagen na het einde"))
+            windows.append(tl.Window(p.end + ONE_DAY, p.end + WINDOW, "reentry",
+                                     f"herinstroomvenster na {p.placement}: {WINDOW.days} dagen na het einde"))
         dl = deadlines.get(p.placement)
         lanes.append(tl.PlacementLane(
             label=f"{p.placement} {p.product}", sublabel=f"regio {names.region(p.region)}",

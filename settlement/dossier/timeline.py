@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 
+from ..periods import ONE_DAY, WINDOW
+
 WIDTH = 760
 LEFT = 150  # room for lane labels
 RIGHT = 16
@@ -28,7 +30,7 @@ KIND_NL = {"woonadres": "woonadres", "institution": "instelling", "briefadres": 
 DOMAIN_COLOURS = {"BW": "#6a1b9a", "WMO": "#00838f", "MO": "#8d6e63"}
 DOMAIN_NL = {"BW": "BW", "WMO": "Wmo", "MO": "opvang"}
 WINDOW_COLOURS = {"lookback": "#90a4ae", "reentry": "#f9a825"}
-WINDOW_NL = {"lookback": "365 dagen terug (nieuw/historisch)", "reentry": "365 dagen herinstroom"}
+WINDOW_NL = {"lookback": f"{WINDOW.days} dagen terug (nieuw/historisch)", "reentry": f"{WINDOW.days} dagen herinstroom"}
 DEADLINE = "#c62828"
 MONTHS_NL = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 CHAR = 5.2  # approximate width of one character at font-size 9
@@ -86,7 +88,7 @@ def _bounds(t: Timeline) -> tuple[date, date]:
         days += [d for d in (p.deadline, p.notified) if d]
     days += [d for d, _ in t.applications] + [d for d, _ in t.cutovers]
     lo, hi = min(days), max(days)
-    lo = date(lo.year, lo.month, 1) - timedelta(days=1)
+    lo = date(lo.year, lo.month, 1) - ONE_DAY
     lo = date(lo.year, lo.month, 1)
     hi = hi + timedelta(days=62)  # room after the last mark for its label
     hi = date(hi.year, hi.month, 1)
@@ -108,7 +110,7 @@ def render_svg(t: Timeline) -> str:
 
     def x_end(d: date | None) -> float:
         """The right edge of the last day `d` (None: open, to the right edge)."""
-        return x(hi) if d is None else x(d + timedelta(days=1))
+        return x(hi) if d is None else x(d + ONE_DAY)
 
     lanes = 2 + len(t.placements)
     bottom = TOP + lanes * LANE

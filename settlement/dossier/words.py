@@ -12,15 +12,16 @@ from typing import Any
 
 from ..facts import Dataset
 from ..money import format_euro_nl, parse_euros
+from ..periods import WINDOW
 from ..phrases import nl_date, say
 
 # rule id -> Dutch title. Agreements are steps whose rule is the agreement's id: see `rule_title`.
 RULE_TITLES = {
     "amount": "Bedrag van de plaatsing in de maand",
     "mo": "Maatschappelijke opvang: de centrumgemeente betaalt",
-    "status": "Historisch of nieuw: de keten van 365 dagen",
+    "status": f"Historisch of nieuw: de keten van {WINDOW.days} dagen",
     "historic": "Historische cliënt: de centrumgemeente betaalt",
-    "reentry": "Herinstroom binnen 365 dagen na eerder beschermd wonen",
+    "reentry": f"Herinstroom binnen {WINDOW.days} dagen na eerder beschermd wonen",
     "woonplaats": "Woonplaatsbeginsel: het woonadres op de dag vóór de start",
     "woonplaats_before_institution": "Woonadres vóór het verblijf in een instelling",
     "vangnet": "Vangnet: geen woonadres gevonden",
