@@ -25,7 +25,7 @@ from . import trace as _trace
 from .agreements import PoolResult
 from .engine import TRACE_FORMAT, Line, MonthResult, check_invariants, totals_and_invoices
 from .money import format_cents
-from .phrases import say
+from .phrases import BOOKS, say
 
 RULE = "correction"  # the phrase of the rule: new amount minus the sum of the amounts finalised before
 REVERSED = "correction_reversed"  # the phrase of the reason of a reversed line; params {"cost_line": bool}
@@ -163,8 +163,10 @@ def reversed_line(block: dict[str, Any] | None) -> bool:
 
 
 def rule_text(block: dict[str, Any], lang: str = "en") -> str:
-    """The rule of the block as a sentence (every block, old or new, follows the one rule)."""
-    return say(lang, RULE, {})
+    """The rule of the block as a sentence: its code's, or for a block stored before the codes
+    (whose `rule` is that sentence in English) the one rule every correction follows."""
+    code = block.get("rule")
+    return say(lang, code if code in BOOKS[lang] else RULE, {})
 
 
 def reason_text(block: dict[str, Any], lang: str = "en") -> str | None:

@@ -2,9 +2,9 @@
 
 Regenerate the bundled data, from the repository's root::
 
-    python -m tests.demo_generator settlement/demo/data
+    python3 -m tests.demo_generator settlement/demo/data
 
-``python -m tests.demo_generator [DIR [CLIENTS]]`` writes the dataset to DIR (default: the
+``python3 -m tests.demo_generator [DIR [CLIENTS]]`` writes the dataset to DIR (default: the
 package's ``settlement/demo/data``). The output depends only on the seed: rows are sorted, lines end
 in ``\\n`` and nothing reads a clock, so two runs give byte-identical files;
 ``tests/test_demo.py`` checks that the bundled files are what this writes, byte for byte.
