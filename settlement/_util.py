@@ -2,9 +2,6 @@
 
 import os
 import sys
-from datetime import timedelta
-
-ONE = timedelta(days=1)
 
 
 _CHILDREN_HOOKED = False

@@ -7,7 +7,6 @@ it consults the rules of RULES.md §4 in order, then the agreements of §5.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from . import trace
+from . import correction, trace
 from .engine import BASES, Line
 from .money import format_cents
 from .periods import Month
@@ -44,8 +44,9 @@ def _line_block(n: int, line: Line, names: dict[str, str], shown: dict[str, int]
                    f"- earlier EUR {corr['earlier_amount']} ({corr['earlier_days']} day(s)) = EUR {corr['amount']}")
         for e in corr.get("earlier", []):
             out.append(f"     earlier: run {e['run']} ({e['kind']}), {e['days']} day(s), EUR {e['amount']}")
-        if corr.get("reason"):
-            out.append(f"     {corr['reason']}")
+        reason = correction.reason_text(corr, "en")
+        if reason:
+            out.append(f"     {reason}")
     steps = line.trace.get("steps", [])
     key = repr([{k: v for k, v in s.items() if k != "decided"} for s in steps])  # the lines of one placement-month
     if key in shown:
@@ -163,12 +164,19 @@ def explain_text(sel: "Selection") -> str:
     return "\n".join(out)
 
 
+def _shown(t: dict[str, Any]) -> dict[str, Any]:
+    """A trace as the JSON shows it: as stored, but a correction block's rule and reason in words."""
+    if "correction" not in t:
+        return t
+    return {**t, "correction": correction.rendered(t["correction"], "en")}
+
+
 def _month_json(sel: "Selection", md: "MonthData") -> dict[str, Any]:
     run = md.runs[-1]
     doc: dict[str, Any] = {
         "month": str(md.month), "run": run.id, "kind": run.kind, "engine_version": run.engine_version,
         "rules_version": run.rules_version, "input_hash": run.input_hash, "agreements_hash": run.agreements_hash,
-        "export_hash": run.export_hash, "traces": [e.line.trace for e in md.entries]}
+        "export_hash": run.export_hash, "traces": [_shown(e.line.trace) for e in md.entries]}
     if sel.subject == "municipality":
         doc["pool_shares"] = [
             {"agreement": p.agreement, "creditor": p.creditor, "total": format_cents(p.total),

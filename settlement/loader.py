@@ -48,7 +48,7 @@ from .agreements import KINDS, Agreement
 from .facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification, Placement,
                     Product, Region, RegionMember, Registration, Tariff)
 from .money import parse_euros
-from .periods import FAR_FUTURE, Month, covers, parse_date
+from .periods import FAR_FUTURE, Month, parse_date
 
 MAX_FIELD = 1000                    # characters in one cell
 MAX_CENTS = 99_999_999_999          # 999999999.99 euros: price x 31 days x a million lines still fits 64 bits

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .money import parse_euros, round_half_away
+from .periods import WINDOW
 
 if TYPE_CHECKING:
     from .documents.model import Invoice
@@ -369,9 +370,9 @@ def domain_nl(domain: str | None) -> str | None:
 RULE_TITLES = {
     "amount": "Bedrag van de plaatsing in de maand",
     "mo": "Maatschappelijke opvang: de centrumgemeente betaalt",
-    "status": "Historisch of nieuw: de keten van 365 dagen",
+    "status": f"Historisch of nieuw: de keten van {WINDOW.days} dagen",
     "historic": "Historische cliënt: de centrumgemeente betaalt",
-    "reentry": "Herinstroom binnen 365 dagen na eerder beschermd wonen",
+    "reentry": f"Herinstroom binnen {WINDOW.days} dagen na eerder beschermd wonen",
     "woonplaats": "Woonplaatsbeginsel: het woonadres op de dag vóór de start",
     "woonplaats_before_institution": "Woonadres vóór het verblijf in een instelling",
     "vangnet": "Vangnet: geen woonadres gevonden",

@@ -10,6 +10,12 @@ from datetime import date, timedelta
 
 FAR_FUTURE = date(9999, 12, 31)
 ONE_DAY = timedelta(days=1)
+# The rules' twelve months, counted as 365 days: the look-back of a chain that decides historic or
+# new (RULES.md §4.2: "at most 365 days after", the seeds' "in de 365 dagen voor melding" [000 §14.2;
+# 003 footnote 5]) and the reentry window (§4.4 rule 1: "ended 1 to 365 days before" [wetsvoorstel
+# 36288, art. 1.2.1a lid 1 sub a: "minder dan twaalf maanden"]). Every 365 of the code and its
+# Dutch and English words is this one.
+WINDOW = timedelta(days=365)
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 

@@ -14,6 +14,7 @@ VERSION = "1"
 from typing import Any, Callable
 
 from .nl import date_nl as nl_date
+from .periods import WINDOW
 
 Phrase = Callable[[dict[str, Any]], str]
 
@@ -38,7 +39,8 @@ EN: dict[str, Phrase] = {
                          f"{'before' if p['status'] == 'historic' else 'on or after'} the cutover {p['cutover']}"),
     "historic_not_new": lambda p: "the placement's chain is new, not historic",
     "historic_applies": lambda p: "historic client: the centrumgemeente of the care region pays",
-    "reentry_none": lambda p: f"no earlier BW placement of this client ended 1 to 365 days before the start {p['start']}",
+    "reentry_none": lambda p: (f"no earlier BW placement of this client ended 1 to {WINDOW.days} days before the "
+                               f"start {p['start']}"),
     "reentry_applies": lambda p: (f"earlier BW placement {p['earlier']} ended {p['end']}, {p['days']} days before "
                                   f"the start; " + _how_en(p)),
     "responsible_historic": lambda p: f"{p['placement']} was historic in {p['region']}: its centrumgemeente {p['payer']} is responsible",
@@ -74,6 +76,12 @@ EN: dict[str, Phrase] = {
     "ir_late": lambda p: f"{p['payer']} was notified on {p['notified_on']}, after the deadline {p['deadline']}",
     "no_agreement": lambda p: (f"the payer {p['payer']} lies outside the care region {p['region']} and no interregional "
                                f"agreement covers the placement; it is still charged to the payer"),
+    # a correction line (settlement.correction): its rule, and why an earlier amount is reversed
+    "correction": lambda p: ("correction = amount now computed - sum of the amounts finalised before for this "
+                             "(placement, payer, basis) and month"),
+    "correction_reversed": lambda p: ("this payer and basis no longer arise for the placement in this month: "
+                                      "the amount finalised before is reversed"
+                                      + ("" if p["cost_line"] else "; the placement has no cost line in this month any more")),
 }
 
 NL: dict[str, Phrase] = {
@@ -84,7 +92,7 @@ NL: dict[str, Phrase] = {
                          f"de cliënt is daarom {'historisch' if p['status'] == 'historic' else 'nieuw'}"),
     "historic_not_new": lambda p: "de keten van de plaatsing is nieuw, niet historisch",
     "historic_applies": lambda p: "historische cliënt: de centrumgemeente van de zorgregio betaalt",
-    "reentry_none": lambda p: (f"geen eerdere BW-plaatsing van deze cliënt eindigde 1 tot 365 dagen vóór de start "
+    "reentry_none": lambda p: (f"geen eerdere BW-plaatsing van deze cliënt eindigde 1 tot {WINDOW.days} dagen vóór de start "
                                f"op {nl_date(p['start'])}"),
     "reentry_applies": lambda p: (f"eerdere BW-plaatsing {p['earlier']} eindigde op {nl_date(p['end'])}, {p['days']} dagen "
                                   f"vóór de start; " + _how_nl(p)),
@@ -129,6 +137,11 @@ NL: dict[str, Phrase] = {
                           f"(uiterlijk {nl_date(p['deadline'])})"),
     "no_agreement": lambda p: (f"de betaler {p['payer']} ligt buiten de zorgregio {p['region']} en geen interregionale "
                                f"afspraak dekt de plaatsing; de kosten gaan toch naar de betaler (de wet)"),
+    "correction": lambda p: ("correctie = het bedrag dat nu volgt − de som van de bedragen die eerder voor deze "
+                             "(plaatsing, betaler, grondslag) en maand definitief zijn afgerekend"),
+    "correction_reversed": lambda p: ("Deze betaler en grondslag komen voor deze plaatsing in deze maand niet meer voor: het "
+                                      "eerder definitief afgerekende bedrag wordt teruggedraaid."
+                                      + ("" if p["cost_line"] else " De plaatsing heeft in deze maand geen kosten meer.")),
 }
 
 BOOKS = {"en": EN, "nl": NL}

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
-from fractions import Fraction
+from datetime import date, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import bsn, clock, db, export, migrate, store
-from .agreements import PoolResult
+from .correction import correction  # the arithmetic of a correction run (settlement.verify imports it from here too)
 from .errors import Refused, UserError
-from . import trace as _trace
-from .engine import (TRACE_FORMAT, Engine, Line, MonthResult, check_invariants, check_invoices, engine_info,
-                     totals_and_invoices)
+from .engine import Engine, MonthResult, check_invariants, check_invoices, engine_info, totals_and_invoices
 from .loader import STORING, Progress, dialects_of, load_dir
 from ._util import children_die_with_this_process
-from .money import format_cents
 from .periods import Month
 from .workers import Workers, processes_wanted
 
@@ -259,111 +254,6 @@ def _export_text(month: str, engine_version: str, input_hash: str, result: Month
     run its numbered invoices; without `run` the format 1 that runs before format 2 recorded)."""
     return export.dumps(export.build(month, engine_version, input_hash, result.lines, result.pools, codes,
                                      run, invoices or ()))
-
-
-def _key(line: Line) -> tuple[str, str, str, str, str]:
-    """What a correction compares: (placement, payer, basis) as RULES.md sorts lines; the creditor
-    and the pool are part of it so that a placement moving to another care region or pool is a
-    reversal plus a new line, never a difference netted across two creditors."""
-    return (line.placement, line.payer or "", line.basis, line.creditor, line.pool or "")
-
-
-def correction(new: MonthResult, earlier: list[tuple[db.Run, list[Line], list[PoolResult]]],
-               municipalities: list[str]) -> MonthResult | None:
-    """The difference between a recomputed month and everything finalised before for it.
-
-    `earlier`: the month's finalised runs (the final run, then finalised corrections) with their
-    lines and pool results. Per (placement, payer, basis) a correction line of new minus earlier
-    amount and days, with the new trace (or, for a line that no longer arises, the placement's new
-    rule evaluations) and a `correction` block naming the earlier amounts and runs. Per (agreement,
-    municipality) the difference of the pool shares. None when nothing differs.
-    """
-    month = str(new.month)
-    final_run = next(r for r, _, _ in earlier if r.kind == "final")
-    old_amount: dict[tuple, int] = defaultdict(int)
-    old_days: dict[tuple, int] = defaultdict(int)
-    old_parts: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    old_line: dict[tuple, Line] = {}
-    for run, lines, _ in earlier:
-        for line in lines:
-            k = _key(line)
-            old_amount[k] += line.amount
-            old_days[k] += line.days
-            old_parts[k].append({"run": run.id, "kind": run.kind, "finalized_at": _iso(run.finalized_at),
-                                 "days": line.days, "amount": format_cents(line.amount)})
-            old_line[k] = line
-    new_lines: dict[tuple, list[Line]] = defaultdict(list)
-    steps_of: dict[str, list[Any]] = {}
-    for line in new.lines:
-        new_lines[_key(line)].append(line)
-        steps_of.setdefault(line.placement, line.trace_dict().get("steps", []))
-
-    out: list[Line] = []
-    for k in sorted(set(old_amount) | set(new_lines)):
-        now = new_lines.get(k, [])
-        amount, days = sum(l.amount for l in now), sum(l.days for l in now)
-        d_amount, d_days = amount - old_amount.get(k, 0), days - old_days.get(k, 0)
-        if d_amount == 0 and d_days == 0:
-            continue
-        base = now[0] if now else old_line[k]
-        block: dict[str, Any] = {
-            "month": month, "final_run": final_run.id, "earlier": old_parts.get(k, []),
-            "earlier_days": old_days.get(k, 0), "earlier_amount": format_cents(old_amount.get(k, 0)),
-            "new_days": days, "new_amount": format_cents(amount),
-            "days": d_days, "amount": format_cents(d_amount),
-            "rule": "correction = amount now computed - sum of the amounts finalised before for this "
-                    "(placement, payer, basis) and month"}
-        if now:
-            trace = dict(now[0].trace_dict())  # the recomputed lines are not kept: sharing their parts is safe
-        else:
-            block["reason"] = ("this payer and basis no longer arise for the placement in this month: "
-                               "the amount finalised before is reversed")
-            steps = steps_of.get(k[0])
-            if steps is None:
-                block["reason"] += "; the placement has no cost line in this month any more"
-            trace = {"format": TRACE_FORMAT, "period": month, "placement": base.placement, "client": base.client,
-                     "decision": {f"payer<{month}>": base.payer, f"basis<{month}>": base.basis,
-                                  "status": base.status, "pool": base.pool, "creditor": base.creditor,
-                                  "days": 0, "amount": format_cents(0), "flags": []},
-                     "steps": _trace.line_steps(base.basis, steps or [])}
-        trace["correction"] = block
-        out.append(Line(base.placement, base.client, base.product, base.region, d_days, d_amount, base.status,
-                        base.basis, base.payer, base.pool, base.creditor, base.flags, trace))
-    out.sort(key=lambda l: (l.sort_key, l.creditor, l.pool or ""))
-
-    old_total: dict[str, int] = defaultdict(int)
-    old_share: dict[tuple[str, str], int] = defaultdict(int)
-    info: dict[str, tuple[str, dict[str, Fraction]]] = {}  # agreement -> (creditor, weights)
-    for _, _, pools in earlier:
-        for p in pools:
-            old_total[p.agreement] += p.total
-            for code, v in p.shares.items():
-                old_share[(p.agreement, code)] += v
-            info[p.agreement] = (p.creditor, dict(p.weights))
-    new_pools = {p.agreement: p for p in new.pools}
-    pools: list[PoolResult] = []
-    for agreement in sorted(set(old_total) | set(new_pools)):
-        p = new_pools.get(agreement)
-        creditor, weights = (p.creditor, dict(p.weights)) if p else info[agreement]
-        if p and agreement in info:  # members that left the key keep their earlier weight
-            weights = {**info[agreement][1], **weights}
-        codes = sorted({c for (a, c) in old_share if a == agreement} | set(p.shares if p else ()))
-        shares = {c: (p.shares.get(c, 0) if p else 0) - old_share.get((agreement, c), 0) for c in codes}
-        total = (p.total if p else 0) - old_total.get(agreement, 0)
-        if total == 0 and not any(shares.values()):
-            continue
-        pools.append(PoolResult(agreement, creditor, total, tuple((c, weights[c]) for c in codes), shares))
-
-    if not out and not pools:
-        return None
-    result = MonthResult(new.month, out, pools)
-    totals_and_invoices(result, municipalities)
-    check_invariants(result)
-    return result
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
 
 
 def finalize(engine: SAEngine, month: Month) -> FinalizeOutcome:

@@ -8,6 +8,10 @@ of a dataset of N are the same as those of a dataset of K, and rows are written 
 (CSV streams; memory does not grow with N). No self-check runs here: the generator is correct by
 construction (below), and `tests/test_synth.py` loads and settles its output.
 
+It ships in the package, unlike the demo data's generator (tests/demo_generator.py, a test
+oracle): `settle synth` and `settle bench` (settlement.bench) are commands for users, who make
+their own dataset of national shape with it, and need it installed.
+
 What is real and what is invented
 ---------------------------------
 - ``MUNICIPALITIES``: the 342 municipalities of 1 January 2025 with their 4-digit CBS gemeentecode,

@@ -459,6 +459,7 @@ def evidence(t: dict[str, Any]) -> dict[str, Any]:
     if "pool" in t:
         out["pool"] = {k: v for k, v in t["pool"].items() if k != "arithmetic"}
     if "correction" in t:
-        out["correction"] = {k: v for k, v in t["correction"].items() if k not in ("rule", "reason")}
-        out["correction"]["reversed"] = bool(t["correction"].get("reason"))
+        # the rule and the reason are words (stored before the codes) or codes (`why`): not compared
+        out["correction"] = {k: v for k, v in t["correction"].items() if k not in ("rule", "reason", "why")}
+        out["correction"]["reversed"] = bool(t["correction"].get("reason") or t["correction"].get("why"))
     return out

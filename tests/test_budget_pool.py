@@ -127,3 +127,29 @@ def test_a_budget_pool_reads_its_year_budgets_from_the_creditor_and_refuses_a_mi
     with pytest.raises(LoadError) as e:
         parse_agreements_text(TOML.format(valid_to="2023-12-31").replace('budget = "historic"', 'budget = "objective"'), ds)
     assert "budget: must be 'historic', not 'objective'" in str(e.value)
+
+
+def test_a_correction_of_a_budget_pool_month_carries_the_difference_of_costs_and_of_budget():
+    """March finalised with C = 300,002 and B(2023) = 1,200,005 (B(M) 100,001, T 200,001). Then the
+    declaration becomes 360,002 and the Rijk's budget 1,200,017: 1,200,017 / 12 = 100,001 5/12, so
+    January-May get 100,002, and March's B(M) is 100,002; T = 360,002 - 100,002 = 260,000, shares
+    52,000 / 130,000 / 78,000. The correction: costs +60,000, budget +1, total +59,999, shares
+    +12,000 / +29,999 / +18,000 against 40,000 / 100,001 / 60,000; conservation holds on the
+    differences: lines +60,000 = payables +59,999 + budget +1."""
+    from types import SimpleNamespace
+    from datetime import datetime, timezone
+    from settlement.correction import correction
+    first = settle(historic({"2023-03": 300_002}), "2023-03", [budget_pool()])
+    w = world()
+    w.client("H1", brp=[("woonadres", "1730", "2000-01-01", None)])
+    w.placement("PH1", "H1", "BW-INTRA", "noord", "2022-06-01").declaration("PH1", "2023-03", 360_002)
+    w.budget("0106", 2023, 1_200_017)
+    again = settle(w, "2023-03", [budget_pool(year_budgets=((2023, 1_200_017),))])
+    assert (again.pools[0].budget, again.pools[0].total) == (100_002, 260_000)
+    final = SimpleNamespace(id=1, kind="final", finalized_at=datetime(2023, 4, 2, tzinfo=timezone.utc))
+    corr = correction(again, [(final, first.lines, first.pools)], sorted(again.totals))
+    [p] = corr.pools
+    assert (p.costs, p.budget, p.total) == (60_000, 1, 59_999)
+    assert p.shares == {"0106": 12_000, "1680": 29_999, "1730": 18_000}
+    assert [l.amount for l in corr.lines] == [60_000]
+    assert corr.invoices == [("0106", "1680", 29_999), ("0106", "1730", 18_000)]

@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from settlement.cli import main
-from settlement.demo.generate import SCENARIOS, expected_outcomes, generate
 from settlement.demo.run import DATA, months
 from settlement.engine import Engine
 from settlement.loader import load_dir
+from tests import demo_generator
+from tests.demo_generator import SCENARIOS, expected_outcomes, generate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bundled_data_is_what_the_generator_writes(tmp_path):
     generate(tmp_path)
     for f in sorted(DATA.iterdir()):
         assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_the_documented_command_regenerates_the_bundled_data(tmp_path):
+    """`python -m tests.demo_generator DIR` from the repository's root (its docstring): the same
+    bytes as the package's data, which is its default directory; the package holds no generator."""
+    assert demo_generator.DATA_DIR == DATA
+    assert not (DATA.parent / "generate.py").exists()
+    out = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "tests.demo_generator", str(out)], cwd=ROOT, check=True, capture_output=True)
+    assert sorted(f.name for f in out.iterdir()) == sorted(f.name for f in DATA.iterdir())
+    for f in sorted(DATA.iterdir()):
+        assert (out / f.name).read_bytes() == f.read_bytes(), f.name
 
 
 def test_every_scenario_settles_as_described():

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from settlement import nl, service, trace
 from settlement.cli import main
-from settlement.demo.generate import SCENARIOS
+from tests.demo_generator import SCENARIOS
 from settlement.demo.run import DATA, run_demo
 from settlement.dossier import build, gather
 from settlement.dossier.words import Names, reason_nl, rule_title

@@ -27,7 +27,8 @@ def test_every_recorded_reason_renders_in_both_languages():
                     assert phrases.say("nl", code, params)
     # the demo exercises nearly every phrase; those it cannot reach are named here
     assert set(phrases.EN) - codes <= {"ir_not_valid", "pool_not_valid", "pool_other_domain", "institution_walk_fails",
-                                       "responsible_pooled", "institution_none", "pool_other_status", "ir_not_party"}
+                                       "responsible_pooled", "institution_none", "pool_other_status", "ir_not_party",
+                                       "correction", "correction_reversed"}  # correction lines: tests/test_correction.py
 
 
 def test_dutch_dates():

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from .. import nl
-from .._util import ONE
+from ..periods import ONE_DAY
 from ..periods import covers, overlap
 from ..rules.base import Share, Step
 from .base import Agreement, Case, Wording, as_date, check_unknown, need
@@ -131,14 +131,14 @@ class Interregional(Agreement):
         if self.late_notification == "flag":
             return flagged
         notified = step.outcome["notified_on"]
-        shift_to = (date.fromisoformat(notified) - ONE) if notified else None
+        shift_to = (date.fromisoformat(notified) - ONE_DAY) if notified else None
         shifted = overlap(case.placement.start, shift_to, case.lo, case.hi)
         if shifted is None:
             step.outcome["shifted_days"] = 0
             return flagged
         cg = case.ds.regions[case.placement.region].centrumgemeente
         out = [Share(payer=cg, basis="late_notification", ranges=(shifted,), flags=frozenset({"late_notification"}))]
-        rest = overlap(shifted[1] + ONE, None, case.lo, case.hi)
+        rest = overlap(shifted[1] + ONE_DAY, None, case.lo, case.hi)
         if rest is not None:
             out += [replace(s, ranges=(rest,)) for s in flagged]
         step.outcome["shifted_days"] = (shifted[1] - shifted[0]).days + 1

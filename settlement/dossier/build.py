@@ -15,25 +15,24 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
 from .. import nl
 from .. import trace as _trace
 from ..agreements.base import Wording, kind_of_step
+from ..correction import reason_text, reversed_line
 from ..engine import Line
 from ..money import parse_euros
 from ..nl import cents_nl, date_nl, euro, period_nl, range_nl
-from ..periods import Month
+from ..periods import ONE_DAY, WINDOW, Month
 from .. import references
 from ..phrases import earlier_missing_nl, earlier_nl, source_nl, term
 from . import timeline as tl
 from .gather import Entry, MonthData, RunInfo, Selection, depends_on_placements
 from .words import Names, reason_nl, record_nl, rule_title
 
-WINDOW = timedelta(days=365)
-ONE = timedelta(days=1)
 BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouwelijk: deel het alleen met "
                "wie het voor de behandeling van het geschil nodig heeft, en vernietig het daarna.")
 
@@ -194,7 +193,7 @@ class LineBuilder:
         decision = None
         if decided is not None:
             s = steps[decided]
-            reversed_ = bool((trace.get("correction") or {}).get("reason"))
+            reversed_ = reversed_line(trace.get("correction"))
             decision = {"label": ("Wat de regels nu beslissen: deze betaler en grondslag volgen er niet meer uit, "
                                   "daarom wordt het eerdere bedrag teruggedraaid") if reversed_ else "Beslissende regel",
                         "title": self.title(s["rule"]), "rule": s["rule"], "reference": _trace.reference_text(s),
@@ -361,11 +360,7 @@ class LineBuilder:
                 "earlier_amount": euro(block["earlier_amount"]), "earlier_days": block.get("earlier_days"),
                 "new_amount": euro(block["new_amount"]), "new_days": block.get("new_days"),
                 "amount": euro(block["amount"]), "days": block.get("days"),
-                "reason": ("Deze betaler en grondslag komen voor deze plaatsing in deze maand niet meer voor: het "
-                           "eerder definitief afgerekende bedrag wordt teruggedraaid."
-                           + (" De plaatsing heeft in deze maand geen kosten meer." if
-                              "no cost line" in block.get("reason", "") else ""))
-                if block.get("reason") else None}
+                "reason": reason_text(block, "nl")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,13 +452,13 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
             "mine": p.placement == highlight})
         if prod and prod.domain in ("BW", "WMO"):
             window_rows.append({"placement": p.placement, "what": "terugkijkvenster (nieuw of historisch)",
-                                "period": period_nl((p.start - WINDOW).isoformat(), (p.start - ONE).isoformat()),
+                                "period": period_nl((p.start - WINDOW).isoformat(), (p.start - ONE_DAY).isoformat()),
                                 "meaning": f"een aanmelding of plaatsing in {names.region(p.region)} in dit venster "
                                            f"(of eerder, in een doorlopende keten) maakt de cliënt niet nieuw "
                                            f"(RULES.md §4.2)"})
         if prod and prod.domain == "BW" and prod.bw_definition and p.end:
             window_rows.append({"placement": p.placement, "what": "herinstroomvenster",
-                                "period": period_nl((p.end + ONE).isoformat(), (p.end + WINDOW).isoformat()),
+                                "period": period_nl((p.end + ONE_DAY).isoformat(), (p.end + WINDOW).isoformat()),
                                 "meaning": "een BW-plaatsing die in dit venster start, betaalt de gemeente die voor "
                                            "deze plaatsing verantwoordelijk was (herinstroom, RULES.md §4.4)"})
     notif_rows = []
@@ -489,7 +484,7 @@ def client_section(sel: Selection, client: str, names: Names, with_bsn: bool,
     svg = tl.render_svg(timeline_of(sel, client, names, deadlines, first, last, highlight))
     bsn = sel.bsns.get(client) if with_bsn else None
     return {"id": client, "anchor": client_anchor(client), "bsn": bsn, "svg": svg, "brp": brp_rows,
-            "applications": app_rows, "placements": placement_rows, "windows": window_rows,
+            "applications": app_rows, "placements": placement_rows, "windows": window_rows, "window_days": WINDOW.days,
             "notifications": notif_rows, "regions": region_rows,
             "lines": [{"anchor": a, "number": num, "text": f"{month_nl(e.line.trace.get('period', e.run.month))}: "
                                                          f"{e.line.placement}, {nl.basis_label(e.line.basis)}, "
@@ -514,11 +509,11 @@ def timeline_of(sel: Selection, client: str, names: Names, deadlines: dict[str, 
         domain = prod.domain if prod else "BW"
         windows = []
         if prod and prod.domain in ("BW", "WMO"):
-            windows.append(tl.Window(p.start - WINDOW, p.start - ONE, "lookback",
-                                     f"terugkijkvenster van {p.placement}: 365 dagen vóór de start"))
+            windows.append(tl.Window(p.start - WINDOW, p.start - ONE_DAY, "lookback",
+                                     f"terugkijkvenster van {p.placement}: {WINDOW.days} dagen vóór de start"))
         if prod and prod.domain == "BW" and prod.bw_definition and p.end:
-            windows.append(tl.Window(p.end + ONE, p.end + WINDOW, "reentry",
-                                     f"herinstroomvenster na {p.placement}: 365 dagen na het einde"))
+            windows.append(tl.Window(p.end + ONE_DAY, p.end + WINDOW, "reentry",
+                                     f"herinstroomvenster na {p.placement}: {WINDOW.days} dagen na het einde"))
         dl = deadlines.get(p.placement)
         lanes.append(tl.PlacementLane(
             label=f"{p.placement} {p.product}", sublabel=f"regio {names.region(p.region)}",

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from html import escape
 
 from ..nl import BRP_KIND, DOMAIN, MONTHS_SHORT, date_short_nl
+from ..periods import ONE_DAY, WINDOW
 
 WIDTH = 760
 LEFT = 150  # room for lane labels
@@ -28,7 +29,7 @@ TOP = 46  # room for the cutover labels (two rows) and the period's label
 KIND_COLOURS = {"woonadres": "#2e7d32", "institution": "#1565c0", "briefadres": "#ef6c00", "abroad": "#757575"}
 DOMAIN_COLOURS = {"BW": "#6a1b9a", "WMO": "#00838f", "MO": "#8d6e63"}
 WINDOW_COLOURS = {"lookback": "#90a4ae", "reentry": "#f9a825"}
-WINDOW_NL = {"lookback": "365 dagen terug (nieuw/historisch)", "reentry": "365 dagen herinstroom"}
+WINDOW_NL = {"lookback": f"{WINDOW.days} dagen terug (nieuw/historisch)", "reentry": f"{WINDOW.days} dagen herinstroom"}
 DEADLINE = "#c62828"
 CHAR = 5.2  # approximate width of one character at font-size 9
 
@@ -85,7 +86,7 @@ def _bounds(t: Timeline) -> tuple[date, date]:
         days += [d for d in (p.deadline, p.notified) if d]
     days += [d for d, _ in t.applications] + [d for d, _ in t.cutovers]
     lo, hi = min(days), max(days)
-    lo = date(lo.year, lo.month, 1) - timedelta(days=1)
+    lo = date(lo.year, lo.month, 1) - ONE_DAY
     lo = date(lo.year, lo.month, 1)
     hi = hi + timedelta(days=62)  # room after the last mark for its label
     hi = date(hi.year, hi.month, 1)
@@ -106,7 +107,7 @@ def render_svg(t: Timeline) -> str:
 
     def x_end(d: date | None) -> float:
         """The right edge of the last day `d` (None: open, to the right edge)."""
-        return x(hi) if d is None else x(d + timedelta(days=1))
+        return x(hi) if d is None else x(d + ONE_DAY)
 
     lanes = 2 + len(t.placements)
     bottom = TOP + lanes * LANE

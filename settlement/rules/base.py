@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from .. import RULES_VERSION
-from .._util import ONE
+from ..periods import ONE_DAY
 from ..phrases import say
 from ..trace import StepDict, step as trace_step
 
@@ -130,7 +130,7 @@ def merge_days(days: list[tuple[date, str | None, str, frozenset[str]]]) -> list
             flags[key] = frozenset()
             order.append(key)
         rs = ranges[key]
-        if rs and rs[-1][1] + ONE == day:
+        if rs and rs[-1][1] + ONE_DAY == day:
             rs[-1][1] = day
         else:
             rs.append([day, day])

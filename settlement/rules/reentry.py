@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..facts import Dataset, Placement
+from ..periods import ONE_DAY, WINDOW
 from .base import InputError, Step
 
 RULE = "reentry"
@@ -31,7 +32,7 @@ def evaluate(ds: Dataset, p: Placement, responsible: Responsible) -> tuple[str |
         if prod.domain != "BW" or not prod.bw_definition:
             continue
         gap = (p.start - q.end).days
-        if 1 <= gap <= 365:
+        if ONE_DAY.days <= gap <= WINDOW.days:
             earlier.append(q)
     if not earlier:
         return None, Step(RULE, REFERENCE, False, [],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..facts import Dataset, Placement
-from .._util import ONE
+from ..periods import ONE_DAY
 from . import vangnet
 from .base import InputError, Share, Step, merge_days
 
@@ -39,7 +39,7 @@ def evaluate(ds: Dataset, p: Placement, lo: date, hi: date) -> tuple[list[Share]
             if vangnet_step is None:
                 payer, vangnet_step = vangnet.evaluate(ds, p, day)
             days.append((day, vangnet_step.outcome["payer"], vangnet.RULE, frozenset({"vangnet"})))  # type: ignore[index]
-        day += ONE
+        day += ONE_DAY
     shares = merge_days(days)
     outcome = {"parts": [{"payer": s.payer, "basis": s.basis, "days": s.days,
                           "ranges": [[a.isoformat(), b.isoformat()] for a, b in s.ranges]} for s in shares]}

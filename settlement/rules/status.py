@@ -10,17 +10,16 @@ before reporting) [000, §14.2; 003, footnote 5].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..facts import Dataset
-from ..periods import FAR_FUTURE
+from ..periods import FAR_FUTURE, WINDOW
 from .base import Step
 
 RULE = "status"
 REFERENCE = "rules/status"  # settlement.references
 VERSION = "1"  # of this rule, on its steps: raise it when what the rule decides or records changes
-WINDOW = timedelta(days=365)
 
 
 @dataclass

@@ -10,7 +10,7 @@ pattern: the address immediately before the stay).
 from __future__ import annotations
 
 from ..facts import Dataset, Placement, Registration
-from .._util import ONE
+from ..periods import ONE_DAY
 from .base import InputError, Step
 
 WOONPLAATS = "woonplaats"
@@ -30,7 +30,7 @@ def _require_brp(ds: Dataset, p: Placement) -> list[Registration]:
 
 def evaluate_woonplaats(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
     _require_brp(ds, p)
-    day = p.start - ONE
+    day = p.start - ONE_DAY
     reg = ds.registration_on(p.client, day)
     if reg is None or reg.kind != "woonadres":
         return None, Step(WOONPLAATS, WOONPLAATS_REF, False, [reg.ref] if reg else [],
@@ -41,19 +41,19 @@ def evaluate_woonplaats(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
 
 
 def evaluate_before_institution(ds: Dataset, p: Placement) -> tuple[str | None, Step]:
-    day = p.start - ONE
+    day = p.start - ONE_DAY
     reg = ds.registration_on(p.client, day)
     if reg is None or reg.kind != "institution":
         return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False, [reg.ref] if reg else [],
                           why=("institution_none", {"day": day.isoformat(), "kind": reg.kind if reg else None}))
     walked = [reg]
     while True:
-        prev = ds.registration_on(p.client, walked[-1].valid_from - ONE)
+        prev = ds.registration_on(p.client, walked[-1].valid_from - ONE_DAY)
         if prev is None or prev.kind not in ("institution", "woonadres"):
             return None, Step(BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, False,
                               [r.ref for r in walked] + ([prev.ref] if prev else []),
                               why=("institution_walk_fails", {"walked": len(walked), "kind": prev.kind if prev else None,
-                                                              "day": (walked[-1].valid_from - ONE).isoformat()}))
+                                                              "day": (walked[-1].valid_from - ONE_DAY).isoformat()}))
         if prev.kind == "woonadres":
             return prev.municipality, Step(
                 BEFORE_INSTITUTION, BEFORE_INSTITUTION_REF, True, [r.ref for r in walked] + [prev.ref],

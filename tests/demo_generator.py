@@ -1,8 +1,18 @@
 """Deterministic generator of the bundled demonstration dataset (INTERFACE.md §1).
 
-``python -m settlement.demo.generate [DIR]`` writes the dataset to DIR (default: the ``data``
-directory next to this file). The output depends only on the seed: rows are sorted, lines end in
-``\\n`` and nothing reads a clock, so two runs give byte-identical files.
+Regenerate the bundled data, from the repository's root::
+
+    python3 -m tests.demo_generator settlement/demo/data
+
+``python3 -m tests.demo_generator [DIR [CLIENTS]]`` writes the dataset to DIR (default: the
+package's ``settlement/demo/data``). The output depends only on the seed: rows are sorted, lines end
+in ``\\n`` and nothing reads a clock, so two runs give byte-identical files;
+``tests/test_demo.py`` checks that the bundled files are what this writes, byte for byte.
+
+It lives with the tests, not in the package: ``settle demo`` reads only the bundled files
+(settlement/demo/run.py), and the generator's other half, ``expected_outcomes``, is a test oracle
+(an independent reading of RULES.md §4-5 that the tests hold the engine to). It therefore keeps its
+own literal 365 days and does not import the engine's constants.
 
 What is real and what is invented
 ---------------------------------
@@ -51,7 +61,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "settlement" / "demo" / "data"
 DEFAULT_SEED = 2023
 N_CLIENTS = 300
 HORIZON = date(2024, 12, 31)  # the last day the demonstration covers
@@ -1055,7 +1065,7 @@ def _agreements_toml() -> str:
     regions = ", ".join(f'"{r}"' for r in EAGLE_REGIONS)
     domains = ", ".join(f'"{d}"' for d in POOL_DOMAINS)
     return f"""\
-# Agreements of the demonstration dataset (written by settlement/demo/generate.py).
+# Agreements of the demonstration dataset (written by tests/demo_generator.py).
 
 # IJssel-Vecht: the eight municipalities carry the historic clients' costs together for the
 # first three years [003, par. 4.1.2]. The seed names no key; approximate inhabitants are used.
@@ -1262,7 +1272,7 @@ def _summary(ds: Dataset) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """python -m settlement.demo.generate [DIR [CLIENTS]]"""
+    """python -m tests.demo_generator [DIR [CLIENTS]]"""
     out = Path(argv[1]) if len(argv) > 1 else DATA_DIR
     clients = int(argv[2]) if len(argv) > 2 else N_CLIENTS
     generate(out, clients=clients)
