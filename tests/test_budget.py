@@ -231,16 +231,18 @@ def stored(url: str, ds) -> None:
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch):
+def database(db_url, monkeypatch):
+    """January and February 2024 final, March a draft; on SQLite and on PostgreSQL (conftest)."""
     monkeypatch.setenv("SETTLEMENT_WORKERS", "1")
-    url = f"sqlite:///{tmp_path / 'budget.db'}"
+    url = db_url
     stored(url, dataset())
     engine = service.open_db(url)
     months = [Month(2024, 1), Month(2024, 2)]
     service.run_months(engine, [*months, Month(2024, 3)])  # March stays a draft
     for m in months:
         service.finalize(engine, m)
-    return url, engine
+    yield url, engine
+    engine.dispose()
 
 
 def budget(url: str, *args: str):
