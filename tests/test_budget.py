@@ -338,3 +338,10 @@ def test_the_pdf_renders_in_dutch(database, tmp_path):
     assert "Prognose: aannames" in text and "gemiddelde verblijfsduur 36 maanden" in text
     pages = [" ".join(p.split()) for p in raw.split("\f") if p.strip()]
     assert len(pages) >= 3 and all("prognose: uitstroom 1/36 per maand" in p for p in pages)  # the assumptions on every page
+
+
+def test_what_all_municipalities_bore_is_every_line(two_months):
+    ds, _ = two_months
+    for m, data in month_data(ds, "2024-01", "2024-02").items():
+        costs = b.month_costs(data, {"noord-historisch": "historic"}).values()
+        assert sum(c.historic + c.new + c.pooled_all + c.mo for c in costs) == sum(l.amount for l in data.lines), m
