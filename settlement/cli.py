@@ -110,6 +110,7 @@ _INTERRUPTED = {
     "rekey": "every BSN keeps its old key (one transaction)",
     "init": "`settle init` again finishes the upgrade",
     "export": "nothing was written", "explain": "nothing was written", "status": "nothing was changed",
+    "budget": "nothing was written",
     "verify": "nothing was changed; the month is not verified",
     "demo": "its output folder is incomplete: `settle demo` again makes it whole",
     "synth": "the dataset folder is incomplete: `settle synth` again writes it whole",
@@ -527,6 +528,40 @@ def verify(obj, month: Month) -> None:
               f"difference(s) in the recomputation, listed above", report.status)
     click.echo(f"{month} verifies: every stored line, trace, pool share and hash is intact and the recomputed "
                f"evidence is identical")
+
+
+@main.command(epilog=_environment("SETTLEMENT_DB"))
+@click.option("--year", required=True, type=click.IntRange(1900, 9998), help="The budget year, YYYY.")
+@click.option("--region", default=None, help="One region (its slug, e.g. ijssel-vecht); default every region.")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "pdf"]), default="text",
+              show_default=True, help="pdf: the Dutch monitor with a plot per region and the projection.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+@click.pass_obj
+def budget(obj, year: int, region: str | None, fmt: str, out: Path | None) -> None:
+    """The budget monitor (RULES.md §9): per municipality and region the year's budgets against the
+    costs borne in its final months (and finalised corrections), months not final named, and a
+    projection to the last budget year kept apart. A year without any final month is still shown,
+    every month named as not final."""
+    from . import monitor, service
+    if fmt == "pdf" and out is None and sys.stdout.isatty():
+        _fail("a PDF is binary and standard output is a terminal: give --out FILE.pdf, or redirect it "
+              "(settle budget ... --format pdf > FILE.pdf)", 2)
+    mon, info = monitor.gather(service.open_db(obj["db"]), year, region)
+    if fmt == "pdf":
+        data = monitor.to_pdf(mon, info)
+        if out is None:
+            click.get_binary_stream("stdout").write(data)
+        else:
+            _write_output(out, data)
+            click.echo(f"wrote {out}")
+        return
+    text = {"text": monitor.to_text, "csv": monitor.to_csv, "json": monitor.to_json}[fmt](mon)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write_output(out, text)
+        click.echo(f"wrote {out}")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))

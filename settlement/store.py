@@ -612,3 +612,20 @@ def run_fingerprints(conn: Connection) -> dict[str, tuple[tuple[Any, ...], ...]]
                                      .order_by(t.c.month, t.c.id)):
         out.setdefault(month, []).append(tuple(rest))
     return {m: tuple(v) for m, v in out.items()}
+
+
+def read_runs(conn: Connection) -> list[db.Run]:
+    """Every run without its receipt, by month then id, with one query (the budget monitor takes
+    the final runs and finalised corrections of every month from it)."""
+    t = db.Run.__table__
+    cols = [c for c in t.c if c.name != "receipt"]
+    return [db.Run(**r._mapping) for r in conn.execute(select(*cols).order_by(t.c.month, t.c.id))]
+
+
+def read_budgets(conn: Connection, snapshot_id: int) -> list["Budget"]:
+    """The snapshot's budgets (budgets.csv), by municipality and year, with one query."""
+    from .facts import Budget
+    t = db.BudgetRow.__table__
+    return [Budget(r.municipality, r.year, r.historic, r.objective) for r in conn.execute(
+        select(t.c.municipality, t.c.year, t.c.historic, t.c.objective).where(t.c.snapshot_id == snapshot_id)
+        .order_by(t.c.municipality, t.c.year))]
