@@ -27,7 +27,8 @@ from sqlalchemy.engine import Engine as SAEngine
 from . import budget as b
 from . import store
 from .errors import UserError
-from .money import format_cents, format_euro_nl, round_half_away
+from .money import format_cents, round_half_away
+from .nl import euro
 
 FORMAT = "settlement-budget/1"
 
@@ -125,8 +126,8 @@ def assumptions_nl(p: b.Projection) -> list[str]:
             f"Instroom: {_dec(p.arrivals_per_month, True)} nieuwe cliënten per maand, als in de basis; "
             f"historische cliënten stromen niet in.",
             f"Kosten per cliëntmaand als in de basis: historisch "
-            f"{format_euro_nl(round_half_away(p.cost_per_client_month.get('historic', 0)))}, nieuw "
-            f"{format_euro_nl(round_half_away(p.cost_per_client_month.get('new', 0)))}.",
+            f"{euro(round_half_away(p.cost_per_client_month.get('historic', 0)))}, nieuw "
+            f"{euro(round_half_away(p.cost_per_client_month.get('new', 0)))}.",
             f"Cliënten in {nl(p.last_final)}: {_dec(p.clients_now.get('historic'), True)} historisch, "
             f"{_dec(p.clients_now.get('new'), True)} nieuw (cliëntmaanden).",
             "Niet geprognosticeerd: MO-kosten, het einde van poolafspraken en tariefwijzigingen."]
@@ -361,7 +362,7 @@ def _prefixed(svg: str, prefix: str) -> str:
 
 def _amount_nl(cents: int | None) -> str:
     """Dutch amount without the euro sign (the tables say "bedragen in euro"): '-1.234,50'; '—' when absent."""
-    return "—" if cents is None else format_euro_nl(cents).replace("€ ", "")
+    return "—" if cents is None else euro(cents).replace("€ ", "")
 
 
 def _cells_nl(r: b.Row) -> list[str]:

@@ -29,7 +29,7 @@ from . import trace as _trace
 from .agreements import Agreement, PoolResult
 from .engine import Line, MonthResult
 from . import loader
-from .facts import Client, Dataset
+from .facts import Budget, Client, Dataset
 
 
 def _table(name: str) -> Any:
@@ -622,9 +622,8 @@ def read_runs(conn: Connection) -> list[db.Run]:
     return [db.Run(**r._mapping) for r in conn.execute(select(*cols).order_by(t.c.month, t.c.id))]
 
 
-def read_budgets(conn: Connection, snapshot_id: int) -> list["Budget"]:
+def read_budgets(conn: Connection, snapshot_id: int) -> list[Budget]:
     """The snapshot's budgets (budgets.csv), by municipality and year, with one query."""
-    from .facts import Budget
     t = db.BudgetRow.__table__
     return [Budget(r.municipality, r.year, r.historic, r.objective) for r in conn.execute(
         select(t.c.municipality, t.c.year, t.c.historic, t.c.objective).where(t.c.snapshot_id == snapshot_id)
