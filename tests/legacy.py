@@ -32,11 +32,3 @@ def load_as_before_0004(engine, directory: Path):
         snapshot = store.snapshot_by_id(conn, snapshot_id)
     return snapshot, ds, agreements
 
-
-def store_traces_whole(monkeypatch):
-    """Runs written from here on store their traces as the engine did before migration 0006: each
-    line's trace whole, no trace parts (and so, in this process, no worker processes)."""
-    from settlement import receipt
-    monkeypatch.setenv("SETTLEMENT_WORKERS", "1")
-    monkeypatch.setattr(receipt, "stored_traces",
-                        lambda result: ([l.text or receipt.trace_text(l.trace) for l in result.lines], {}))
