@@ -76,6 +76,15 @@ def _environment(*names: str) -> str:
     return "\b\nEnvironment:\n" + "\n".join(f"  {n.ljust(width)}  {ENVIRONMENT[n]}" for n in names)
 
 
+def _write_pdf(data: bytes, out: Path | None) -> None:
+    """A PDF to standard output (the caller refused a terminal), or to `out`."""
+    if out is None:
+        click.get_binary_stream("stdout").write(data)
+    else:
+        _write_output(out, data)
+        click.echo(f"wrote {out}")
+
+
 def _write_output(out: Path, data: str | bytes) -> None:
     """Every file a command writes at --out: its folder created when missing, the file written
     whole (a temporary file beside it, then renamed), or one sentence and exit status 2 when the
@@ -481,12 +490,7 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
     sel = gather(engine, subject, key, months, mode="latest" if fmt in ("text", "json") else "dossier",
                  with_bsn=with_bsn, progress=progress)
     if fmt == "pdf":
-        data = render_pdf(sel, with_bsn=with_bsn, progress=progress)
-        if out is None:
-            click.get_binary_stream("stdout").write(data)
-        else:
-            _write_output(out, data)
-            click.echo(f"wrote {out}")
+        _write_pdf(render_pdf(sel, with_bsn=with_bsn, progress=progress), out)
         return
     if fmt == "json":
         text = explain_json(sel) + "\n"
@@ -549,12 +553,7 @@ def budget(obj, year: int, region: str | None, fmt: str, out: Path | None) -> No
               "(settle budget ... --format pdf > FILE.pdf)", 2)
     mon, info = monitor.gather(service.open_db(obj["db"]), year, region)
     if fmt == "pdf":
-        data = monitor.to_pdf(mon, info)
-        if out is None:
-            click.get_binary_stream("stdout").write(data)
-        else:
-            _write_output(out, data)
-            click.echo(f"wrote {out}")
+        _write_pdf(monitor.to_pdf(mon, info), out)
         return
     text = {"text": monitor.to_text, "csv": monitor.to_csv, "json": monitor.to_json}[fmt](mon)
     if out is None:

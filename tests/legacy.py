@@ -26,7 +26,9 @@ def load_as_before_0004(engine, directory: Path):
             agreements_toml=(Path(directory) / "agreements.toml").read_text(encoding="utf-8"),
             source=str(directory), seq=1, loaded_at=datetime.now(timezone.utc))).inserted_primary_key[0]
         for table, attr, _, _ in store._facts():
-            rows = [{**asdict(r), "snapshot_id": snapshot_id} for r in store._records(ds, attr)]
+            columns = old.tables[table.name].c  # a field added since (placement.contractor) has none
+            rows = [{k: v for k, v in {**asdict(r), "snapshot_id": snapshot_id}.items() if k in columns}
+                    for r in store._records(ds, attr)]
             if rows:
                 conn.execute(old.tables[table.name].insert(), rows)
         snapshot = store.snapshot_by_id(conn, snapshot_id)

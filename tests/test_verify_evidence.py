@@ -24,7 +24,6 @@ from settlement.demo.run import DATA
 MONTH = "2024-03"
 ROOT = Path(__file__).resolve().parent.parent
 PARENT = "4b8d93d"  # the last commit whose engine wrote settlement-trace/1
-WHOLE = "af29e40"  # the last commit whose engine stored format 2 traces whole (no trace parts)
 PROSE = "af29e40"  # the last commit whose engine wrote sentences in a format-2 trace's descriptive fields
 
 
@@ -116,17 +115,22 @@ def _parent_engine(tmp_path, commit: str = PARENT) -> Path:
     return out
 
 
-@pytest.mark.parametrize("commit, fmt", [(PARENT, "settlement-trace/1"), (WHOLE, "settlement-trace/2")],
-                         ids=["format-1", "format-2-whole"])
-def test_a_month_written_by_an_earlier_engine_upgrades_verifies_and_renders_as_before(db_url, tmp_path, commit, fmt):
-    old = _parent_engine(tmp_path, commit)
-    env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
+def _settle_with(code: Path, db_url: str, cwd: Path):
+    """`settle` as the engine extracted to `code` runs it, in its own process."""
+    env = {**os.environ, "PYTHONPATH": str(code), "SETTLEMENT_WORKERS": "1"}
 
-    def old_settle(*args):
+    def run(*args):
         r = subprocess.run([sys.executable, "-c", "from settlement.cli import main; main()", "--db", db_url, *args],
-                           env=env, capture_output=True, text=True, cwd=tmp_path)
+                           env=env, capture_output=True, text=True, cwd=cwd)
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
+    return run
+
+
+def test_a_month_written_by_the_engine_of_format_1_upgrades_verifies_and_renders_as_before(db_url, tmp_path):
+    commit, fmt = PARENT, "settlement-trace/1"
+    old = _parent_engine(tmp_path, commit)
+    old_settle = _settle_with(old, db_url, tmp_path)
 
     old_settle("init")
     old_settle("load", str(DATA))
@@ -163,15 +167,10 @@ def _as_before(markup: str) -> str:
 
 def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(db_url, tmp_path):
     """The engine before the amount's rounding, the split's method and the pool's arithmetic became
-    codes (and before an interval's formula was dropped) wrote them as sentences in format 2."""
+    codes (and before an interval's formula was dropped) wrote them as sentences in format 2, and
+    stored every trace whole (before the trace parts of migration 0006)."""
     old = _parent_engine(tmp_path, PROSE)
-    env = {**os.environ, "PYTHONPATH": str(old), "SETTLEMENT_WORKERS": "1"}
-
-    def old_settle(*args):
-        r = subprocess.run([sys.executable, "-c", "from settlement.cli import main; main()", "--db", db_url, *args],
-                           env=env, capture_output=True, text=True, cwd=tmp_path)
-        assert r.returncode == 0, r.stdout + r.stderr
-        return r.stdout
+    old_settle = _settle_with(old, db_url, tmp_path)
 
     old_settle("init")
     old_settle("load", str(DATA))
@@ -185,6 +184,7 @@ def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_r
         stored = [t for (t,) in conn.execute(sa.text("SELECT trace FROM line"))]
     engine.dispose()
     assert all('"format":"settlement-trace/2"' in t for t in stored)
+    assert all('"steps":[{' in t for t in stored)  # stored whole: that engine had no trace parts (0006)
     for prose in ('"rounding":"half away from zero, once per line"', '"formula":"',
                   '"computation":"declaration replaces the computed amount"',
                   '"method":"largest remainder over days, ties to the earlier day range"', '"arithmetic":"share = '):
