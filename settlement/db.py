@@ -203,6 +203,32 @@ class PlacementRow(SQLModel, table=True):
     __table_args__ = (Index("ix_placement_snapshot_id_client", "snapshot_id", "client"),)
 
 
+class DisputeRow(SQLModel, table=True):
+    """disputes.csv (INTERFACE.md v2). Since 0008."""
+
+    __tablename__ = "dispute"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    dispute: str = Field(primary_key=True)
+    placement: str
+    raised_by: str = Field(max_length=4)
+    raised_on: date
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RulingRow(SQLModel, table=True):
+    """rulings.csv (INTERFACE.md v2, RULES.md §4.0). Since 0008."""
+
+    __tablename__ = "ruling"
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    ruling: str = Field(primary_key=True)
+    dispute: Optional[str] = None
+    placement: str
+    payer: str = Field(max_length=4)
+    valid_from: date
+    decided_on: date
+    reference: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class NotificationRow(SQLModel, table=True):
     __tablename__ = "notification"
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -17,13 +17,13 @@ from .agreements import KINDS, Agreement, Case, PoolResult
 from .facts import Dataset, Placement
 from .money import format_cents, largest_remainder
 from .periods import Month
-from .rules import amount, historic, mo, reentry, registration, status, vangnet, woonplaats
+from .rules import amount, historic, mo, reentry, registration, ruling, status, vangnet, woonplaats
 from .rules.base import InputError, Share, Step, shared_step
 
 TRACE_FORMAT = _trace.FORMAT
 BASES = ("mo", "historic", "pool", "reentry", "woonplaats", "woonplaats_before_institution", "vangnet",
-         "registration", "late_notification")
-FLAGS = ("vangnet", "late_notification", "no_interregional_agreement")
+         "registration", "late_notification", "ruling")
+FLAGS = ("vangnet", "late_notification", "no_interregional_agreement", "contested")
 
 
 class SettlementError(Exception):
@@ -138,6 +138,10 @@ class Engine:
         if st == "historic":
             return cg, ("responsible_historic", {"placement": q.placement, "region": q.region, "payer": cg})
         assert q.end is not None
+        ruled = ruling.in_force(self.ds, q.placement, q.end)  # §4.0: a ruling decided its payer
+        if ruled is not None:
+            return ruled.payer, ("responsible_ruling", {"placement": q.placement, "ruling": ruled.ruling,
+                                                        "payer": ruled.payer})
         end_month = Month(q.end.year, q.end.month)
         case = Case(self.ds, q, self.ds.products[q.product], end_month, st, q.end, q.end)
         for a in self.agreements:
@@ -176,6 +180,9 @@ class Engine:
                                          "woonplaats_not_wmo", {"product": p.product}))
                 shares, reg_steps = registration.evaluate(ds, p, amt.lo, amt.hi)
                 steps.extend(reg_steps)
+        shares, step = ruling.apply(ds, p, st, amt.lo, amt.hi, shares)  # §4.0, once the rules have spoken
+        if step is not None:
+            steps.append(step)
 
         case = Case(ds, p, product, month, st, amt.lo, amt.hi)  # §5
         claims: list[tuple[Agreement, Step]] = []
@@ -195,6 +202,9 @@ class Engine:
                 shares, step = KINDS[kind].unclaimed(case, shares, self.agreements)
                 if step is not None:
                     steps.append(step)
+        shares, step = ruling.contest(ds, p, month.last, shares)  # §4.0: an open dispute flags every line
+        if step is not None:
+            steps.append(step)
         return st, shares, steps
 
     def _lines(self, p: Placement, month: Month) -> list[Line]:

@@ -131,6 +131,38 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """A dispute laid before the geschillencommissie about who pays a placement (disputes.csv,
+    INTERFACE.md v2): `raised_by` contests it from `raised_on` [000 §7.3; 003 §4.4]."""
+
+    dispute: str
+    placement: str
+    raised_by: str
+    raised_on: date
+    subject: str
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """A ruling of the geschillencommissie (rulings.csv, RULES.md §4.0): from `valid_from` the
+    `payer` pays the placement's new-status lines; `dispute`: the dispute it rules on, if named."""
+
+    ruling: str
+    dispute: str | None
+    placement: str
+    payer: str
+    valid_from: date
+    decided_on: date
+    reference: str
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {"record": f"ruling {self.ruling}", "placement": self.placement, "payer": self.payer,
+                "valid_from": self.valid_from.isoformat(), "decided_on": self.decided_on.isoformat(),
+                "reference": self.reference}
+
+
+@dataclass(frozen=True)
 class Declaration:
     placement: str
     month: str
@@ -161,6 +193,8 @@ class Dataset:
     notifications: list[Notification] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
     budgets: list[Budget] = field(default_factory=list)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
+    rulings: dict[str, Ruling] = field(default_factory=dict)
     agreements: list[dict[str, Any]] = field(default_factory=list)
     input_hash: str = ""
     agreements_hash: str = ""
@@ -186,6 +220,12 @@ class Dataset:
             self.notifications_by_placement[n.placement].append(n)
         self.declaration_by_key: dict[tuple[str, str], Declaration] = {
             (d.placement, d.month): d for d in self.declarations}
+        self.rulings_by_placement: dict[str, list[Ruling]] = defaultdict(list)
+        for u in sorted(self.rulings.values(), key=lambda u: (u.placement, u.valid_from, u.ruling)):
+            self.rulings_by_placement[u.placement].append(u)
+        self.disputes_by_placement: dict[str, list[Dispute]] = defaultdict(list)
+        for d in sorted(self.disputes.values(), key=lambda d: (d.placement, d.raised_on, d.dispute)):
+            self.disputes_by_placement[d.placement].append(d)
 
     def region_of(self, municipality: str, day: date) -> RegionMember | None:
         """The region membership of a municipality on a day (memberships do not overlap)."""

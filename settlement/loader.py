@@ -45,8 +45,8 @@ from typing import Any, Callable, Iterable, Iterator
 from stdnum.nl import bsn as _bsn
 
 from .agreements import KINDS, Agreement
-from .facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification, Placement,
-                    Product, Region, RegionMember, Registration, Tariff)
+from .facts import (Application, Budget, Client, Dataset, Declaration, Dispute, Municipality, Notification, Placement,
+                    Product, Region, RegionMember, Registration, Ruling, Tariff)
 from .money import parse_euros
 from .periods import FAR_FUTURE, Month, parse_date
 
@@ -778,11 +778,25 @@ def _budget(r: Row) -> Budget | None:
     return Budget(code, year, historic, objective) if r.ok else None  # type: ignore[arg-type]
 
 
+def _dispute(r: Row) -> Dispute | None:
+    did, pid = r.identifier("dispute", r.ident("dispute")), r.identifier("placement", r.ident("placement"))
+    by, on, subject = r.code("raised_by"), r.date("raised_on"), r.text("subject")
+    return Dispute(did, pid, by, on, subject) if r.ok else None  # type: ignore[arg-type]
+
+
+def _ruling(r: Row) -> Ruling | None:
+    rid = r.identifier("ruling", r.ident("ruling"))
+    did = r.identifier("dispute", r.ident("dispute", required=False))
+    pid, payer = r.identifier("placement", r.ident("placement")), r.code("payer")
+    valid_from, decided_on, reference = r.date("valid_from"), r.date("decided_on"), r.text("reference")
+    return Ruling(rid, did, pid, payer, valid_from, decided_on, reference) if r.ok else None  # type: ignore[arg-type]
+
+
 # The input files --------------------------------------------------------------------------------
 
 #: The version of the canonical form (see `canonical_tables`) that the newest declaration uses: a
 #: table or a field added to the exchange format is declared with the next version (`since`).
-CANONICAL_VERSION = 2  # 2: placements.contractor
+CANONICAL_VERSION = 3  # 2: placements.contractor; 3: disputes.csv, rulings.csv
 
 
 @dataclass(frozen=True)
@@ -869,6 +883,11 @@ INPUTS: tuple[InputFile, ...] = (
            required=False, identifiers=(_PLACEMENT,), amounts=True),
     _input("budgets.csv", "budgets", Budget, "budget", "municipality,year,historic,objective", _budget,
            required=False, amounts=True, frame=True),  # frame: a budget pool settles its month from them
+    _input("disputes.csv", "disputes", Dispute, "dispute", "dispute,placement,raised_by,raised_on,subject", _dispute,
+           key="dispute", required=False, since=3, identifiers=(("dispute", "dispute id"), _PLACEMENT)),
+    _input("rulings.csv", "rulings", Ruling, "ruling", "ruling,dispute,placement,payer,valid_from,decided_on,reference",
+           _ruling, key="ruling", required=False, since=3,
+           identifiers=(("ruling", "ruling id"), ("dispute", "dispute id"), _PLACEMENT)),
 )
 
 
@@ -1134,8 +1153,27 @@ def _cross_check(tables: dict[str, _Table], out: Problems) -> None:
             (PL, "location", M, "municipality code"),
             (PL, "contractor", M, "municipality code"),
             ("notifications.csv", "placement", PL, "placement"),
-            ("notifications.csv", "municipality", M, "municipality code")):
+            ("notifications.csv", "municipality", M, "municipality code"),
+            ("disputes.csv", "placement", PL, "placement"),
+            ("disputes.csv", "raised_by", M, "municipality code"),
+            ("rulings.csv", "dispute", "disputes.csv", "dispute"),
+            ("rulings.csv", "placement", PL, "placement"),
+            ("rulings.csv", "payer", M, "municipality code")):
         c.refs(file, T[file].rows, column, column, target, what)
+    # RULES.md §4.0: a ruling on a dispute rules on that dispute's placement; two rulings of one
+    # placement from one day would both decide it
+    disputes = {d.dispute: d for _, d in T["disputes.csv"].rows}
+    from_day: dict[tuple[str, date], int] = {}
+    for line, u in T["rulings.csv"].rows:
+        d = disputes.get(u.dispute) if u.dispute is not None else None
+        if d is not None and d.placement != u.placement:
+            out.add("rulings.csv", line, "placement", f"ruling {show(u.ruling)} is on dispute {show(u.dispute)}, "
+                                                      f"which is about placement {show(d.placement)}, not {show(u.placement)}")
+        first = from_day.setdefault((u.placement, u.valid_from), line)
+        if first != line:
+            out.add("rulings.csv", line, "valid_from", f"placement {show(u.placement)} already has a ruling valid from "
+                                                       f"{u.valid_from.isoformat()} (line {first}): two rulings may not "
+                                                       f"decide one placement on one day")
     placements = {p.placement: p for _, p in T["placements.csv"].rows} if T["declarations.csv"].rows else {}
     for line, d in T["declarations.csv"].rows:
         c.ref("declarations.csv", line, "placement", d.placement, PL, "placement")

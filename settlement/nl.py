@@ -166,6 +166,7 @@ BASIS_ORDER = (
     "reentry",
     "vangnet",
     "registration",
+    "ruling",
     "historic",
     "mo",
     "late_notification",
@@ -221,6 +222,13 @@ BASIS = {
         "maatschappelijke opvang (centrumgemeente)",
         "Maatschappelijke opvang blijft landelijk toegankelijk; de centrumgemeente van de zorgregio betaalt.",
         "Maatschappelijke opvang",
+    ),
+    "ruling": Basis(
+        "Uitspraak geschillencommissie",
+        "uitspraak van de geschillencommissie",
+        "De geschillencommissie heeft in een uitspraak beslist welke gemeente betaalt; die uitspraak gaat vanaf "
+        "de datum waarop zij geldt vóór de regels van het woonplaatsbeginsel (RULES.md §4.0).",
+        "Uitspraak geschillencommissie",
     ),
     "late_notification": Basis(
         "Te late melding",
@@ -290,6 +298,12 @@ FLAGS = {
         "vangnet",
         "Vangnet: er was geen woonadres vóór de start; de kosten zijn toegerekend aan de gemeente van de "
         "melding of de centrumgemeente en komen in aanmerking voor het landelijk vangnet.",
+    ),
+    "contested": Flag(
+        "betwist",
+        "betwist",
+        "Betwist: over wie deze plaatsing betaalt, loopt een geschil bij de geschillencommissie dat nog niet is "
+        "beslist; bedrag en betaler volgen de regels tot de uitspraak.",
     ),
     "late_notification": Flag(
         "late melding",

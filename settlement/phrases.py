@@ -46,6 +46,15 @@ EN: dict[str, Phrase] = {
     "responsible_historic": lambda p: f"{p['placement']} was historic in {p['region']}: its centrumgemeente {p['payer']} is responsible",
     "responsible_pooled": lambda p: f"{p['placement']} was pooled by {p['agreement']}: its centrumgemeente {p['payer']} is responsible",
     "responsible_payer": lambda p: f"{p['placement']} was paid by {p['payer']} (basis {p['basis']})",
+    "responsible_ruling": lambda p: (f"{p['placement']} was decided by ruling {p['ruling']} of the "
+                                     f"geschillencommissie: {p['payer']} is responsible"),
+    "ruling_decides": lambda p: (f"ruling {p['ruling']} of the geschillencommissie ({p['reference']}) decides from "
+                                 f"{p['valid_from']}: {p['payer']} pays"),
+    "ruling_not_yet": lambda p: f"ruling {p['ruling']} holds only from {p['valid_from']}, after this month",
+    "ruling_not_new": lambda p: f"a ruling decides new-status lines only; this line is {p['status']}",
+    "dispute_open": lambda p: (f"dispute {p['disputes']} raised by {p['raised_by']} is not ruled on by {p['day']}: "
+                               f"the line is contested"),
+    "dispute_not_open": lambda p: f"dispute {p['disputes']} was not open on {p['day']} (not yet raised, or ruled on)",
     "woonplaats_none": lambda p: f"on {p['day']}, the day before the start, the client had {KIND_EN[p['kind']]}, not a woonadres",
     "woonplaats_applies": lambda p: f"woonadres in {p['payer']} on {p['day']}, the day before the start",
     "institution_none": lambda p: f"on {p['day']} the client had {KIND_EN[p['kind']]}, not an institution address",
@@ -101,6 +110,16 @@ NL: dict[str, Phrase] = {
     "responsible_pooled": lambda p: (f"{p['placement']} viel onder de pool {p['agreement']}: de centrumgemeente "
                                      f"{p['payer']} is verantwoordelijk"),
     "responsible_payer": lambda p: f"{p['placement']} werd betaald door {p['payer']} (grondslag {p['basis']})",
+    "responsible_ruling": lambda p: (f"over {p['placement']} besliste de geschillencommissie in uitspraak "
+                                     f"{p['ruling']}: {p['payer']} is verantwoordelijk"),
+    "ruling_decides": lambda p: (f"uitspraak {p['ruling']} van de geschillencommissie ({p['reference']}) beslist vanaf "
+                                 f"{nl_date(p['valid_from'])}: {p['payer']} betaalt"),
+    "ruling_not_yet": lambda p: f"uitspraak {p['ruling']} geldt pas vanaf {nl_date(p['valid_from'])}, na deze maand",
+    "ruling_not_new": lambda p: f"een uitspraak beslist alleen over regels van nieuwe cliënten; deze regel is {p['status']}",
+    "dispute_open": lambda p: (f"geschil {p['disputes']}, aangespannen door {p['raised_by']}, is op {nl_date(p['day'])} "
+                               f"nog niet beslist: de regel is betwist"),
+    "dispute_not_open": lambda p: (f"geschil {p['disputes']} was op {nl_date(p['day'])} niet aanhangig (nog niet "
+                                   f"aangespannen, of beslist)"),
     "woonplaats_none": lambda p: (f"op {nl_date(p['day'])}, de dag vóór de start, had de cliënt {KIND_NL[p['kind']]}, "
                                   f"geen woonadres"),
     "woonplaats_applies": lambda p: f"woonadres in {p['payer']} op {nl_date(p['day'])}, de dag vóór de start",

@@ -32,6 +32,12 @@ def _src(document: str, section: str | None = None, lid: str | None = None, url:
 
 
 CATALOGUE: dict[str, dict[str, Any]] = {
+    "rules/ruling": {
+        "sources": [_src(_RULES, "§4.0"), _src(_ZOD, "§7.3"), _src(_IJV, "§4.4")],
+        "text": "RULES.md §4.0 (uitspraak van de geschillencommissie); Regiovisie Zuidoost-Drenthe §7.3; Regiovisie IJssel-Vecht §4.4"},
+    "rules/dispute": {
+        "sources": [_src(_RULES, "§4.0"), _src(_ZOD, "§7", "§7.3"), _src(_IJV, "§4.4")],
+        "text": "RULES.md §4.0 (geschil aanhangig); Regiovisie Zuidoost-Drenthe §7 en §7.3; Regiovisie IJssel-Vecht §4.4"},
     "rules/amount": {
         "sources": [_src(_RULES, "§3")],
         "text": "RULES.md §3 (kosten per plaatsing-maand; tarief, declaratie, afronding)"},

@@ -252,7 +252,8 @@ FRAME = tuple(i.attr for i in loader.INPUTS if i.frame)
 # The facts that belong to some clients (`read_dataset(clients=...)`): table -> the column naming
 # the client, or the placement (read after the placements, which name their client).
 _OF_CLIENTS = {"clients": "client", "registrations": "client", "applications": "client", "placements": "client",
-               "notifications": "placement", "declarations": "placement"}
+               "notifications": "placement", "declarations": "placement", "disputes": "placement",
+               "rulings": "placement"}
 _IN_LIMIT = 2000  # values of a WHERE ... IN; more are filtered after one read of the snapshot's rows
 
 

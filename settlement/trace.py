@@ -114,7 +114,7 @@ def record_key(record: str) -> dict[str, Any]:
     if kind == "tariff":
         product, _, region = rest.rpartition("/")
         return {"tariff": product, "region": region}
-    if kind in ("placement", "product", "region", "region_members", "agreement") and rest:
+    if kind in ("placement", "product", "region", "region_members", "agreement", "ruling", "dispute") and rest:
         return {kind: rest}
     return {"id": record}
 

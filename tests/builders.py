@@ -16,8 +16,8 @@ from datetime import date
 from typing import Iterable
 
 from settlement.engine import Engine, MonthResult
-from settlement.facts import (Application, Budget, Client, Dataset, Declaration, Municipality, Notification,
-                              Placement, Product, Region, RegionMember, Registration, Tariff)
+from settlement.facts import (Application, Budget, Client, Dataset, Declaration, Dispute, Municipality, Notification,
+                              Placement, Product, Region, RegionMember, Registration, Ruling, Tariff)
 from settlement.periods import Month
 
 CUTOVER = date(2023, 1, 1)
@@ -50,6 +50,8 @@ class DatasetBuilder:
         self.notifications: list[Notification] = []
         self.declarations: list[Declaration] = []
         self.budgets: list[Budget] = []
+        self.disputes: dict[str, Dispute] = {}
+        self.rulings: dict[str, Ruling] = {}
         self.region("noord", "0106", ["0106", "1680", "1730"])
         self.region("zuid", "0114", ["0114", "0109"])
 
@@ -117,6 +119,16 @@ class DatasetBuilder:
         self.budgets.append(Budget(municipality, year, historic, objective))
         return self
 
+    def dispute(self, dispute: str, placement: str, raised_by: str, raised_on: date | str,
+                subject: str = "wie betaalt") -> "DatasetBuilder":
+        self.disputes[dispute] = Dispute(dispute, placement, raised_by, d(raised_on), subject)
+        return self
+
+    def ruling(self, ruling: str, placement: str, payer: str, valid_from: date | str, decided_on: date | str,
+               dispute: str | None = None, reference: str = "GC 2024/1") -> "DatasetBuilder":
+        self.rulings[ruling] = Ruling(ruling, dispute, placement, payer, d(valid_from), d(decided_on), reference)
+        return self
+
     def build(self) -> Dataset:
         codes = {m.municipality for m in self.members} | {r.centrumgemeente for r in self.regions.values()}
         municipalities = {c: Municipality(c, NAMES.get(c, c), "NL00TEST0000000000", "Markt 1", "1234 AB",
@@ -126,7 +138,7 @@ class DatasetBuilder:
                        clients=dict(self.clients), registrations=list(self.registrations),
                        applications=list(self.applications), placements=dict(self.placements),
                        notifications=list(self.notifications), declarations=list(self.declarations),
-                       budgets=list(self.budgets))
+                       budgets=list(self.budgets), disputes=dict(self.disputes), rulings=dict(self.rulings))
 
 
 def world() -> DatasetBuilder:

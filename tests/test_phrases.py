@@ -28,7 +28,12 @@ def test_every_recorded_reason_renders_in_both_languages():
     # the demo exercises nearly every phrase; those it cannot reach are named here
     assert set(phrases.EN) - codes <= {"ir_not_valid", "pool_not_valid", "pool_other_domain", "institution_walk_fails",
                                        "responsible_pooled", "institution_none", "pool_other_status", "ir_not_party",
-                                       "correction", "correction_reversed"}  # correction lines: tests/test_correction.py
+                                       "correction", "correction_reversed",  # correction lines: tests/test_correction.py
+                                       *RULING_CODES}  # no ruling or dispute in the demo: tests/test_rulings.py
+
+
+RULING_CODES = {"ruling_decides", "ruling_not_yet", "ruling_not_new", "responsible_ruling", "dispute_open",
+                "dispute_not_open"}
 
 
 def test_dutch_dates():

@@ -3,10 +3,11 @@
 The canonical form of the input hash is versioned per table and per field (loader.InputFile,
 loader.canonical_tables): a table added later enters the hash only when it has records, a field
 added later only in the records that carry a value. Here the format grows in the test, the way a
-real addition would: version 3 of the canonical form adds an optional file `rulings.csv` (a new
+real addition would: version 4 of the canonical form adds an optional file `reviews.csv` (a new
 table) and an optional column `order_number` on `placements.csv` (a new field), with their
 declarations, a parser, a fact class and the database columns a migration would add. (Version 2
-is real: `placements.contractor`, INTERFACE.md v2, added the same way.) Data that
+and 3 are real: `placements.contractor` and `disputes.csv`, `rulings.csv`, INTERFACE.md v2, added the
+same way.) Data that
 use neither hash exactly as before, and a month made final before the addition still verifies
 after it; data that use them hash differently."""
 
@@ -55,11 +56,11 @@ def test_a_declaration_must_name_every_field_once():
         loader.check_inputs([replace(placements, fact=PlacementV3)])  # order_number declared nowhere
     with pytest.raises(ValueError, match="declared twice"):
         loader.check_inputs([placements, placements])
-    with pytest.raises(ValueError, match="versions"):  # version 3 is not yet the canonical form's
-        loader.check_inputs([replace(placements, fact=PlacementV3, later=(("contractor", 2), ("order_number", 3)))])
+    with pytest.raises(ValueError, match="versions"):  # version 4 is not yet the canonical form's
+        loader.check_inputs([replace(placements, fact=PlacementV3, later=(("contractor", 2), ("order_number", 4)))])
 
 
-# -- the format grows: version 3 --------------------------------------------------------------------------
+# -- the format grows: version 4 --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PlacementV3(Placement):
@@ -67,8 +68,8 @@ class PlacementV3(Placement):
 
 
 @dataclass(frozen=True)
-class Ruling:
-    ruling: str
+class Review:
+    review: str
     placement: str
     payer: str
     decided_on: date
@@ -76,7 +77,7 @@ class Ruling:
 
 @dataclass
 class DatasetV3(Dataset):
-    rulings: dict[str, Ruling] = field(default_factory=dict)
+    reviews: dict[str, Review] = field(default_factory=dict)
 
 
 def _placement_v3(r: loader.Row) -> PlacementV3 | None:
@@ -85,9 +86,9 @@ def _placement_v3(r: loader.Row) -> PlacementV3 | None:
     return PlacementV3(*(getattr(p, f.name) for f in fields(Placement)), order) if p and r.ok else None
 
 
-def _ruling(r: loader.Row) -> Ruling | None:
-    ruling, placement, payer, day = r.ident("ruling"), r.ident("placement"), r.code("payer"), r.date("decided_on")
-    return Ruling(ruling, placement, payer, day) if r.ok else None  # type: ignore[arg-type]
+def _review(r: loader.Row) -> Review | None:
+    review, placement, payer, day = r.ident("review"), r.ident("placement"), r.code("payer"), r.date("decided_on")
+    return Review(review, placement, payer, day) if r.ok else None  # type: ignore[arg-type]
 
 
 def _schema_v3() -> sa.MetaData:
@@ -96,8 +97,8 @@ def _schema_v3() -> sa.MetaData:
     for table in db.metadata.tables.values():
         table.to_metadata(meta)
     meta.tables["placement"].append_column(sa.Column("order_number", sa.String, nullable=True))
-    sa.Table("ruling", meta, sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshot.id"), primary_key=True),
-             sa.Column("ruling", sa.String, primary_key=True), sa.Column("placement", sa.String, nullable=False),
+    sa.Table("review", meta, sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshot.id"), primary_key=True),
+             sa.Column("review", sa.String, primary_key=True), sa.Column("placement", sa.String, nullable=False),
              sa.Column("payer", sa.String(4), nullable=False), sa.Column("decided_on", sa.Date, nullable=False))
     return meta
 
@@ -106,7 +107,7 @@ def migrate_to_v3(url: str, meta: sa.MetaData) -> None:
     engine = sa.create_engine(db.database_url(url))
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE placement ADD COLUMN order_number VARCHAR"))
-        meta.tables["ruling"].create(conn)
+        meta.tables["review"].create(conn)
     engine.dispose()
 
 
@@ -115,12 +116,12 @@ def grow(monkeypatch) -> sa.MetaData:
     placements = next(i for i in loader.INPUTS if i.attr == "placements")
     assert placements.record == V1_PLACEMENT
     grown = tuple(replace(i, fact=PlacementV3, parser=_placement_v3, optional_columns=("contractor", "order_number"),
-                          later=(("contractor", 2), ("order_number", 3))) if i is placements else i
+                          later=(("contractor", 2), ("order_number", 4))) if i is placements else i
                   for i in loader.INPUTS)
-    grown += (loader.InputFile("rulings.csv", "rulings", Ruling, "ruling", ("ruling", "placement", "payer", "decided_on"),
-                               _ruling, key="ruling", required=False, since=3,
-                               record=("ruling", "placement", "payer", "decided_on")),)
-    monkeypatch.setattr(loader, "CANONICAL_VERSION", 3)
+    grown += (loader.InputFile("reviews.csv", "reviews", Review, "review", ("review", "placement", "payer", "decided_on"),
+                               _review, key="review", required=False, since=4,
+                               record=("review", "placement", "payer", "decided_on")),)
+    monkeypatch.setattr(loader, "CANONICAL_VERSION", 4)
     loader.check_inputs(grown)
     monkeypatch.setattr(loader, "INPUTS", grown)
     monkeypatch.setattr(loader, "Dataset", DatasetV3)
@@ -130,9 +131,9 @@ def grow(monkeypatch) -> sa.MetaData:
     return meta
 
 
-def _copy(tmp_path, name="data", order=None, rulings=None):
+def _copy(tmp_path, name="data", order=None, reviews=None):
     """The demo data; with an `order_number` column (its cells empty but for `order`: {placement:
-    number}) and a `rulings.csv` (its rows: `rulings`) when given."""
+    number}) and a `reviews.csv` (its rows: `reviews`) when given."""
     d = tmp_path / name
     shutil.copytree(DATA, d)
     if order is not None:
@@ -143,9 +144,9 @@ def _copy(tmp_path, name="data", order=None, rulings=None):
             row.append(order.get(row[0], ""))
         with open(d / "placements.csv", "w", newline="", encoding="utf-8") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
-    if rulings is not None:
-        with open(d / "rulings.csv", "w", newline="", encoding="utf-8") as f:
-            csv.writer(f, lineterminator="\n").writerows([["ruling", "placement", "payer", "decided_on"], *rulings])
+    if reviews is not None:
+        with open(d / "reviews.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows([["review", "placement", "payer", "decided_on"], *reviews])
     return d
 
 
@@ -158,10 +159,10 @@ def test_growing_keeps_the_hash_of_data_that_do_not_use_it(tmp_path, monkeypatch
     assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert hash_of(canonical_tables(ds)["input"]) == PINNED_INPUT_HASH
-    assert isinstance(ds.placements["P1"], PlacementV3) and ds.rulings == {}
-    # the demo data as they were, with the new column left empty, and with an empty rulings.csv
-    for d in (DATA, _copy(tmp_path, "empty-column", order={}), _copy(tmp_path, "empty-file", rulings=[]),
-              _copy(tmp_path, "both", order={}, rulings=[])):
+    assert isinstance(ds.placements["P1"], PlacementV3) and ds.reviews == {}
+    # the demo data as they were, with the new column left empty, and with an empty reviews.csv
+    for d in (DATA, _copy(tmp_path, "empty-column", order={}), _copy(tmp_path, "empty-file", reviews=[]),
+              _copy(tmp_path, "both", order={}, reviews=[])):
         ds, _ = load_dir(d)
         assert ds.input_hash == before.input_hash, d
         assert hash_of(canonical_tables(ds)["input"]) == before.input_hash
@@ -174,8 +175,8 @@ def test_data_that_use_the_new_field_or_table_hash_differently(tmp_path, monkeyp
     grow(monkeypatch)
     hashes = {base.input_hash}
     for d in (_copy(tmp_path, "field", order={first: "ORD-1"}),
-              _copy(tmp_path, "table", rulings=[["R1", first, location, "2024-02-01"]]),
-              _copy(tmp_path, "both", order={first: "ORD-1"}, rulings=[["R1", first, location, "2024-02-01"]])):
+              _copy(tmp_path, "table", reviews=[["R1", first, location, "2024-02-01"]]),
+              _copy(tmp_path, "both", order={first: "ORD-1"}, reviews=[["R1", first, location, "2024-02-01"]])):
         ds, agreements = load_dir(d)
         assert ds.input_hash not in hashes
         hashes.add(ds.input_hash)
@@ -185,7 +186,7 @@ def test_data_that_use_the_new_field_or_table_hash_differently(tmp_path, monkeyp
             assert [r for r in canon["placements"] if isinstance(r[-1], dict)] == [
                 [*(loader._plain(getattr(ds.placements[first], n)) for n in V1_PLACEMENT),
                  {"order_number": "ORD-1"}]]
-        assert ("rulings" in canon) == (d / "rulings.csv").exists()
+        assert ("reviews" in canon) == (d / "reviews.csv").exists()
 
 
 def test_a_month_made_final_before_the_addition_still_verifies(db_url, tmp_path, monkeypatch):
@@ -196,17 +197,17 @@ def test_a_month_made_final_before_the_addition_still_verifies(db_url, tmp_path,
     assert f"{MONTH} verifies" in out and "recomputed identically" in out
     # the same directory, and one with the new column and file left empty, is the same snapshot
     assert "unchanged" in settle(db_url, "load", str(DATA))
-    assert "unchanged" in settle(db_url, "load", str(_copy(tmp_path, "empty", order={}, rulings=[])))
+    assert "unchanged" in settle(db_url, "load", str(_copy(tmp_path, "empty", order={}, reviews=[])))
     # data that use them: a new snapshot, stored and read back with its hash
     base, _ = load_dir(DATA)
     first = sorted(base.placements)[0]
     location = base.placements[first].location
-    used = _copy(tmp_path, "used", order={first: "ORD-1"}, rulings=[["R1", first, location, "2024-02-01"]])
+    used = _copy(tmp_path, "used", order={first: "ORD-1"}, reviews=[["R1", first, location, "2024-02-01"]])
     loaded, _ = load_dir(used)
     assert "loaded as snapshot 2" in settle(db_url, "load", str(used))
     engine = db.make_engine(db.database_url(db_url))
     with engine.connect() as conn:
         stored, agreements = store.read_dataset(conn, store.current_snapshot(conn), with_bsn=True)
     engine.dispose()
-    assert stored.placements[first].order_number == "ORD-1" and list(stored.rulings) == ["R1"]
+    assert stored.placements[first].order_number == "ORD-1" and list(stored.reviews) == ["R1"]
     assert dataset_hashes(stored, agreements)[0] == loaded.input_hash != base.input_hash

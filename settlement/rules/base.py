@@ -28,6 +28,7 @@ RULE_MODULES = {
     "woonplaats": "settlement.rules.woonplaats", "woonplaats_before_institution": "settlement.rules.woonplaats",
     "vangnet": "settlement.rules.vangnet", "registration": "settlement.rules.registration",
     "no_interregional_agreement": "settlement.agreements.interregional",
+    "ruling": "settlement.rules.ruling", "dispute": "settlement.rules.ruling",
 }
 
 
