@@ -410,6 +410,22 @@ def status(obj, fmt: str) -> None:
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_NOW"))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the same, as settlement-disputes/1 (sorted keys).")
+@click.pass_obj
+def disputes(obj, fmt: str) -> None:
+    """The disputes before the geschillencommissie (disputes.csv, rulings.csv of the current
+    snapshot): open or ruled, and the money at stake per municipality, from the month each was
+    raised (final months as finalised, with their corrections; months not final named)."""
+    from . import clock, service
+    from .disputes import gather, to_json, to_text
+    engine = service.open_db(obj["db"])
+    with engine.connect() as conn:
+        states = gather(conn, clock.today())
+    click.echo(to_json(states) if fmt == "json" else to_text(states), nl=False)
+
+
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_NOW"))
 @click.option("--month", required=True, callback=_month, help="The month to finalise, YYYY-MM.")
 @click.pass_obj
 @_without_cycle_collector

@@ -512,7 +512,7 @@ def read_run_parts(conn: Connection, run_ids: list[int], keys: Collection[str] |
 
 def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = False, *, client: str | None = None,
                    placement: str | None = None, payer: str | None = None,
-                   pools: Collection[str] = ()) -> dict[int, list[Line]]:
+                   pools: Collection[str] = (), placements: Collection[str] = ()) -> dict[int, list[Line]]:
     """The lines of several runs with one query, per run in line order.
 
     Only some, when asked (a WHERE on the line table, so the others are never read): `client`'s
@@ -528,13 +528,15 @@ def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = Fals
         where.append(t.c.client == client)
     if placement is not None:
         where.append(t.c.placement == placement)
+    if placements:
+        where.append(t.c.placement.in_(sorted(placements)))
     either = ([t.c.payer == payer] if payer is not None else []) + ([t.c.pool.in_(sorted(pools))] if pools else [])
     if either:
         where.append(or_(*either))
     rows = [r._mapping for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq))]
     if with_trace:
         # the parts the lines name: all of each run's when every line is read, else only theirs
-        whole = client is None and placement is None and not either
+        whole = client is None and placement is None and not placements and not either
         parsed = [json.loads(m["trace"]) for m in rows]
         keys = None if whole else {k for p in parsed for k in _trace.part_keys(p)}
         parts = {r: _trace.Parts(texts) for r, texts in read_run_parts(conn, run_ids, keys).items()}
@@ -629,3 +631,16 @@ def read_budgets(conn: Connection, snapshot_id: int) -> list[Budget]:
     return [Budget(r.municipality, r.year, r.historic, r.objective) for r in conn.execute(
         select(t.c.municipality, t.c.year, t.c.historic, t.c.objective).where(t.c.snapshot_id == snapshot_id)
         .order_by(t.c.municipality, t.c.year))]
+
+
+def read_disputes(conn: Connection, snapshot_id: int) -> tuple[list[Any], list[Any]]:
+    """The snapshot's disputes and rulings (disputes.csv, rulings.csv), one query each."""
+    from .facts import Dispute, Ruling
+    d, r = db.DisputeRow.__table__, db.RulingRow.__table__
+    disputes = [Dispute(*row) for row in conn.execute(
+        select(d.c.dispute, d.c.placement, d.c.raised_by, d.c.raised_on, d.c.subject)
+        .where(d.c.snapshot_id == snapshot_id).order_by(d.c.dispute))]
+    rulings = [Ruling(*row) for row in conn.execute(
+        select(r.c.ruling, r.c.dispute, r.c.placement, r.c.payer, r.c.valid_from, r.c.decided_on, r.c.reference)
+        .where(r.c.snapshot_id == snapshot_id).order_by(r.c.ruling))]
+    return disputes, rulings

@@ -166,6 +166,21 @@ def test_a_ruling_for_final_months_corrects_them_with_a_credit_note_and_an_invoi
     for m, days, amount in (("2024-05", 31, "3270.50"), ("2024-06", 30, "3165.00")):
         settle_cli(db_url, "run", "--month", m)
         assert p6(export(m)) == [("0166", "ruling", days, amount, [])]
+    # settle disputes: ruled; at stake from March (the month raised): March and April net 0 for
+    # Coevorden (3,270.50 - 3,270.50, 3,165.00 - 3,165.00), Kampen 3,270.50 + 3,165.00 + May
+    # 3,270.50 + June 3,165.00 = 12,871.00; June is a draft, named as not final
+    doc = json.loads(settle_cli(db_url, "disputes", "--format", "json"))
+    assert doc["format"] == "settlement-disputes/1"
+    [d] = doc["disputes"]
+    assert (d["dispute"], d["placement"], d["client"], d["raised_by"], d["status"]) == ("D1", "P6", "C4", "0109", "ruled")
+    assert d["ruling"] == {"ruling": "U1", "payer": "0166", "valid_from": "2024-02-01", "decided_on": "2024-05-15",
+                           "reference": "GC 2024/7"}
+    assert d["months"] == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert d["months_not_final"] == ["2024-05", "2024-06"]
+    assert d["at_stake"] == {"0166": "12871.00"} and d["total"] == "12871.00"
+    text = settle_cli(db_url, "disputes")
+    assert "D1: placement P6 (client C4), raised by 0109 on 2024-03-10" in text
+    assert "ruled by U1 (GC 2024/7) on 2024-05-15: 0166 pays from 2024-02-01" in text
 
 
 def test_every_reason_of_rulings_and_disputes_renders_in_both_languages():
