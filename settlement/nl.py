@@ -391,6 +391,8 @@ RULE_TITLES = {
     "woonplaats_before_institution": "Woonadres vóór het verblijf in een instelling",
     "vangnet": "Vangnet: geen woonadres gevonden",
     "registration": "Wmo-ondersteuning: de inschrijving op elke dag",
+    "ruling": "Uitspraak van de geschillencommissie",
+    "dispute": "Geschil bij de geschillencommissie",
 }
 
 
