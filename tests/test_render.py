@@ -219,7 +219,8 @@ def test_every_basis_and_flag_has_dutch_words():
     assert nl.basis_explanation("pool") == "solidariteitspool"
     assert nl.basis_explanation("mo") == "maatschappelijke opvang (centrumgemeente)"
     assert nl.basis_explanation("late_notification") == "te late melding (kosten voor de zorgregio)"
-    assert set(nl.FLAGS) == {"vangnet", "late_notification", "no_interregional_agreement"}
+    assert set(nl.FLAGS) == {"vangnet", "late_notification", "no_interregional_agreement", "contested"}  # v2: contested
+    assert nl.basis_explanation("ruling") == "uitspraak van de geschillencommissie" and nl.BASIS["ruling"].legend
 
 
 def test_templates_are_found_in_the_checkout():

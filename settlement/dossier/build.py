@@ -690,7 +690,9 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
         "clients": client_sections,
         "months": months,
         "multi_month": len(sel.months) > 1,
-        "legend": [(nl.basis_label(b), nl.basis_legend(b)) for b in nl.BASIS_ORDER],
+        # every basis of the rules; a committee's ruling (RULES.md §4.0) where the dossier has one
+        "legend": [(nl.basis_label(b), nl.basis_legend(b)) for b in nl.BASIS_ORDER
+                   if b != "ruling" or any(e.line.basis == "ruling" for md in sel.months for e in md.entries)],
     }
 
 
