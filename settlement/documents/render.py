@@ -290,9 +290,9 @@ def budget_pool_block(s: PoolShare, code: str, names: dict[str, str], month: str
     year = month[:4]
     rows = [
         {"label": words["costs"], "amount": s.costs, "note": ""},
-        {"label": words["budget_year"].format(year=year, creditor=creditor),
-         "amount": s.budget_year, "note": "" if s.correction else words["month_rule"]},
-        {"label": words["budget_month"].format(month=nl.month_nl(month)), "amount": s.budget_month, "note": ""},
+        {"label": words["budget_year"].format(year=year, creditor=creditor), "amount": s.budget_year, "note": ""},
+        {"label": words["budget_month"].format(month=nl.month_nl(month)), "amount": s.budget_month,
+         "note": "" if s.correction else words["month_rule"]},
         {"label": words["total"], "amount": s.total,
          "note": "" if s.correction else (words["surplus"] if s.total < 0 else words["deficit"] if s.total > 0 else "")},
     ]
@@ -300,6 +300,10 @@ def budget_pool_block(s: PoolShare, code: str, names: dict[str, str], month: str
         rows = [r for i, r in enumerate(rows) if i != 1]
     if s.creditor == code:
         owed = "uw eigen aandeel als schuldeiser: blijft bij uw gemeente, op geen factuur"
+        others = s.total - s.share
+        rows.append({"label": "Aandelen van de andere deelnemers", "amount": others,
+                     "note": ("u betaalt ze terug met creditnota's (zie ‘Als centrumgemeente’)" if others < 0 else
+                              "u factureert ze (zie ‘Als centrumgemeente’)" if others > 0 else "")})
     elif s.share < 0:
         owed = f"te ontvangen van {creditor} (creditnota)"
     elif s.share > 0:
