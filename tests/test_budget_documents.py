@@ -221,3 +221,17 @@ late_notification = "shift"
     assert plain.name is None and "name" not in plain.canonical()
     assert named.name == "Werkafspraken EAGLE"
     assert named.canonical() == {**plain.canonical(), "name": "Werkafspraken EAGLE"}
+
+
+def test_a_correction_of_a_budget_pool_shows_the_differences_without_the_year_budget():
+    """The correction of tests/test_budget_pool.py: costs +600,00, B(M) +0,01, T +599,99, 1680's
+    share +299,99 (against 1.000,01 finalised before)."""
+    from settlement.documents.model import PoolShare
+    from settlement.documents.render import budget_pool_block
+    s = PoolShare("ijv", "noord", "0106", 59_999, "5", "10", 29_999, correction=True, name=NAME,
+                  budget="historic", costs=60_000, budget_month=1, budget_year=1_200_017)
+    b = budget_pool_block(s, "1680", {"0106": "Assen"}, "2023-03")
+    assert [(r["label"], r["amount"]) for r in b["rows"]] == [
+        ("Kosten van de pool (C)", 60_000), ("Maanddeel van het budget in maart 2023 (B(M))", 1),
+        ("Resultaat te verdelen (T = C − B(M))", 59_999)]
+    assert (b["share"], b["owed"], b["correction"]) == (29_999, "te betalen aan Assen", True)
