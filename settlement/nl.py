@@ -174,6 +174,19 @@ BASIS_ORDER = (
 )
 
 POOL_SHARE = "Aandeel solidariteitspool {agreement}"
+POOL_SHARE_NAMED = "Aandeel {name}"
+
+# A budget pool (RULES.md §5.3) on a statement and in the dossier: what C, B(Y), B(M) and T are.
+BUDGET_POOL = {
+    "costs": "Kosten van de pool (C)",
+    "budget_year": "Historisch budget {year} van {creditor} (B(J))",
+    "budget_month": "Maanddeel van het budget in {month} (B(M))",
+    "total": "Resultaat te verdelen (T = C − B(M))",
+    "deficit": "tekort: de gemeenten betalen het naar de verdeelsleutel",
+    "surplus": "overschot: het wordt naar de verdeelsleutel aan de gemeenten teruggegeven",
+    "month_rule": "B(M) is een twaalfde van B(J), op de cent verdeeld over de twaalf maanden "
+                  "(grootste-restmethode, resterende centen naar de eerdere maanden)",
+}
 
 BASIS = {
     "woonplaats": Basis(
@@ -267,16 +280,22 @@ def basis_order(basis: str) -> int:
     return BASIS_ORDER.index(basis) if basis in BASIS_ORDER else len(BASIS_ORDER)
 
 
-def pool_share_nl(agreement: str | None) -> str:
+def pool_share_nl(agreement: str | None, name: str | None = None) -> str:
     """'Aandeel solidariteitspool ijv-solidariteit-historisch': a pool share on an invoice or a
-    creditor's summary."""
-    return POOL_SHARE.format(agreement=agreement)
+    creditor's summary; 'Aandeel Solidariteit historisch budget IJssel-Vecht' when the agreement
+    has a name (INTERFACE.md v2: the words a statement shows)."""
+    return POOL_SHARE_NAMED.format(name=name) if name else POOL_SHARE.format(agreement=agreement)
 
 
-def invoice_description(basis: str, pool: str | None = None) -> str:
-    """The description of an invoice line."""
+def pool_nl(agreement: str | None, name: str | None = None) -> str:
+    """A pool in running text: its name when it has one, else 'solidariteitspool <id>'."""
+    return name if name else f"solidariteitspool {agreement}"
+
+
+def invoice_description(basis: str, pool: str | None = None, name: str | None = None) -> str:
+    """The description of an invoice line (a pool share with the agreement's name when it has one)."""
     if basis == "pool":
-        return pool_share_nl(pool)
+        return pool_share_nl(pool, name)
     b = BASIS.get(basis)
     return b.invoice if b else basis
 

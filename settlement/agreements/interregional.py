@@ -44,7 +44,7 @@ class Interregional(Agreement):
     reference = "agreements/interregional"  # settlement.references
     title_nl = "Interregionale werkafspraak"
     step_titles_nl = {"no_interregional_agreement": "Betaler buiten de zorgregio zonder interregionale afspraak"}
-    fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification"})
+    fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification", "name"})
 
     id: str
     regions: tuple[str, ...]
@@ -52,6 +52,7 @@ class Interregional(Agreement):
     valid_to: date | None
     notify_within_days: int
     late_notification: str
+    name: str | None = None  # the words a statement shows (INTERFACE.md v2)
 
     @classmethod
     def parse(cls, raw: dict[str, Any], ds, problem: Callable[[str, str], None]) -> "Interregional | None":
@@ -80,16 +81,23 @@ class Interregional(Agreement):
         if late is not None and late not in ("shift", "flag"):
             problem("late_notification", f"must be \"shift\" or \"flag\", not {late!r}")
             ok = False
+        name = raw.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            problem("name", f"must be a non-empty text, not {name!r}")
+            ok = False
         if not ok or regions is None or valid_from is None or late is None:
             return None
         return cls(id=raw["id"], regions=tuple(sorted(regions)), valid_from=valid_from, valid_to=valid_to,
-                   notify_within_days=days, late_notification=late)
+                   notify_within_days=days, late_notification=late, name=name)
 
     def canonical(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "regions": list(self.regions),
-                "valid_from": self.valid_from.isoformat(),
-                "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-                "notify_within_days": self.notify_within_days, "late_notification": self.late_notification}
+        out = {"id": self.id, "kind": self.kind, "regions": list(self.regions),
+               "valid_from": self.valid_from.isoformat(),
+               "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+               "notify_within_days": self.notify_within_days, "late_notification": self.late_notification}
+        if self.name is not None:  # only when set, so that the agreements hash of every earlier snapshot stays
+            out["name"] = self.name
+        return out
 
     def evaluate(self, case: Case, shares: list[Share]) -> Step:
         no = self.does_not_apply
@@ -183,7 +191,8 @@ class Interregional(Agreement):
         n, a, o, line = w.names, agreement or {}, step["outcome"], w.line
         start = w.placement.start.isoformat() if w.placement else None
         terms = [
-            ("Afspraak", f"{step['rule']} (interregionale werkafspraak)"),
+            ("Afspraak", f"{a['name']} ({step['rule']}, interregionale werkafspraak)" if a.get("name")
+                         else f"{step['rule']} (interregionale werkafspraak)"),
             ("Partijen", ", ".join(n.region(r) for r in a.get("regions", []))),
             ("Geldig", nl.period_nl(a.get("valid_from"), a.get("valid_to"))),
             ("Meldtermijn", f"{a.get('notify_within_days', '?')} dagen na de start"),

@@ -206,8 +206,9 @@ class Pool(Agreement):
         if (step.get("outcome") or {}).get("basis") != "pool":
             return None
         n, a = w.names, agreement or {}
+        kind_nl = "budgetpool: verdeelt kosten min historisch budget" if a.get("budget") else "solidariteitspool"
         terms = [
-            ("Afspraak", f"{step['rule']} (solidariteitspool)"),
+            ("Afspraak", f"{a['name']} ({step['rule']}, {kind_nl})" if a.get("name") else f"{step['rule']} ({kind_nl})"),
             ("Regio", n.region(a.get("region"))),
             ("Geldig", nl.period_nl(a.get("valid_from"), a.get("valid_to"))),
             ("Cliënten", CLIENTS_NL.get(a.get("clients"), a.get("clients"))),  # type: ignore[arg-type]
@@ -215,9 +216,16 @@ class Pool(Agreement):
             ("Schuldeiser", n.municipality(a.get("creditor"))),
             ("Verwijzing", w.reference),
         ]
-        return {"kind": "pool", "terms": terms, "facts": [],
-                "effect": "De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt naar de "
-                          "verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’)."}
+        if a.get("budget"):
+            terms.insert(-1, ("Budget", f"het historisch budget van {n.municipality(a.get('creditor'))} "
+                                        f"(budgets.csv), per maand een twaalfde (RULES.md §5.3)"))
+            effect = ("De regel heeft geen eigen betaler: de kosten van de pool in de maand min het maanddeel van "
+                      "het historisch budget worden naar de verdeelsleutel over de gemeenten verdeeld; een "
+                      "overschot wordt zo teruggegeven (zie ‘Pool’).")
+        else:
+            effect = ("De regel heeft geen eigen betaler: het totaal van de pool in de maand wordt naar de "
+                      "verdeelsleutel over de gemeenten verdeeld (zie ‘Pool’).")
+        return {"kind": "pool", "terms": terms, "facts": [], "effect": effect}
 
 
 def _year_budgets(ds, creditor: str, valid_from: date, valid_to: date,

@@ -55,9 +55,15 @@ class _Facts:
                 self.members[(sid, m.municipality)].append((m.region, m.valid_from, m.valid_to))
         t = db.Snapshot.__table__
         self.pool_regions: dict[int, dict[str, str]] = {}
+        self.agreements: dict[int, dict[str, Any]] = {}  # snapshot -> id -> the parsed agreement
         for sid, toml_text in conn.execute(select(t.c.id, t.c.agreements_toml).where(t.c.id.in_(snapshot_ids))):
             agreements = loader.parse_agreements_text(toml_text or "", frames[sid])
             self.pool_regions[sid] = {a.id: region for a in agreements if (region := a.pool_region()) is not None}
+            self.agreements[sid] = {a.id: a for a in agreements}
+
+    def agreement_name(self, snapshot_id: int, agreement: str | None) -> str | None:
+        """The agreement's words for statements (INTERFACE.md v2 `name`), None without them."""
+        return getattr(self.agreements.get(snapshot_id, {}).get(agreement or ""), "name", None)
 
     def read_bsns(self, keys: bsn.Keyring, wanted: set[tuple[int, str]]) -> None:
         self.bsn = store.client_bsns(self.conn, self.snapshot_ids, keys, wanted)
@@ -136,11 +142,17 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             region = facts.pool_regions.get(r.snapshot_id, {}).get(p.agreement) or _pool_region(p, lines_of[r.id])  # type: ignore[index]
             weights = dict(p.weights)
             weight_sum = str(sum(weights.values(), Fraction(0)))
+            agreement = facts.agreements.get(r.snapshot_id, {}).get(p.agreement)
+            budget = getattr(agreement, "budget", None)
+            extra: dict[str, Any] = {"name": getattr(agreement, "name", None)}
+            if budget is not None:  # a budget pool (RULES.md §5.3): C, B(M) and B(Y) beside T
+                extra.update(budget=budget, costs=p.costs, budget_month=p.budget,
+                             budget_year=agreement.year_budget(m.year))  # type: ignore[union-attr]
             for code, share in sorted(p.shares.items()):
                 if correction and share == 0:
                     continue
                 shares_of[code].append(PoolShare(p.agreement, region, p.creditor, p.total, str(weights[code]),
-                                                  weight_sum, share, correction))
+                                                  weight_sum, share, correction, **extra))
 
     # Per run, what each invoice bills (the lines per basis with their days, the pool shares), once:
     # the invoices' lines and the creditors' summaries of what they receive.
@@ -165,6 +177,12 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
         receivable_from[inv.creditor][inv.debtor] += inv.amount
         payable_to[inv.debtor][inv.creditor] += inv.amount
 
+    names: dict[str, str] = {}  # the named agreements of the month's runs; the latest snapshot's words win
+    for r in runs:
+        names.update({a.id: a.name for a in facts.agreements.get(r.snapshot_id, {}).values()
+                      if getattr(a, "name", None)})
+    agreement_names = tuple(sorted(names.items()))
+
     statements = []
     for code in codes:
         counterparties = sorted(set(receivable_from[code]) | set(payable_to[code]))
@@ -178,13 +196,15 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             lines=own, creditor_lines=tuple(owed_to.get(code, ())), pool_shares=shares, positions=positions,
             payable=sum(l.amount for l in own) + sum(s.share for s in shares),
             receivable=sum(receivable_from[code].values()),
-            receivables=tuple(row for *_, row in sorted(receivables_of.get(code, ()), key=lambda x: x[:3]))))
+            receivables=tuple(row for *_, row in sorted(receivables_of.get(code, ()), key=lambda x: x[:3])),
+            agreement_names=agreement_names))
 
     run_by_id = {r.id: r for r in runs}
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
-        inv_lines = [InvoiceLine(nl.invoice_description(basis, pool), basis, 1 if count is None else count, amount)
+        inv_lines = [InvoiceLine(nl.invoice_description(basis, pool, facts.agreement_name(run.snapshot_id, pool)),
+                                 basis, 1 if count is None else count, amount)
                      for basis, pool, count, _, amount in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
         if sum(l.amount for l in inv_lines) != inv.amount:
             raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "

@@ -47,8 +47,19 @@ class PoolShare:
     total: int  # the pool's total for the month, cents
     weight: str  # this municipality's weight (exact, as text)
     weight_sum: str
-    share: int  # cents
+    share: int  # cents; negative when the pool shares a surplus back (the creditor owes it)
     correction: bool = False
+    name: str | None = None  # the agreement's words for statements (INTERFACE.md v2), if it has them
+    # a budget pool (RULES.md §5.3): `total` is T = costs - budget_month; None/0 for a pool of costs
+    budget: str | None = None  # "historic"
+    costs: int = 0  # C, cents (in a correction: its difference)
+    budget_month: int = 0  # B(M), cents (in a correction: its difference)
+    budget_year: int | None = None  # B(Y) of the month's year from the run's snapshot, cents
+
+    @property
+    def label(self) -> str:
+        """The pool in words: its name, else its id."""
+        return self.name or self.agreement
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class Statement:
     # what the other municipalities owe it, per debtor, invoice and basis (sorted by debtor code, then
     # the final run before its corrections, then invoice order); they add up to `receivable`
     receivables: tuple[Receivable, ...] = ()
+    # (agreement id, name) of the named agreements of the month's runs: the words shown instead of the id
+    agreement_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import jinja2
 
 from settlement import outputs
 from settlement import nl
-from settlement.documents.model import Invoice, Statement, StatementLine
+from settlement.documents.model import Invoice, PoolShare, Statement, StatementLine
 from settlement.documents.ubl import invoice_xml
 
 PDF_VARIANT = "pdf/a-3b"
@@ -199,10 +199,11 @@ def statement_context(st: Statement) -> dict:
 
     def pool_row(s) -> dict:
         return {
-            "agreement": s.agreement, "region": s.region,
+            "agreement": s.agreement, "name": s.name, "region": s.region,
             "creditor": names.get(s.creditor, s.creditor), "total": s.total,
             "weight": nl.weight_nl(s.weight), "weight_sum": nl.weight_nl(s.weight_sum),
             "percent": nl.percent_nl(s.weight, s.weight_sum), "share": s.share,
+            "budget": budget_pool_block(s, muni.code, names, st.month) if s.budget is not None else None,
         }
 
     cross: dict[tuple[str, str], dict] = {}
@@ -222,6 +223,8 @@ def statement_context(st: Statement) -> dict:
     } for p in st.positions]
 
     creditor = creditor_summary(st)
+    pool_rows = [pool_row(s) for s in shares]
+    share_correction_rows = [pool_row(s) for s in share_corrections]
 
     bases = ({line.basis for line in st.lines} | {line.basis for line in st.creditor_lines}
              | {r.basis for r in st.receivables})
@@ -252,13 +255,15 @@ def statement_context(st: Statement) -> dict:
         "summary": summary,
         "summary_total": summary_total,
         "groups": groups,
-        "pools": [pool_row(s) for s in shares],
+        "pools": pool_rows,
+        "budget_pools": [r["budget"] for r in pool_rows if r["budget"] is not None],
+        "budget_corrections": [r["budget"] for r in share_correction_rows if r["budget"] is not None],
         "pool_total": sum(s.share for s in shares),
         "cross": cross_rows,
         "cross_total": {k: sum(r[k] for r in cross_rows) for k in ("count", "days", "amount")},
         "corrections": [_line_row(line, names) for line in corrections],
         "corrections_bsn": any(line.bsn for line in corrections),
-        "share_corrections": [pool_row(s) for s in share_corrections],
+        "share_corrections": share_correction_rows,
         "corrections_days": sum(line.days for line in corrections),
         "corrections_lines_total": sum(line.amount for line in corrections),
         "share_corrections_total": sum(s.share for s in share_corrections),
@@ -274,6 +279,42 @@ def statement_context(st: Statement) -> dict:
                          for b in sorted(bases, key=_basis_key)],
         "legend_flags": legend_flags,
     }
+
+
+def budget_pool_block(s: PoolShare, code: str, names: dict[str, str], month: str) -> dict:
+    """The arithmetic of a budget pool on a statement (RULES.md §5.3): C, B(Y), B(M), T, the key
+    and the municipality's share, with what the sign means (a negative share is owed by the
+    creditor). In a correction the figures are differences against what was finalised before."""
+    creditor = names.get(s.creditor, s.creditor)
+    words = nl.BUDGET_POOL
+    year = month[:4]
+    rows = [
+        {"label": words["costs"], "amount": s.costs, "note": ""},
+        {"label": words["budget_year"].format(year=year, creditor=creditor), "amount": s.budget_year, "note": ""},
+        {"label": words["budget_month"].format(month=nl.month_nl(month)), "amount": s.budget_month,
+         "note": "" if s.correction else words["month_rule"]},
+        {"label": words["total"], "amount": s.total,
+         "note": "" if s.correction else (words["surplus"] if s.total < 0 else words["deficit"] if s.total > 0 else "")},
+    ]
+    if s.correction:  # B(Y) is not a difference: its row would mislead
+        rows = [r for i, r in enumerate(rows) if i != 1]
+    if s.creditor == code:
+        owed = "uw eigen aandeel als schuldeiser: blijft bij uw gemeente, op geen factuur"
+        others = s.total - s.share
+        rows.append({"label": "Aandelen van de andere deelnemers", "amount": others,
+                     "note": ("u betaalt ze terug met creditnota's (zie ‘Als centrumgemeente’)" if others < 0 else
+                              "u factureert ze (zie ‘Als centrumgemeente’)" if others > 0 else "")})
+    elif s.share < 0:
+        owed = f"te ontvangen van {creditor} (creditnota)"
+    elif s.share > 0:
+        owed = f"te betalen aan {creditor}"
+    else:
+        owed = ""
+    key = (f"uw gewicht {nl.weight_nl(s.weight)} van {nl.weight_nl(s.weight_sum)} "
+           f"({nl.percent_nl(s.weight, s.weight_sum)}) van het resultaat")
+    return {"label": s.name or s.agreement, "named": s.name is not None, "agreement": s.agreement,
+            "creditor": creditor, "correction": s.correction, "rows": rows, "key": key,
+            "share": s.share, "owed": owed}
 
 
 def _tally(lines: Sequence[StatementLine]) -> dict:
@@ -313,12 +354,13 @@ def creditor_summary(st: Statement) -> dict | None:
     if own:
         rows.append(dict(_tally(own), label="waarvan voor rekening van uw gemeente zelf (onder ‘Kosten per grondslag’)",
                          kind="part"))
+    pool_names = dict(st.agreement_names)
     for pool in sorted(pooled):
-        rows.append(dict(_tally(pooled[pool]), label=f"waarvan in solidariteitspool {pool}", kind="part"))
+        rows.append(dict(_tally(pooled[pool]), label=f"waarvan in {nl.pool_nl(pool, pool_names.get(pool))}", kind="part"))
     if others:
         rows.append(dict(_tally(others), label="waarvan voor rekening van andere gemeenten", kind="part"))
     for pool in sorted(pool_shares):
-        rows.append({"label": f"Aandelen van andere gemeenten in solidariteitspool {pool}", "kind": "plus",
+        rows.append({"label": f"Aandelen van andere gemeenten in {nl.pool_nl(pool, pool_names.get(pool))}", "kind": "plus",
                      "count": None, "days": None, "amount": pool_shares[pool]})
     by_lines = sum(line.amount for line in others) + sum(pool_shares.values())
     by_invoice = sum(r.amount for r in st.receivables)
@@ -332,7 +374,7 @@ def creditor_summary(st: Statement) -> dict | None:
         if not groups or groups[-1]["code"] != r.debtor.code:
             groups.append({"code": r.debtor.code, "name": _short(r.debtor.name), "rows": []})
         group = groups[-1]
-        label = nl.pool_share_nl(r.pool) if r.basis == "pool" else nl.basis_label(r.basis)
+        label = nl.pool_share_nl(r.pool, pool_names.get(r.pool or "")) if r.basis == "pool" else nl.basis_label(r.basis)
         if r.correction:
             label += " (correctie)"
         new_invoice = not group["rows"] or group["rows"][-1]["invoice_key"] != (r.invoice, r.correction)

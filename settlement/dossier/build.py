@@ -343,11 +343,13 @@ class LineBuilder:
         if line.pool is None:
             return None
         block = line.trace.get("pool", {})
-        return {"agreement": line.pool, "amount": euro(line.amount),
+        name = self.agreements.get(line.pool, {}).get("name")
+        return {"agreement": line.pool, "name": name, "amount": euro(line.amount),
                 "total": euro(block["total"]) if block.get("total") else "-",
                 "weight_sum": nl.weight_nl(block["weight_sum"]) if block.get("weight_sum") else "-",
                 "anchor": pool_anchor(str(month.month), line.pool, e.run),
-                "month": month_nl(month.month)}
+                "month": month_nl(month.month),
+                "budget": budget_rows(block, month.month, self.names) if block.get("budget") else None}
 
     # -- correction -------------------------------------------------------------------------------
     def _correction(self, block: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -367,8 +369,28 @@ class LineBuilder:
 # Pools of a month
 
 
+def budget_rows(block: dict[str, Any], month: Month, names: Names) -> list[tuple[str, str]]:
+    """A budget pool's month in words (RULES.md §5.3), from a pooled line's trace `pool` block:
+    C, B(Y), B(M), T and the key."""
+    w = nl.BUDGET_POOL
+    total = nl.parse_euros(block["total"])
+    sign = f" ({w['surplus']})" if total < 0 else f" ({w['deficit']})" if total > 0 else ""
+    key = ", ".join(f"{names.municipality(c)} {nl.weight_nl(v)}" for c, v in sorted(block.get("key", {}).items()))
+    return [
+        (w["costs"], f"{euro(block['costs'])}: de som van de regels die de pool in {month_nl(month)} droeg"),
+        (w["budget_year"].format(year=month.year, creditor=names.municipality(block.get("creditor"))),
+         euro(block["budget_year"])),
+        (w["budget_month"].format(month=month_nl(month)), f"{euro(block['budget_month'])}; {w['month_rule']}"),
+        (w["total"], f"{euro(block['costs'])} − {euro(block['budget_month'])} = {euro(block['total'])}{sign}"),
+        ("Verdeelsleutel", f"{key} (som {nl.weight_nl(block['weight_sum'])})" if block.get("weight_sum") else key),
+    ]
+
+
 def pool_section(run: RunInfo, pool, month: Month, names: Names, selection_key: str | None,
-                 lines_of_pool: list[dict[str, Any]], agreements: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                 lines_of_pool: list[dict[str, Any]], agreements: dict[str, dict[str, Any]],
+                 block: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A pool's month: the split of its total with the arithmetic. `block`: the trace `pool` block of
+    one of its lines in this run, for a budget pool's C, B(Y), B(M) (RULES.md §5.3)."""
     weights = dict(pool.weights)
     codes = sorted(weights)
     correction = run.kind == "correction"
@@ -394,6 +416,16 @@ def pool_section(run: RunInfo, pool, month: Month, names: Names, selection_key: 
                          "percent": nl.percent_nl(str(weights[c]), str(weight_sum)) if weight_sum else "-",
                          "exact": "", "floor": "", "rest": "", "extra": False,
                          "share": euro(pool.shares.get(c, 0)), "mine": c == selection_key})
+    head = (f"Het resultaat van de pool in {month_nl(month)} is {euro(pool.total)}: de kosten van de regels die "
+            f"de pool in die maand droeg ({euro(pool.costs)}) min het maanddeel van het historisch budget "
+            f"({euro(pool.budget)}); een negatief resultaat is een overschot dat zo wordt teruggegeven."
+            if a.get("budget") else
+            f"Het totaal van de pool in {month_nl(month)} is {euro(pool.total)}: de som van alle "
+            f"regels die de pool in die maand droeg.")
+    owed = (f"Ieder aandeel is verschuldigd aan de schuldeiser {names.municipality(pool.creditor)}; zijn eigen "
+            f"aandeel blijft bij hem." if pool.total >= 0 else
+            f"Een negatief aandeel betaalt de schuldeiser {names.municipality(pool.creditor)} aan het lid terug "
+            f"(een creditnota); zijn eigen aandeel blijft bij hem.")
     return {
         "anchor": pool_anchor(str(month), pool.agreement, run), "agreement": pool.agreement,
         "title": rule_title(pool.agreement, agreements), "month": month_nl(month), "run": run.id,
@@ -402,16 +434,24 @@ def pool_section(run: RunInfo, pool, month: Month, names: Names, selection_key: 
         "weight_sum": nl.weight_nl(str(weight_sum)), "rows": rows, "ok": ok,
         "remaining": remaining,
         "lines": lines_of_pool,
-        "text": (f"Het totaal van de pool in {month_nl(month)} is {euro(pool.total)}: de som van alle "
-                 f"regels die de pool in die maand droeg. Ieder lid krijgt eerst het naar beneden afgeronde "
+        "budget": (budget_rows(block, month, names) if block and block.get("budget") and not correction
+                   else _budget_rows_of(pool, month, names) if a.get("budget") else None),
+        "text": (f"{head} Ieder lid krijgt eerst het naar beneden afgeronde "
                  f"deel totaal × gewicht / {nl.weight_nl(str(weight_sum))}; de centen die dan nog ontbreken gaan "
                  f"één voor één naar de grootste resten, bij gelijke rest naar de lagere gemeentecode "
-                 f"(RULES.md §5.1 en §6). Ieder aandeel is verschuldigd aan de schuldeiser "
-                 f"{names.municipality(pool.creditor)}; zijn eigen aandeel blijft bij hem."
+                 f"(RULES.md §5.1 en §6). {owed}"
                  if not correction else
                  f"Deze correctie van {month_nl(month)} bevat per lid het verschil tussen het aandeel dat nu volgt "
                  f"en wat eerder definitief is afgerekend (totaal {euro(pool.total)})."),
     }
+
+
+def _budget_rows_of(pool, month: Month, names: Names) -> list[tuple[str, str]]:
+    """A budget pool's month from its stored result alone (no line of it in the dossier, or a
+    correction: then the figures are differences)."""
+    w = nl.BUDGET_POOL
+    return [(w["costs"], euro(pool.costs)), (w["budget_month"].format(month=month_nl(month)), euro(pool.budget)),
+            (w["total"], f"{euro(pool.costs)} − {euro(pool.budget)} = {euro(pool.total)}")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,9 +661,11 @@ def dossier_context(sel: Selection, with_bsn: bool, inline_css: str,
             pooled = [{"anchor": a, "number": num, "client": e.line.client, "placement": e.line.placement,
                        "amount": euro(e.line.amount)}
                       for m2, e, a, num in numbered if m2 is md and e.run.id == run.id and e.line.pool == pool.agreement]
+            block = next((e.line.trace.get("pool") for e in md.entries
+                          if e.run.id == run.id and e.line.pool == pool.agreement and e.line.trace.get("pool")), None)
             pool_sections[k].append(pool_section(run, pool, md.month, names,
                                                  sel.key if sel.subject == "municipality" else None, pooled,
-                                                 sel.agreements))
+                                                 sel.agreements, block))
 
     # clients
     by_client: dict[str, list[tuple[Entry, str, str]]] = defaultdict(list)

@@ -59,7 +59,8 @@ def rule_title(rule: str, agreements: dict[str, dict[str, Any]]) -> str:
         return own
     a = agreements.get(rule)
     if a is not None:
-        return f"{KINDS[a['kind']].title_nl if a['kind'] in KINDS else 'Afspraak'} ‘{rule}’"
+        title = f"{KINDS[a['kind']].title_nl if a['kind'] in KINDS else 'Afspraak'} ‘{rule}’"
+        return f"{a['name']} ({title})" if a.get("name") else title
     return f"Afspraak ‘{rule}’"
 
 
