@@ -629,3 +629,13 @@ def read_budgets(conn: Connection, snapshot_id: int) -> list[Budget]:
     return [Budget(r.municipality, r.year, r.historic, r.objective) for r in conn.execute(
         select(t.c.municipality, t.c.year, t.c.historic, t.c.objective).where(t.c.snapshot_id == snapshot_id)
         .order_by(t.c.municipality, t.c.year))]
+
+
+def read_invoices_of_months(conn: Connection, months: Collection[str]) -> list[db.Invoice]:
+    """The invoices and credit notes of several months (a year statement's), with one query, by
+    month and then in the order they were numbered."""
+    t = db.Invoice.__table__
+    if not months:
+        return []
+    return [db.Invoice(**r._mapping) for r in conn.execute(
+        select(t).where(t.c.month.in_(sorted(months))).order_by(t.c.month, t.c.id))]
