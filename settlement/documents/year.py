@@ -288,9 +288,19 @@ def year_context(ys: YearStatement) -> dict:
     pools = [{"name": p.name, "agreement": p.agreement if p.name != p.agreement else "", "region": p.region,
               "creditor": f"{_short(p.creditor.name)} ({p.creditor.code})",
               "months": p.months, "amount": p.amount} for p in ys.pools]
-    months = [{"name": nl.month_nl(m.month), "final": m.final, "regular": m.regular, "corrections": m.corrections,
-               "total": m.total, "payable_to_others": m.payable_to_others, "receivable": m.receivable}
-              for m in ys.months]
+    months: list[dict] = []  # a final month a row; consecutive months not final one row together
+    for m in ys.months:
+        if m.final:
+            months.append({"name": nl.month_nl(m.month), "final": True, "regular": m.regular,
+                           "corrections": m.corrections, "total": m.total,
+                           "payable_to_others": m.payable_to_others, "receivable": m.receivable})
+        elif months and not months[-1]["final"]:
+            months[-1]["months"].append(m.month)
+        else:
+            months.append({"final": False, "months": [m.month]})
+    for row in months:
+        if not row["final"]:
+            row["name"] = months_nl(row["months"])
     finals = [m for m in ys.months if m.final]
     r = ys.budget
     budget = {
