@@ -10,6 +10,7 @@ municipality.
 
 from __future__ import annotations
 
+import csv
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -57,6 +58,10 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
     months takes a few minutes on two cores). `year_statements`: whose year statements of 2024 to
     render: a region's slug (its municipalities on any day of the year), 'all' or 'none'."""
     documents = [LAST] if documents is None else documents
+    regions = sorted(row["region"] for row in csv.DictReader(open(DATA / "regions.csv", encoding="utf-8")))
+    if year_statements not in ("all", "none", *regions):
+        raise Refused(f"unknown region {year_statements!r} for the year statements: give one of "
+                      f"{', '.join(regions)}, 'all' or 'none'")
     started = time.perf_counter()
     take_over(out)
     db_file = out / DB_NAME
@@ -108,7 +113,4 @@ def year_codes(engine, region: str) -> list[str]:
     from ..budget import region_codes
     with engine.connect() as conn:
         ds, _ = store.read_dataset(conn, store.current_snapshot(conn), frame=True)
-    if region not in ds.regions:
-        raise Refused(f"unknown region {region!r} for the year statements; the regions are: "
-                      f"{', '.join(sorted(ds.regions))}")
     return sorted(region_codes(ds.regions[region], ds.members, YEAR))
