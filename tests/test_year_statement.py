@@ -239,3 +239,55 @@ def test_refusals(database, tmp_path):
     foreign.write_bytes(b"not ours")
     line = one_error(settle(url, "statements", "--year", "2024", "--out", str(tmp_path)))
     assert "would replace jaaroverzicht-2024-0106.pdf" in line and foreign.read_bytes() == b"not ours"
+
+
+BUDGET_POOL = POOL.replace('clients = "historic"', 'clients = "historic"\nbudget = "historic"').replace(
+    "valid_from = 2023-01-01", "valid_from = 2024-01-01\nvalid_to = 2024-12-31")
+
+
+def test_a_budget_pool_with_negative_shares(db_url, monkeypatch, tmp_path):
+    """RULES.md §5.3: B(2024) = 48,000.00, so B(M) = 4,000.00 a month, above the pooled costs (K-H1:
+    January 3,100.00, February 2,900.00): the pool's results -900.00 and -1,100.00 are shared back
+    2:1:1 and billed as credit notes; the creditor bears its share plus B(M) against its budget."""
+    monkeypatch.setenv("SETTLEMENT_WORKERS", "1")
+    w = world()
+    w.client("K-H1", brp=[("woonadres", "0106", "2000-01-01", None)], applications=[("noord", "0106", "2022-06-01")])
+    w.placement("PH1", "K-H1", "BW-INTRA", "noord", "2022-06-01")
+    ds = w.build()
+    ds.budgets = [Budget("0106", 2024, 4_800_000, 0), Budget("1680", 2024, 0, 100_000)]
+    ds.input_hash, ds.agreements_hash = "sha256:budget-pool", "sha256:budget-pool"
+    engine = service.init(db_url)
+    store.save_snapshot(engine, ds, BUDGET_POOL, "test")
+    service.run_months(engine, [Month(2024, 1), Month(2024, 2)])
+    for m in (Month(2024, 1), Month(2024, 2)):
+        service.finalize(engine, m)
+    centrum, member = statement(engine, "0106"), statement(engine, "1680")
+    assert [(p.amount, p.months) for p in centrum.pools] == [(-45_000 - 55_000, 2)]
+    assert centrum.payable == -100_000 and centrum.bases == ()
+    assert centrum.creditor_budget == 400_000 + 400_000
+    assert centrum.budget.costs.historic == -100_000 + 800_000  # its shares and B(M): the lines, less the others'
+    assert centrum.budget.historic_result == 4_800_000 - 700_000
+    assert [(i.kind, i.counterparty.code, i.amount, i.corrects) for i in member.received] == [
+        ("credit_note", "0106", -22_500, None), ("credit_note", "0106", -27_500, None)]
+    assert member.payable == -50_000 and member.budget.costs.historic == -50_000
+    assert [(i.kind, i.counterparty.code, i.amount) for i in centrum.sent] == [
+        ("credit_note", "1680", -22_500), ("credit_note", "1730", -22_500),
+        ("credit_note", "1680", -27_500), ("credit_note", "1730", -27_500)]
+    settle(db_url, "statements", "--year", "2024", "--municipality", "0106", "--out", str(tmp_path))
+    text = " ".join(pdf_text(tmp_path / "jaaroverzicht-2024-0106.pdf").split())
+    assert "Totaal kosten voor uw gemeente -€ 1.000,00" in text
+    assert "het budgetdeel van die pool (€ 8.000,00)" in text
+    assert "Historisch budget (historische cliënten) € 48.000,00 € 7.000,00 € 41.000,00 14,6 %" in text
+    engine.dispose()
+
+
+def test_the_demo_writes_one_regions_year_statements(tmp_path):
+    from settlement.bsn import use_demo_key_if_unset
+    from settlement.demo.run import run_demo
+    use_demo_key_if_unset()
+    run_demo(tmp_path / "demo", echo=lambda _: None, documents=[])
+    folder = tmp_path / "demo" / "documents" / "jaaroverzicht-2024"
+    assert sorted(p.name for p in folder.glob("*.pdf")) == [
+        f"jaaroverzicht-2024-{c}.pdf" for c in ("0148", "0160", "0166", "0175", "0180", "0193", "1708", "1896")]
+    text = " ".join(pdf_text(folder / "jaaroverzicht-2024-0148.pdf").split())
+    assert "Alle maanden van 2024 zijn definitief." in text and "ijv-solidariteit-historisch" in text
