@@ -138,7 +138,8 @@ def build_year(conn: Connection, year: int, municipalities: Collection[str] | No
     lines_of = store.read_run_lines(conn, ids)
     pools_of = store.read_run_pools(conn, ids)
     budgets = {(x.municipality, x.year): x for x in store.read_budgets(conn, snapshot.id)}
-    invoices = [i for i in store.read_invoices_of_months(conn, sorted(finals)) if i.run_id in set(ids)]
+    id_set = set(ids)
+    invoices = [i for i in store.read_invoices_of_months(conn, sorted(finals)) if i.run_id in id_set]
 
     latest = max(used, key=lambda r: (r.finalized_at, r.id))  # type: ignore[arg-type, return-value]
     document_date = _utc_date(latest.finalized_at)
@@ -258,11 +259,10 @@ def months_nl(months: tuple[str, ...] | list[str]) -> str:
 
 
 def _percent(share: Fraction | None) -> str:
-    tenths = b.percent_tenths(share)
-    if tenths is None:
-        return "—"
-    whole, rest = divmod(abs(tenths), 10)
-    return f"{'-' if tenths < 0 else ''}{whole},{rest} %"
+    """The share used as the budget monitor's PDF shows it: '24,5 %'; '—' without a budget."""
+    from ..monitor import percent
+    p = percent(share, comma=True)
+    return "—" if p is None else f"{p} %"
 
 
 def _short(name: str) -> str:
