@@ -617,14 +617,30 @@ def _draw_bar(label: str, done: int, total: int, amount: str, width: int = 30) -
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
-@click.option("--month", required=True, callback=_month, help="The finalised month, YYYY-MM.")
+@click.option("--month", default=None, callback=_month, help="The finalised month, YYYY-MM.")
+@click.option("--year", type=click.IntRange(1900, 9998), default=None,
+              help="Instead of --month: the year statements (jaaroverzichten) of YYYY, one PDF per municipality.")
+@click.option("--municipality", default=None, help="With --year: only this municipality (its code).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("documents"),
               show_default=True, help="Directory for the PDFs.")
 @click.option("--processes", type=click.IntRange(min=1), default=None, help="Worker processes (default: every core).")
 @click.pass_obj
-def statements(obj, month: Month, out: Path, processes: int | None) -> None:
-    """Write the month's statements (afrekeningen) and invoices (facturen) as PDF."""
+def statements(obj, month: Month | None, year: int | None, municipality: str | None, out: Path,
+               processes: int | None) -> None:
+    """Write the month's statements (afrekeningen) and invoices (facturen) as PDF; with --year, the
+    year statements (jaaroverzichten): per municipality its costs by basis, pool shares, months,
+    invoices and credit notes, against its budgets; months not final named."""
     from . import service
+    if (month is None) == (year is None):
+        raise click.UsageError("give either --month YYYY-MM or --year YYYY")
+    if municipality is not None and year is None:
+        raise click.UsageError("--municipality goes with --year")
+    if year is not None:
+        paths = service.write_year_statements(service.open_db(obj["db"]), year, out,
+                                              None if municipality is None else [municipality], processes)
+        click.echo(f"{year}: {len(paths)} year statement(s) written to {out}/")
+        return
+    assert month is not None
     engine, before, bar, total = service.open_db(obj["db"]), _pdfs(out), _progress_bar(f"{month} documents"), [0]
 
     def progress(done: int, of: int) -> None:
@@ -646,7 +662,9 @@ def statements(obj, month: Month, out: Path, processes: int | None) -> None:
               show_default=True, help="Directory for the database and the outputs.")
 @click.option("--documents", "documents", default="2024-12", show_default=True,
               help="Months whose statements and invoices to render as PDF: YYYY-MM[,YYYY-MM...], 'all' or 'none'.")
-def demo(out: Path, documents: str) -> None:
+@click.option("--year-statements", "year_statements", default="ijssel-vecht", show_default=True,
+              help="Whose year statements (jaaroverzichten) of 2024 to render: a region's slug, 'all' or 'none'.")
+def demo(out: Path, documents: str, year_statements: str) -> None:
     """The whole job on the bundled demonstration data."""
     from .demo.run import months, run_demo
     if documents == "all":
@@ -666,7 +684,8 @@ def demo(out: Path, documents: str) -> None:
     if use_demo_key_if_unset():
         click.echo(f"notice: {KEY_ENV} is not set; the demo encrypts its BSNs with the public demonstration key "
                    f"{DEMO_KEY!r} (never use it for real data)")
-    run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"))
+    run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"),
+             year_statements=year_statements)
 
 
 @main.command(epilog=_environment())

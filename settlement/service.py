@@ -379,3 +379,14 @@ def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | 
     children_die_with_this_process()
     paths = render_all(statements, invoices, out, processes=processes, progress=progress, command=command)
     return paths, len(statements), len(invoices)
+
+
+def write_year_statements(engine: SAEngine, year: int, out: Path, municipalities: list[str] | None = None,
+                          processes: int | None = None, command: str = "settle statements") -> list[Path]:
+    """Render the year statements (jaaroverzichten) of `year` from its final runs and finalised
+    corrections; never over a file that no settle command wrote (settlement.outputs)."""
+    from .documents.year import build_year, render_years
+    with engine.connect() as conn:
+        statements = build_year(conn, year, municipalities)
+    children_die_with_this_process()
+    return render_years(statements, out, processes=processes, command=command)

@@ -644,3 +644,13 @@ def read_disputes(conn: Connection, snapshot_id: int) -> tuple[list[Any], list[A
         select(r.c.ruling, r.c.dispute, r.c.placement, r.c.payer, r.c.valid_from, r.c.decided_on, r.c.reference)
         .where(r.c.snapshot_id == snapshot_id).order_by(r.c.ruling))]
     return disputes, rulings
+
+
+def read_invoices_of_months(conn: Connection, months: Collection[str]) -> list[db.Invoice]:
+    """The invoices and credit notes of several months (a year statement's), with one query, by
+    month and then in the order they were numbered."""
+    t = db.Invoice.__table__
+    if not months:
+        return []
+    return [db.Invoice(**r._mapping) for r in conn.execute(
+        select(t).where(t.c.month.in_(sorted(months))).order_by(t.c.month, t.c.id))]
