@@ -317,7 +317,7 @@ def year_context(ys: YearStatement) -> dict:
     if ys.pending:
         notes.append(f"Voor {months_nl(ys.pending)} wacht een correctie op vaststelling; die is niet meegeteld.")
     status = (f"definitief: {months_nl(ys.final_months)}; niet definitief: {not_final}" if ys.missing
-              else f"alle maanden definitief")
+              else "alle maanden definitief")
     title = f"Jaaroverzicht {ys.year} – {muni.name}"
     return {
         "title": title,
