@@ -25,11 +25,21 @@ What is real and what is invented
   Leeuwarden have a few illustrative members only (the seeds list none). The Leidse Regio has the
   five members named in seed 004 and a later cutover (2024-01-01) than the others (2023-01-01),
   to show that the cutover is data.
-- budgets.csv: Emmen, Coevorden and Borger-Odoorn 2023-2025 are copied from seed 000 Bijlage II.
-  All other figures are synthetic: historic budgets of the other centrumgemeenten follow the
-  national "centrumgemeente macrobudget" path of the same Bijlage, objective budgets are the
-  national "objectief verdeeld macrobudget" times the share of inhabitants.
-- The IJssel-Vecht pool key is approximate inhabitants: seed 003 §4.1.2 names no key.
+- Zuid-West-Drenthe's centrumgemeente is Assen (seed 002: centrumgemeente of all nine), although
+  Assen is no member of Zuid-West: its historic clients there stay Assen's.
+- budgets.csv, 2021-2032: Emmen, Coevorden and Borger-Odoorn are REAL, copied figure by figure
+  from seed 000 Bijlage II "Verdeling budgetten" (Emmen's historic budget falls from 13.691.613
+  euros in 2021 to 0 in 2029). All other figures are INVENTED (marked so at _HISTORIC_2023):
+  historic budgets of the other centrumgemeenten are sized to the demo's volumes and follow the
+  national "centrumgemeente macrobudget" path of the same Bijlage; objective budgets are the
+  national "objectief verdeeld macrobudget" times an approximate share of inhabitants.
+- The IJssel-Vecht pool is a budget pool over domain BW only (seed 003 §4.1.2: "huidige cliënten
+  beschermd wonen", "middels het historisch budget gefinancierd"): the members share the costs
+  minus Zwolle's historic budget. Its key, approximate inhabitants, is an assumption (the seed
+  names none).
+- Volumes are invented (see N_BULK_*): enough clients for the budget monitor to mean something
+  against the real budgets; Borger-Odoorn's new clients exceed its objective budget in 2023 and
+  2024 (seed 003 §4.1.1: "de eerste jaren niet toereikend").
 - IBANs (BNG Bank, mod-97 check digits computed here), OINs, addresses, tariffs, clients, BSNs
   (11-proef numbers from 999990000-999999999, the range used for test persons), providers'
   locations and all histories are invented. Town hall addresses are given where known, otherwise
@@ -39,13 +49,15 @@ Which client exercises what
 ---------------------------
 Clients C0001-C0044 are hand-made scenarios, one rule or flag of RULES.md each (``SCENARIOS``
 maps each to a one-line description; ``expected_outcomes()`` gives the status, basis, payer and
-flags the generator's own self-check expects for each scenario placement). The remaining clients
+flags the generator's own self-check expects for each scenario placement). The clients C0045
 up to C0300 are random but valid: one placement each (sometimes an intramural stay followed
 directly by begeleid wonen), a BRP history covering the day before the start, applications in
-the home region, notifications for most EAGLE cross-region placements (some late, some never).
+the home region, notifications for most EAGLE cross-region placements (some late, some never). After them come
+the bulk clients C0301.. (``_bulk_clients``): historic clients in Zuidoost-Drenthe and IJssel-Vecht
+and new intramural clients of Borger-Odoorn in 2023 and 2024.
 
 In short: historic clients in every region (C0001-C0009; pooled in IJssel-Vecht C0001, C0002,
-C0005, C0033), MO (C0010-C0012, C0043), woonplaats (C0013-C0015), reentry (C0016-C0018, C0037,
+C0033; C0005 is WMO, outside the BW budget pool), MO (C0010-C0012, C0043), woonplaats (C0013-C0015), reentry (C0016-C0018, C0037,
 C0044), woonplaats_before_institution (C0019, C0020), vangnet (C0021-C0025), WMO registration
 splits (C0026-C0028), EAGLE on time / late / never (C0029-C0031), no_interregional_agreement
 (C0017, C0032), 365/366-day chain boundaries (C0033-C0038), the Leidse Regio cutover
@@ -75,9 +87,11 @@ SCENARIOS: dict[str, str] = {
              "month price ends on half a cent",
     "C0003": "historic BW-NABIJ in Zuidoost-Drenthe (Coevorden resident) -> Emmen pays (basis historic)",
     "C0004": "historic THUIS-PLUS (WMO) in Zuidoost-Drenthe -> stays with Emmen (basis historic)",
-    "C0005": "historic THUIS-PLUS in IJssel-Vecht -> pooled (the pool covers domains BW and WMO)",
+    "C0005": "historic THUIS-PLUS in IJssel-Vecht -> Zwolle (basis historic): the budget pool covers "
+             "domain BW only",
     "C0006": "historic BW-INTRA in Noord-Midden-Drenthe, Tynaarlo resident -> Assen (basis historic)",
-    "C0007": "historic BW-NABIJ in Zuid-West-Drenthe ending 2024-05-17 -> Hoogeveen (basis historic)",
+    "C0007": "historic BW-NABIJ in Zuid-West-Drenthe ending 2024-05-17 -> Assen (basis historic): Assen "
+             "is the centrumgemeente of Zuid-West's historic clients although no member (seed 002)",
     "C0008": "historic BW-INTRA in Groningen, Westerkwartier resident -> Groningen (basis historic)",
     "C0009": "historic BEGELEID in Leeuwarden region, Smallingerland resident -> Leeuwarden (historic)",
     "C0010": "MO-NACHT in Emmen 2023-02-10..2023-03-20 (mid-month both ends) -> Emmen (basis mo, n/a)",
@@ -193,12 +207,17 @@ REGIONS: list[tuple[str, str, str, date]] = [
     ("ijssel-vecht", "IJssel-Vecht", "0193", date(2023, 1, 1)),
     ("zuidoost-drenthe", "Zuidoost-Drenthe", "0114", date(2023, 1, 1)),
     ("noord-midden-drenthe", "Noord- en Midden-Drenthe", "0106", date(2023, 1, 1)),
-    ("zuid-west-drenthe", "Zuid-West-Drenthe", "0118", date(2023, 1, 1)),
+    # seed 002: Assen was centrumgemeente of all nine; its historic clients in Zuid-West stay Assen's
+    # although Assen is no member of Zuid-West (INTERFACE.md v2 allows that)
+    ("zuid-west-drenthe", "Zuid-West-Drenthe", "0106", date(2023, 1, 1)),
     ("groningen", "Groningen", "0014", date(2023, 1, 1)),
     ("leeuwarden", "Leeuwarden", "0080", date(2023, 1, 1)),
     ("leidse-regio", "Leidse Regio", "0546", date(2024, 1, 1)),
 ]
 CENTRUM = {r[0]: r[2] for r in REGIONS}
+# where a region's intramural places and opvang mostly are: the centrumgemeente, except in Zuid-West
+# (its centrumgemeente Assen lies outside it): Hoogeveen, an assumption
+FACILITY_TOWN = {**CENTRUM, "zuid-west-drenthe": "0118"}
 CUTOVER = {r[0]: r[3] for r in REGIONS}
 IJV, ZOD, NMD, ZWD, GRO, LEE, LEI = (r[0] for r in REGIONS)
 
@@ -273,25 +292,52 @@ PROVIDERS: dict[str, dict[str, list[str]]] = {
 
 POOL_ID = "ijv-solidariteit-historisch"
 POOL_VALID = (date(2023, 1, 1), date(2025, 12, 31))
-POOL_DOMAINS = ("BW", "WMO")
+POOL_DOMAINS = ("BW",)  # seed 003 §4.1.2: "huidige cliënten beschermd wonen"
+POOL_NAME = "Solidariteit historisch budget IJssel-Vecht"
 EAGLE_ID = "eagle"
 EAGLE_REGIONS = (ZOD, NMD, GRO, LEE)
 EAGLE_FROM = date(2023, 1, 1)
 NOTIFY_WITHIN = 14
 
-# seed 000 Bijlage II (Zuidoost-Drenthe), euros: municipality -> year -> (historic, objective)
-_SEED_BUDGETS = {
-    "0114": {2023: (11879780, 915682), 2024: (8872794, 2916350), 2025: (6373395, 4594459)},
-    "0109": {2023: (0, 298810), 2024: (0, 951679), 2025: (0, 1499288)},
-    "1681": {2023: (0, 223567), 2024: (0, 712038), 2025: (0, 1121754)},
+BUDGET_YEARS = tuple(range(2021, 2033))  # the ingroeipad of seed 000 Bijlage II: 2021-2032
+
+# REAL: seed 000 (Regiovisie Zuidoost-Drenthe), Bijlage II "Verdeling budgetten", the column
+# "Gemeentelijk budget" (Historisch, Objectief) of each municipality's table, whole euros, copied
+# figure by figure. Municipality -> year -> (historic, objective).
+_SEED_BUDGETS: dict[str, dict[int, tuple[int, int]]] = {
+    # Bijlage II, table "Emmen" (the centrumgemeente: historic 13.691.613 in 2021, 0 from 2029)
+    "0114": {2021: (13691613, 0), 2022: (13181651, 0), 2023: (11879780, 915682),
+             2024: (8872794, 2916350), 2025: (6373395, 4594459), 2026: (4295458, 6004437),
+             2027: (2565215, 7189240), 2028: (1127057, 8188057), 2029: (0, 8988782),
+             2030: (0, 9071855), 2031: (0, 9154928), 2032: (0, 9238001)},
+    # Bijlage II, table "Coevorden" (no historic budget: not a centrumgemeente)
+    "0109": {2021: (0, 0), 2022: (0, 0), 2023: (0, 298810), 2024: (0, 951679),
+             2025: (0, 1499288), 2026: (0, 1959400), 2027: (0, 2346031), 2028: (0, 2671970),
+             2029: (0, 2933267), 2030: (0, 2960376), 2031: (0, 2987485), 2032: (0, 3014593)},
+    # Bijlage II, table "Borger-Odoorn"
+    "1681": {2021: (0, 0), 2022: (0, 0), 2023: (0, 223567), 2024: (0, 712038),
+             2025: (0, 1121754), 2026: (0, 1466006), 2027: (0, 1755280), 2028: (0, 1999145),
+             2029: (0, 2194645), 2030: (0, 2214928), 2031: (0, 2235210), 2032: (0, 2255493)},
 }
-# seed 000 Bijlage II "Macrobudgetten", cents
-_MACRO_CENTRUM = {2023: 128492924155, 2024: 95969051813, 2025: 68935298563}
-_MACRO_OBJECTIVE = {2023: 14144775845, 2024: 46718648187, 2025: 73812101437}
-_NL_INHABITANTS = 17_800_000
-# synthetic historic budget 2023 (euros) of the centrumgemeenten the seeds give no table for
-_HISTORIC_2023 = {"0193": 41_500_000, "0106": 19_800_000, "0118": 9_400_000, "0014": 58_300_000,
-                  "0080": 52_600_000, "0546": 47_900_000}
+# REAL: seed 000 Bijlage II, table "Macrobudgetten", rows "Centrumgemeente macrobudget" and
+# "Objectief verdeeld macrobudget", cents. Used only as the PATH along which the invented budgets
+# below move from year to year.
+_MACRO_CENTRUM = {2021: 148089900000, 2022: 142574100000, 2023: 128492924155, 2024: 95969051813,
+                  2025: 68935298563, 2026: 46460118110, 2027: 27745627375, 2028: 12190362603,
+                  2029: 0, 2030: 0, 2031: 0, 2032: 0}
+_MACRO_OBJECTIVE = {2021: 0, 2022: 0, 2023: 14144775845, 2024: 46718648187, 2025: 73812101437,
+                    2026: 96349681890, 2027: 115064172625, 2028: 130619437397, 2029: 142809800000,
+                    2030: 142809800000, 2031: 142809800000, 2032: 142809800000}
+_NL_INHABITANTS = 17_800_000  # INVENTED round figure (about the Dutch population of 2022)
+# INVENTED: the historic budget 2023 (euros) of the centrumgemeenten the seeds give no table for;
+# other years follow the national path above. The seeds give no figure for them, and a real one
+# (tens of millions) would dwarf the demo's few hundred clients: each is sized to the demo's
+# historic costs of its region in 2023 (about 1.2 times them; Zwolle's about equal, so that the
+# IJssel-Vecht budget pool shows months short and months with a surplus). Assen's covers Noord- en
+# Midden-Drenthe and Zuid-West-Drenthe (seed 002).
+_HISTORIC_2023 = {"0193": 1_440_000, "0106": 1_000_000, "0014": 950_000,
+                  "0080": 260_000, "0546": 250_000}
+# INVENTED objective budgets: the national objective macrobudget times the share of inhabitants.
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -565,12 +611,12 @@ def _scenarios(ds: Dataset) -> None:  # noqa: PLR0915 - one block per scenario, 
     p = ds.place(c, "THUIS-PLUS", ZOD, "Cosis", "1681", "2022-05-01")
     ds.expect(p, "historic", "historic", "0114")
 
-    # C0005 historic THUIS-PLUS in IJssel-Vecht -> pooled
+    # C0005 historic THUIS-PLUS in IJssel-Vecht -> Zwolle (the budget pool is BW only)
     c = ds.client("C0005")
     ds.reg(c, "0160", "woonadres", "2001-02-01")
     ds.app(c, IJV, "0160", "2022-09-12")
     p = ds.place(c, "THUIS-PLUS", IJV, "Tactus", "0160", "2022-10-01", "2024-03-31")
-    ds.expect(p, "historic", "pool", None)
+    ds.expect(p, "historic", "historic", "0193")
 
     # C0006 historic BW-INTRA in Noord-Midden-Drenthe, Tynaarlo resident -> Assen
     c = ds.client("C0006")
@@ -580,13 +626,13 @@ def _scenarios(ds: Dataset) -> None:  # noqa: PLR0915 - one block per scenario, 
     p = ds.place(c, "BW-INTRA", NMD, "GGZ Drenthe", "0106", "2021-11-01")
     ds.expect(p, "historic", "historic", "0106")
 
-    # C0007 historic BW-NABIJ in Zuid-West-Drenthe ending mid-month -> Hoogeveen
+    # C0007 historic BW-NABIJ in Zuid-West-Drenthe ending mid-month -> Assen (seed 002)
     c = ds.client("C0007")
     ds.reg(c, "0119", "woonadres", "2014-08-01", "2022-03-31")
     ds.reg(c, "0118", "woonadres", "2022-04-01")
     ds.app(c, ZWD, "0119", "2022-03-01")
     p = ds.place(c, "BW-NABIJ", ZWD, "Stichting Philadelphia", "0118", "2022-04-01", "2024-05-17")
-    ds.expect(p, "historic", "historic", "0118")
+    ds.expect(p, "historic", "historic", "0106")
 
     # C0008 historic BW-INTRA in Groningen -> Groningen
     c = ds.client("C0008")
@@ -945,7 +991,7 @@ def _random_client(ds: Dataset, cid: str) -> None:
         end = None  # still in care at the end of the demonstration period
 
     if product in ("BW-INTRA", "MO-NACHT", "MO-24"):
-        location = CENTRUM[care] if rng.random() < 0.6 else rng.choice(members)
+        location = FACILITY_TOWN[care] if rng.random() < 0.6 else rng.choice(members)
     elif product == "THUIS-PLUS":
         location = home
     else:
@@ -1028,6 +1074,68 @@ def _random_notifications(ds: Dataset, first_random_pid: int) -> None:
             ds.notify(p.pid, payer, p.start + timedelta(days=rng.randint(NOTIFY_WITHIN + 1, 75)))
 
 
+# --------------------------------------------------------------------------- bulk clients
+
+# INVENTED volumes, after the random clients (which they leave unchanged): enough clients for the
+# budget monitor to mean something against the real budgets of seed 000 Bijlage II.
+# - Zuidoost-Drenthe: historic clients in care since 2020-2022, Emmen's (basis historic), part of
+#   Emmen's historic budget;
+# - Borger-Odoorn: new intramural clients arriving early in 2023 and 2024, more than its objective
+#   budget of 2023 (223.567 euros) carries: the worry of seed 003 §4.1.1 that the objective budget
+#   is "de eerste jaren niet toereikend";
+# - IJssel-Vecht: more historic clients, pooled in the budget pool.
+N_BULK_ZOD_HISTORIC = 140
+N_BULK_IJV_HISTORIC = 20
+BULK_BORGER_ODOORN_NEW = {2023: 7, 2024: 9}
+N_BULK = N_BULK_ZOD_HISTORIC + N_BULK_IJV_HISTORIC + sum(BULK_BORGER_ODOORN_NEW.values())
+
+
+def _bulk_historic(ds: Dataset, cid: str, care: str) -> None:
+    rng = ds.rng
+    c = ds.client(cid)
+    members = ds.members_on(care, date(2022, 1, 1))
+    home = rng.choice(members)
+    start = _day_between(rng, date(2020, 1, 1), date(2022, 10, 31))
+    product = rng.choices(["BW-INTRA", "BW-NABIJ", "BEGELEID"], weights=[5, 3, 2])[0]
+    end = None if rng.random() < 0.5 else _day_between(rng, date(2023, 2, 1), date(2024, 11, 30))
+    location = FACILITY_TOWN[care] if product == "BW-INTRA" else home
+    first_home = _day_between(rng, date(1990, 1, 1), date(2018, 12, 31))
+    ds.reg(c, home, "woonadres", first_home, start - ONE)
+    if product == "BW-INTRA":
+        ds.reg(c, location, "institution", start, end)
+        if end is not None:
+            ds.reg(c, home, "woonadres", end + ONE)
+    else:
+        ds.reg(c, home, "woonadres", start)
+    ds.app(c, care, home, start - timedelta(days=rng.randint(3, 60)))
+    ds.place(c, product, care, rng.choice(PROVIDERS[care]["BW"]), location, start, end,
+             "PGB" if product != "BW-INTRA" and rng.random() < 0.2 else "ZIN")
+
+
+def _bulk_new_borger_odoorn(ds: Dataset, cid: str, year: int) -> None:
+    rng = ds.rng
+    c = ds.client(cid)
+    start = _day_between(rng, date(year, 1, 2), date(year, 3, 31))
+    ds.reg(c, "1681", "woonadres", _day_between(rng, date(1990, 1, 1), date(2018, 12, 31)), start - ONE)
+    ds.reg(c, "0114", "institution", start)
+    ds.app(c, ZOD, "1681", start - timedelta(days=rng.randint(3, 30)))
+    ds.place(c, "BW-INTRA", ZOD, rng.choice(PROVIDERS[ZOD]["BW"]), "0114", start)
+
+
+def _bulk_clients(ds: Dataset, first: int) -> None:
+    n = first
+    for _ in range(N_BULK_ZOD_HISTORIC):
+        _bulk_historic(ds, f"C{n:04d}", ZOD)
+        n += 1
+    for _ in range(N_BULK_IJV_HISTORIC):
+        _bulk_historic(ds, f"C{n:04d}", IJV)
+        n += 1
+    for year, count in sorted(BULK_BORGER_ODOORN_NEW.items()):
+        for _ in range(count):
+            _bulk_new_borger_odoorn(ds, f"C{n:04d}", year)
+            n += 1
+
+
 # --------------------------------------------------------------------------- tariffs and budgets
 
 def _tariffs() -> list[tuple[str, str, date, date | None, int]]:
@@ -1044,11 +1152,12 @@ def _tariffs() -> list[tuple[str, str, date, date | None, int]]:
 
 
 def _budgets() -> list[tuple[str, int, int, int]]:
-    """(municipality, year, historic, objective) in whole euros."""
+    """(municipality, year, historic, objective) in whole euros: real for the three municipalities
+    of seed 000 Bijlage II, invented for all others (see _HISTORIC_2023, _MACRO_*)."""
     rows = []
     for code, *_rest in MUNICIPALITIES:
         inhabitants = MUNI[code][5]
-        for year in (2023, 2024, 2025):
+        for year in BUDGET_YEARS:
             if code in _SEED_BUDGETS:
                 historic, objective = _SEED_BUDGETS[code][year]
             else:
@@ -1067,15 +1176,19 @@ def _agreements_toml() -> str:
     return f"""\
 # Agreements of the demonstration dataset (written by tests/demo_generator.py).
 
-# IJssel-Vecht: the eight municipalities carry the historic clients' costs together for the
-# first three years [003, par. 4.1.2]. The seed names no key; approximate inhabitants are used.
+# IJssel-Vecht: the eight municipalities are solidary for the first three years in the costs of
+# the current clients beschermd wonen, "middels het historisch budget gefinancierd" [003, par.
+# 4.1.2]: they share the result, the costs minus Zwolle's historic budget. The seed names no key;
+# approximate inhabitants are used (an assumption).
 [[agreement]]
 id = "{POOL_ID}"
+name = "{POOL_NAME}"
 kind = "pool"
 region = "{IJV}"
 valid_from = {POOL_VALID[0].isoformat()}
 valid_to = {POOL_VALID[1].isoformat()}
 clients = "historic"
+budget = "historic"
 domains = [{domains}]
 [agreement.weights]
 {weights}
@@ -1094,13 +1207,14 @@ late_notification = "shift"
 # --------------------------------------------------------------------------- generation
 
 def build(seed: int = DEFAULT_SEED, clients: int = N_CLIENTS) -> Dataset:
-    ds = Dataset(random.Random(seed), clients)
+    ds = Dataset(random.Random(seed), clients + N_BULK)
     _scenarios(ds)
     assert sorted(ds.clients) == sorted(SCENARIOS), "SCENARIOS and the scenario code disagree"
     first_random_pid = len(ds.placements)
     for i in range(len(ds.clients) + 1, clients + 1):
         _random_client(ds, f"C{i:04d}")
     _random_notifications(ds, first_random_pid)
+    _bulk_clients(ds, clients + 1)
     return ds
 
 
@@ -1171,8 +1285,8 @@ def _self_check(ds: Dataset, tariffs: list, budgets: list) -> None:  # noqa: C90
     assert len({_municipality_iban(c) for c in codes}) == len(codes)
 
     # regions and members
-    for slug, _, centrum, cutover in REGIONS:
-        assert centrum in ds.members_on(slug, cutover), slug
+    for slug, _, centrum, cutover in REGIONS:  # Zuid-West's centrumgemeente is Assen, no member
+        assert centrum in ds.members_on(slug, cutover) or (slug, centrum) == (ZWD, "0106"), slug
     for r, m, vf, vt in REGION_MEMBERS:
         assert r in CENTRUM and m in codes and (vt is None or vf <= vt)
     for m in codes:  # a municipality is in at most one region on any day

@@ -7,10 +7,24 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+import shutil
+
 import sqlalchemy as sa
 
 from settlement import store
 from settlement.loader import load_dir
+
+
+def data_before_budget_pools(source: Path, tmp: Path) -> Path:
+    """A copy of the dataset `source` in `tmp`/data as the revisions before 0007 could store it:
+    budget pools (RULES.md §5.3) are v2, and the pool_share of 0001..0006 has no column for a
+    pool's budget part, so the IJssel-Vecht pool is the plain cost pool it was."""
+    data = Path(tmp) / "data-before-budget-pools"
+    shutil.copytree(source, data)
+    toml = (data / "agreements.toml").read_text(encoding="utf-8")
+    assert toml.count('budget = "historic"\n') == 1, "the demo has one budget pool"
+    (data / "agreements.toml").write_text(toml.replace('budget = "historic"\n', ""), encoding="utf-8")
+    return data
 
 
 def load_as_before_0004(engine, directory: Path):

@@ -346,7 +346,7 @@ def test_no_bsn_in_any_message_about_clients(monkeypatch, tmp_path):
 
 # -- migration 0004 ---------------------------------------------------------------------------------
 
-def test_upgrading_a_0003_database_with_data(monkeypatch, db_url):
+def test_upgrading_a_0003_database_with_data(monkeypatch, db_url, tmp_path):
     """A database of schema 0003 with a loaded dataset (plain BSNs) and a finalised month: without
     a key the upgrade stops before changing anything; with one, every BSN is moved into the keyed
     hash and the ciphertext, no plain BSN is left in a copy of the database, the month still
@@ -362,7 +362,9 @@ def test_upgrading_a_0003_database_with_data(monkeypatch, db_url):
     old = sa.MetaData()
     old.reflect(engine)  # the tables as 0003 made them: the BSN in plain text in client.bsn
     assert "bsn" in old.tables["client"].c
-    _fill(engine, dict(old.tables))  # what 0003's code wrote: the snapshot, a final month with its invoices
+    from tests.legacy import data_before_budget_pools
+    # what 0003's code wrote: the snapshot (the demo data as 0003 could store them), a final month
+    _fill(engine, dict(old.tables), data_before_budget_pools(DATA, tmp_path))
     engine.dispose()
     numbers = demo_bsns()
     assert numbers["C0001"] in raw_dump(db_url)

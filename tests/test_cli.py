@@ -86,7 +86,11 @@ def test_run_export_explain(loaded, tmp_path):
         whole, cents = line["amount"].split(".")
         assert len(cents) == 2
     cents = lambda s: int(s.replace(".", ""))
-    assert sum(cents(l["amount"]) for l in doc["lines"]) == sum(cents(t["payable"]) for t in doc["totals"].values())
+    # conservation with the budget pools' B(M) (RULES.md §5.3): IJssel-Vecht's B(2024-03) = 89625.84
+    budgets = sum(cents(p["budget"]) for p in doc["pools"])
+    assert budgets == 8962584
+    assert sum(cents(l["amount"]) for l in doc["lines"]) == \
+        sum(cents(t["payable"]) for t in doc["totals"].values()) + budgets
     # stdout export equals the file, byte for byte, and a re-run gives the same export but for
     # the id of its new draft run
     assert settle(loaded, "export", "--month", MONTH).output == out.read_text(encoding="utf-8")

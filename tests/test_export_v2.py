@@ -153,18 +153,21 @@ def test_a_correction_export_says_it_holds_differences(db_url, tmp_path):
 
 
 def test_pools_carry_costs_and_budget(db_url):
-    """The IJssel-Vecht pool of March 2024 pools 22 historic lines: 7 x 4335.35 + 9 x 2428.85 +
-    3 x 737.25 + 3 x 1485.45 = 58875.20. A cost pool has no budget part: costs = total."""
+    """The IJssel-Vecht budget pool (domain BW) of March 2024 pools 34 historic lines, all whole
+    months: C = 19 x 4335.35 (BW-INTRA, 31 x 139.85) + 10 x 2428.85 (BW-NABIJ, 31 x 78.35) +
+    5 x 1485.45 (BEGELEID) = 82371.65 + 24288.50 + 7427.25 = 114087.40. Zwolle's historic budget
+    2024 is 1075510.00 (budgets.csv): 107551000 cents = 12 x 8962583 + 4, the 4 cents to January..April
+    (RULES.md §5.3, ties to the earlier month), so B(M) = 89625.84 and T = C - B(M) = 24461.56."""
     loaded(db_url)
     settle(db_url, "run", "--month", MONTH)
     _, doc = exported(db_url)
     (pool,) = doc["pools"]
     assert list(pool) == ["agreement", "creditor", "costs", "budget", "total", "shares"]
     pooled = sorted(l["amount"] for l in doc["lines"] if l["pool"] == "ijv-solidariteit-historisch")
-    assert pooled == sorted(["4335.35"] * 7 + ["2428.85"] * 9 + ["737.25"] * 3 + ["1485.45"] * 3)
+    assert pooled == sorted(["4335.35"] * 19 + ["2428.85"] * 10 + ["1485.45"] * 5)
     assert (pool["agreement"], pool["creditor"], pool["costs"], pool["budget"], pool["total"]) == \
-           ("ijv-solidariteit-historisch", "0193", "58875.20", "0.00", "58875.20")
-    assert sum(int(v.replace(".", "")) for v in pool["shares"].values()) == 5887520
+           ("ijv-solidariteit-historisch", "0193", "114087.40", "89625.84", "24461.56")
+    assert sum(int(v.replace(".", "")) for v in pool["shares"].values()) == 2446156
 
 
 @dataclass(frozen=True)

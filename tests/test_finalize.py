@@ -518,19 +518,23 @@ def test_migrations_match_the_models(loaded):
     engine_.dispose()
 
 
-def test_init_upgrades_a_0001_database_with_data(db_url):
+def test_init_upgrades_a_0001_database_with_data(db_url, tmp_path):
     """A database made by the previous version (schema 0001, data loaded, a draft run written with
-    0001's columns) is upgraded by `settle init`; the draft keeps its lines and can be finalised."""
+    0001's columns) is upgraded by `settle init`; the draft keeps its lines and can be finalised.
+    The demo data as 0001 could store them (tests.legacy.data_before_budget_pools)."""
     import sqlalchemy as sa
     from alembic import command
+
+    from tests.legacy import data_before_budget_pools, load_as_before_0004
+
+    data = data_before_budget_pools(DATA, tmp_path)
 
     engine_ = db.make_engine(db_url)
     cfg = migrate.alembic_config(engine_)
     with engine_.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-    from tests.legacy import load_as_before_0004
-    snapshot, ds, agreements = load_as_before_0004(engine_, DATA)  # as 0001's load wrote it (plain BSNs)
+    snapshot, ds, agreements = load_as_before_0004(engine_, data)  # as 0001's load wrote it (plain BSNs)
     old = sa.MetaData()
     old.reflect(engine_)  # the tables as 0001 made them
     assert "finalized_at" not in old.tables["run"].c and "invoice" not in old.tables

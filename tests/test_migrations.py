@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -30,6 +31,7 @@ from settlement.demo.run import DATA
 from settlement.engine import Engine, engine_info
 from settlement.loader import load_dir
 from settlement.periods import Month
+from tests.legacy import data_before_budget_pools
 
 FINAL_MONTH, DRAFT_MONTH, NEW_MONTH = "2024-02", "2024-03", "2024-04"
 FACTS = {"municipality": "municipalities", "region": "regions", "region_member": "members", "product": "products",
@@ -74,10 +76,11 @@ def _row(table: sa.Table, values: dict) -> dict:
     return {k: v for k, v in values.items() if k in table.c}
 
 
-def _fill(engine: sa.Engine, tables: dict[str, sa.Table]) -> dict:
-    """Write what the code of that revision wrote: a snapshot, a draft run, a final run with
-    invoices when the schema has them. Returns what the checks need."""
-    ds, agreements = load_dir(DATA)
+def _fill(engine: sa.Engine, tables: dict[str, sa.Table], data: Path = DATA) -> dict:
+    """Write what the code of that revision wrote: a snapshot of `data` (for a revision before 0007
+    the demo data without their budget pool, tests.legacy.data_before_budget_pools), a draft run, a
+    final run with invoices when the schema has them. Returns what the checks need."""
+    ds, agreements = load_dir(data)
     info = engine_info()
     codes = sorted(ds.municipalities)
     eng = Engine(ds, agreements)
@@ -87,7 +90,7 @@ def _fill(engine: sa.Engine, tables: dict[str, sa.Table]) -> dict:
     with engine.begin() as conn:
         snapshot_id = conn.execute(tables["snapshot"].insert().values(**_row(tables["snapshot"], dict(
             input_hash=ds.input_hash, agreements_hash=ds.agreements_hash,
-            agreements_toml=(DATA / "agreements.toml").read_text(encoding="utf-8"), source=str(DATA.resolve()),
+            agreements_toml=(data / "agreements.toml").read_text(encoding="utf-8"), source=str(data.resolve()),
             seq=1, loaded_at=now - timedelta(days=40))))).inserted_primary_key[0]
         for name, attr in FACTS.items():
             value = getattr(ds, attr)
@@ -184,12 +187,13 @@ def _gapless(url: str) -> int:
 
 
 @pytest.mark.parametrize("revision", EARLIER)
-def test_upgrade_with_data_from(revision, db_url):
+def test_upgrade_with_data_from(revision, db_url, tmp_path):
     _upgrade_to(db_url, revision)
     engine = db.make_engine(db_url)
     old = sa.MetaData()
     old.reflect(engine)  # the tables as revision `revision` made them
-    expected = _fill(engine, dict(old.tables))
+    data = data_before_budget_pools(DATA, tmp_path)  # every earlier revision is before 0007
+    expected = _fill(engine, dict(old.tables), data)
     before = _contents(engine)
     engine.dispose()
 
@@ -214,7 +218,7 @@ def test_upgrade_with_data_from(revision, db_url):
                sorted(repr(tuple(r[i] for i in pick_new)) for r in after[table][1]), f"rows of {table} changed"
 
     # the loaded data is recognised (BSNs included, they are part of the input hash)
-    assert "unchanged: already the current snapshot" in settle(db_url, "load", str(DATA))
+    assert "unchanged: already the current snapshot" in settle(db_url, "load", str(data))
     # the old draft: exported as it was written, finalised now, verified against its snapshot
     run_id, text, _ = expected[DRAFT_MONTH]
     assert settle(db_url, "export", "--month", DRAFT_MONTH) == text

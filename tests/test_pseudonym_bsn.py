@@ -165,7 +165,7 @@ def test_other_identifiers_that_are_bsns_are_refused(tmp_path):
     assert sorted(problems) == sorted(
         expected(placement, "placement", "this placement id is the BSN of client C0003 (line 4 of clients.csv)")
         + expected(provider, "provider", "this provider looks like a BSN (nine digits passing the 11-proef)")
-        + [f"agreements.toml:6: id: this agreement id looks like a BSN (nine digits passing the 11-proef)"
+        + [f"agreements.toml:8: id: this agreement id looks like a BSN (nine digits passing the 11-proef)"
            f"{MESSAGE_END}"])
 
 

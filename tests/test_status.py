@@ -1,10 +1,12 @@
 """`settle status` (where the database stands) and `settle run`'s output (--quiet, --format json,
 --all, the note on net, warnings), on SQLite and PostgreSQL, with the bundled demo data.
 
-The demo's figures used below, as its exports give them: 2024-01 161 lines and 28 invoices,
-2024-02 167 lines and 30 invoices, 2024-03 171 lines and 30 invoices, 2024-04 170 lines. In
-March 2024 Heerenveen (0074) and Zoeterwoude (0638) pay and receive nothing; the dataset has 31
-municipalities, 300 clients and 320 placements. P00013 (BW-INTRA, payer Dalfsen 0148, creditor
+The demo's figures used below, as its exports give them: 2024-01 161 + 129 lines and 28 + 1
+invoices, 2024-02 167 + 129 lines and 30 + 1 invoices, 2024-03 171 + 127 lines and 30 + 1 invoices,
+2024-04 170 + 124 lines (the first 300 clients' lines plus one per bulk placement in care; the
+invoice more is Assen's to Hoogeveen, Assen being Zuid-West's centrumgemeente). In March 2024
+Heerenveen (0074) and Zoeterwoude (0638) pay and receive nothing; the dataset has 31
+municipalities, 300 + 176 clients and 320 + 176 placements. P00013 (BW-INTRA, payer Dalfsen 0148, creditor
 Zwolle 0193) costs 29 x EUR 139.85 = EUR 4055.65 in February and 31 x 139.85 = 4335.35 in March:
 a declaration of EUR 4000.00 makes a correction of one line in each (-55.65 and -335.35), and
 finalising March's gives one credit note (Zwolle to Dalfsen).
@@ -78,11 +80,13 @@ def test_status_without_schema_says_run_init(db_url):
 def test_status_of_a_loaded_database_before_any_run(loaded):
     doc = status(loaded)
     snap = doc["snapshot"]
-    assert (snap["id"], snap["clients"], snap["placements"], doc["snapshots"]) == (1, 300, 320, 1)
+    # 300 clients with 320 placements, and 176 bulk clients of one placement each (tests/demo_generator.py
+    # N_BULK: 140 + 20 + 7 + 9)
+    assert (snap["id"], snap["clients"], snap["placements"], doc["snapshots"]) == (1, 476, 496, 1)
     assert snap["source"] == str(DATA.resolve()) and snap["input_hash"].startswith("sha256:")
     assert doc["months"] == []
     text = ok(loaded, "status").stdout
-    assert "current snapshot 1 (of 1 loaded)" in text and "300 clients, 320 placements" in text
+    assert "current snapshot 1 (of 1 loaded)" in text and "476 clients, 496 placements" in text
     assert f"input {snap['input_hash'][:19]}" in text  # sha256: and 12 hex digits
     assert "no month has been settled yet" in text
 
@@ -90,7 +94,9 @@ def test_status_of_a_loaded_database_before_any_run(loaded):
 def test_status_draft_final_corrected_and_stale(loaded, tmp_path):
     ok(loaded, "run", "--from", "2024-01", "--to", "2024-04")
     exported = {m: json.loads(ok(loaded, "export", "--month", m).stdout) for m in ("2024-01", "2024-02", "2024-03")}
-    assert [len(exported[m]["lines"]) for m in sorted(exported)] == [161, 167, 171]
+    # the 161, 167 and 171 lines of the first 300 clients plus one line per bulk placement in care that
+    # month (129, 129 and 127: each has one payer, or the pool, for the whole month)
+    assert [len(exported[m]["lines"]) for m in sorted(exported)] == [161 + 129, 167 + 129, 171 + 127]
     for m in ("2024-01", "2024-02", "2024-03"):
         ok(loaded, "finalize", "--month", m)
     ok(loaded, "load", str(changed_data(tmp_path)))  # snapshot 2: 2024-04's draft is now stale
@@ -106,12 +112,16 @@ def test_status_draft_final_corrected_and_stale(loaded, tmp_path):
     summary = {m: (v["state"], [(r["kind"], r["final"], r["lines"], r["invoices"], r["credit_notes"], r["snapshot"])
                                 for r in v["runs"]], v["stale"], v["invoices"], v["credit_notes"])
                for m, v in months.items()}
+    # lines: the first 300 clients' plus one per bulk placement in care (129, 129, 127, 124); invoices:
+    # one more each month, Assen to Hoogeveen (Assen is Zuid-West's centrumgemeente and so the creditor
+    # of its lines: Hoogeveen's own new clients, once lines Hoogeveen owed itself, are now invoiced)
     assert summary == {
-        "2024-01": ("final", [("final", True, 161, 28, 0, 1)], False, 28, 0),
-        "2024-02": ("final + draft correction", [("final", True, 167, 30, 0, 1), ("correction", False, 1, 0, 0, 2)],
-                    False, 30, 0),
-        "2024-03": ("corrected", [("final", True, 171, 30, 0, 1), ("correction", True, 1, 0, 1, 2)], False, 30, 1),
-        "2024-04": ("draft", [("draft", False, 170, 0, 0, 1)], True, 0, 0),
+        "2024-01": ("final", [("final", True, 161 + 129, 28 + 1, 0, 1)], False, 29, 0),
+        "2024-02": ("final + draft correction", [("final", True, 167 + 129, 30 + 1, 0, 1),
+                                                 ("correction", False, 1, 0, 0, 2)], False, 31, 0),
+        "2024-03": ("corrected", [("final", True, 171 + 127, 30 + 1, 0, 1), ("correction", True, 1, 0, 1, 2)],
+                    False, 31, 1),
+        "2024-04": ("draft", [("draft", False, 170 + 124, 0, 0, 1)], True, 0, 0),
     }
     # the run ids are the stored ones; a correction names the final run it corrects
     for m, v in months.items():
@@ -120,12 +130,12 @@ def test_status_draft_final_corrected_and_stale(loaded, tmp_path):
             assert r["corrects"] == (final["id"] if r["kind"] == "correction" else None)
         assert v["draft"] == next((r["id"] for r in v["runs"] if not r["final"]), None)
     # the invoices counted are the exports' (each final run's own)
-    assert months["2024-01"]["runs"][0]["invoices"] == len(exported["2024-01"]["invoices"]) == 28
+    assert months["2024-01"]["runs"][0]["invoices"] == len(exported["2024-01"]["invoices"]) == 28 + 1
 
     text = ok(loaded, "status").stdout
     row = {line.split()[0]: line for line in text.splitlines() if line[:4] == "2024"}
-    assert "final + draft correction" in row["2024-02"] and "167 + 1" in row["2024-02"]
-    assert "corrected" in row["2024-03"] and "171 + 1" in row["2024-03"]
+    assert "final + draft correction" in row["2024-02"] and "296 + 1" in row["2024-02"]  # 167 + 129 lines, 1 correction line
+    assert "corrected" in row["2024-03"] and "298 + 1" in row["2024-03"]  # 171 + 127
     assert "stale: run the month again" in row["2024-04"]
     assert "stale" not in row["2024-01"] + row["2024-02"] + row["2024-03"]
     assert "the draft of 2024-04 was computed on an earlier snapshot" in text and "settle finalize" in text
@@ -172,7 +182,7 @@ def test_run_table_leaves_out_zero_rows_unless_all_and_explains_net(loaded):
 def test_run_quiet_prints_one_line_per_month(loaded):
     r = ok(loaded, "run", "--month", "2024-03", "--quiet")
     assert r.stdout.splitlines() == [r.stdout.splitlines()[0]] and r.stdout.startswith("2024-03: draft run ")
-    assert "171 lines" in r.stdout
+    assert "298 lines" in r.stdout  # 171 + 127 bulk placements (see above)
     many = ok(loaded, "run", "--from", "2024-01", "--to", "2024-03", "-q").stdout.splitlines()
     assert [line[:7] for line in many] == ["2024-01", "2024-02", "2024-03"]
 
@@ -183,7 +193,7 @@ def test_run_json_and_the_net_that_does_not_sum_to_zero(loaded):
     march = doc["months"][1]
     assert sorted(march) == ["final_run", "kind", "lines", "month", "municipalities", "removed", "run", "total",
                              "warnings"]
-    assert (march["kind"], march["lines"], march["final_run"], march["warnings"]) == ("draft", 171, None, [])
+    assert (march["kind"], march["lines"], march["final_run"], march["warnings"]) == ("draft", 298, None, [])
     export = json.loads(ok(loaded, "export", "--month", "2024-03").stdout)
     assert march["run"] == export["run"]["id"]
     assert cents(march["total"]) == sum(cents(l["amount"]) for l in export["lines"])

@@ -2,7 +2,8 @@
 
 A fresh SQLite database in the output directory; load the bundled dataset; settle and finalise
 every month of 2023 and 2024 (numbering the invoices); write each month's export and a readable
-summary; render the statements and invoices (PDF) of the chosen months and the year statements
+summary; render the statements and invoices (PDF) of the chosen months and, with them, the budget
+monitor of 2024 (RULES.md §9, `settle budget --year 2024 --format pdf`), and the year statements
 (jaaroverzichten) of 2024 of one region's municipalities (YEAR_REGION, whose pool shows in them;
 every municipality's take about 20 s on two cores, one region's 8 about 6 s); print a table per
 municipality.
@@ -24,6 +25,8 @@ from ..report import month_summary, table
 
 DATA = Path(__file__).resolve().parent / "data"
 FIRST, LAST = Month(2023, 1), Month(2024, 12)
+BUDGET_YEAR = 2024
+BUDGET_PDF = f"budget-{BUDGET_YEAR}.pdf"  # the budget monitor, written with the documents
 
 
 DB_NAME = "demo.db"  # never the default database's name (settlement.db), so no office database is replaced
@@ -49,7 +52,7 @@ def take_over(out: Path) -> None:
         outputs.clear(out, COMMAND)
     names = [f"{DB_NAME}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
     names += [f"{kind}-{m}.{ext}" for m in months() for kind, ext in (("export", "json"), ("summary", "txt"))]
-    outputs.claim(out, names + ["documents"], COMMAND)
+    outputs.claim(out, names + ["documents", BUDGET_PDF], COMMAND)
 
 
 def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Month] | None = None,
@@ -96,6 +99,11 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
         _, n_statements, n_invoices = service.write_documents(engine, m, out / "documents" / str(m),
                                                               progress=progress, command=COMMAND)
         echo(f"{m}: {n_statements} statements and {n_invoices} invoices (PDF) in {out / 'documents' / str(m)}/")
+    if documents:  # the budget monitor goes with the documents (`--documents none`: neither)
+        from .. import monitor
+        mon, info = monitor.gather(engine, BUDGET_YEAR)
+        (out / BUDGET_PDF).write_bytes(monitor.to_pdf(mon, info))
+        echo(f"budget monitor {BUDGET_YEAR} (PDF) in {out / BUDGET_PDF}")
     if year_statements != "none":
         folder = out / "documents" / f"jaaroverzicht-{YEAR}"
         codes = None if year_statements == "all" else year_codes(engine, year_statements)
