@@ -166,7 +166,8 @@ def test_invoices_summarise_the_lines_per_basis(final):
         assert got == dict(expected)
         for l in inv.lines:
             if l.basis == "pool":
-                assert l.description == "Aandeel solidariteitspool ijv-solidariteit-historisch" and l.quantity == 1
+                # the agreement's name (INTERFACE.md v2), not its id
+                assert l.description == "Aandeel Solidariteit historisch budget IJssel-Vecht" and l.quantity == 1
             else:
                 assert l.description == nl.BASIS[l.basis].invoice
                 assert l.amount == sum(cents(x["amount"]) for x in mine if x["basis"] == l.basis)
