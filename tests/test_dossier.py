@@ -149,10 +149,12 @@ def test_tariff_arithmetic_and_pool_shares(demo):
     markup = ok(demo, "--month", "2023-07", "--client", "C0001", "--format", "html")
     seen = plain(markup)
     assert "€ 132,40 × 31 dagen" in seen and "410.440 cent is al een heel aantal centen" in seen
-    assert "Solidariteitspool ‘ijv-solidariteit-historisch’: verdeling in juli 2023" in seen
+    assert ("Solidariteit historisch budget IJssel-Vecht (Solidariteitspool ‘ijv-solidariteit-historisch’): "
+            "verdeling in juli 2023") in seen  # the agreement's name, then its kind and id
     js = json.loads(ok(demo, "--month", "2023-07", "--municipality", "0166", "--format", "json"))
     (share,) = js["pool_shares"]
-    assert f"Totaal van de pool {nl.euro(parse_euros(share['total']))}" in seen
+    # a budget pool (RULES.md §5.3): its total is the month's result, costs minus the month budget
+    assert f"Het resultaat van de pool in juli 2023 is {nl.euro(parse_euros(share['total']))}" in seen
     anchors = set(re.findall(r'id="([^"]+)"', markup))
     assert all(h in anchors for h in re.findall(r'href="#([^"]+)"', markup))
 
