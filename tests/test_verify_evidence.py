@@ -142,7 +142,10 @@ def _settle_with(code: Path, db_url: str, cwd: Path):
     return run
 
 
-def test_a_month_written_by_the_engine_of_format_1_upgrades_verifies_and_renders_as_before(db_url, tmp_path):
+def test_a_month_written_by_the_engine_of_format_1_upgrades_verifies_and_renders_as_before(tmp_path):
+    # SQLite only: the old engine runs in its own process from git, the costly part; what it
+    # stores is the same on PostgreSQL, whose upgrades tests/test_migrations.py runs
+    db_url = f"sqlite:///{tmp_path / 'old.db'}"
     commit, fmt = PARENT, "settlement-trace/1"
     old = _parent_engine(tmp_path, commit)
     old_settle = _settle_with(old, db_url, tmp_path)
@@ -180,7 +183,10 @@ def _as_before(markup: str) -> str:
     return re.sub(r">\s+<", "><", markup).strip()
 
 
-def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(db_url, tmp_path):
+def test_a_month_written_with_sentences_in_the_descriptive_fields_verifies_and_renders_as_before(tmp_path):
+    # SQLite only: the old engine runs in its own process from git, the costly part; what it
+    # stores is the same on PostgreSQL, whose upgrades tests/test_migrations.py runs
+    db_url = f"sqlite:///{tmp_path / 'old.db'}"
     """The engine before the amount's rounding, the split's method and the pool's arithmetic became
     codes (and before an interval's formula was dropped) wrote them as sentences in format 2, and
     stored every trace whole (before the trace parts of migration 0006)."""
