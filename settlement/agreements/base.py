@@ -216,6 +216,15 @@ def as_region(raw: dict[str, Any], name: str, ds: "Dataset", problem: Callable[[
     return value
 
 
+def as_name(raw: dict[str, Any], problem: Callable[[str, str], None]) -> str | None:
+    """An agreement's optional `name` (INTERFACE.md v2: the words a statement shows), or None."""
+    name = raw.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        problem("name", f"must be a non-empty text, not {name!r}")
+        return None
+    return name
+
+
 def check_unknown(raw: dict[str, Any], allowed: frozenset[str], problem: Callable[[str, str], None]) -> None:
     for key in sorted(set(raw) - allowed - {"id", "kind"}):
         problem(key, "is not a field of this kind of agreement")

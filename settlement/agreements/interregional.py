@@ -22,7 +22,7 @@ from .. import nl
 from ..periods import ONE_DAY
 from ..periods import covers, overlap
 from ..rules.base import Share, Step
-from .base import Agreement, Case, Wording, as_date, check_unknown, need
+from .base import Agreement, Case, Wording, as_date, as_name, check_unknown, need
 
 WOONPLAATS_BASES = ("reentry", "woonplaats", "woonplaats_before_institution", "vangnet")
 NO_AGREEMENT_REF = "agreements/no_interregional_agreement"  # settlement.references
@@ -81,10 +81,8 @@ class Interregional(Agreement):
         if late is not None and late not in ("shift", "flag"):
             problem("late_notification", f"must be \"shift\" or \"flag\", not {late!r}")
             ok = False
-        name = raw.get("name")
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            problem("name", f"must be a non-empty text, not {name!r}")
-            ok = False
+        name = as_name(raw, problem)
+        ok = ok and (name is not None or "name" not in raw)
         if not ok or regions is None or valid_from is None or late is None:
             return None
         return cls(id=raw["id"], regions=tuple(sorted(regions)), valid_from=valid_from, valid_to=valid_to,

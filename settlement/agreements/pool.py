@@ -27,7 +27,7 @@ from ..money import format_cents, largest_remainder
 from ..periods import Month, overlap
 from ..rules.base import Share, Step
 from ..trace import POOL_ARITHMETIC
-from .base import Agreement, Case, PoolResult, Wording, as_date, as_region, check_unknown, need
+from .base import Agreement, Case, PoolResult, Wording, as_date, as_name, as_region, check_unknown, need
 
 CLIENTS = ("historic", "new", "all")
 DOMAINS = ("BW", "MO", "WMO")
@@ -106,10 +106,7 @@ class Pool(Agreement):
         if budget is not None and budget not in BUDGETS:
             problem("budget", f"must be {' or '.join(repr(b) for b in BUDGETS)}, not {budget!r}")
             budget = None
-        name = raw.get("name")
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            problem("name", f"must be a non-empty text, not {name!r}")
-            name = None
+        name = as_name(raw, problem)
         year_budgets: list[tuple[int, int]] = []
         if budget is not None and valid_from is not None and valid_to is None and "valid_to" not in raw:
             problem("valid_to", "a budget pool needs an end date: every year it is valid needs the creditor's "
