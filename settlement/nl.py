@@ -322,7 +322,9 @@ FLAGS = {
         "betwist",
         "betwist",
         "Betwist: over wie deze plaatsing betaalt, loopt een geschil bij de geschillencommissie dat nog niet is "
-        "beslist; bedrag en betaler volgen de regels tot de uitspraak.",
+        "beslist (het nummer van het geschil staat bij de regel). Tot de uitspraak is de regel afgerekend volgens "
+        "de regels; een uitspraak kan leiden tot een correctie: een creditnota aan de ene en een factuur aan de "
+        "andere gemeente.",
     ),
     "late_notification": Flag(
         "late melding",
@@ -349,6 +351,44 @@ CORRECTION = (
     "Correctie: het verschil met wat eerder voor deze maand definitief is afgerekend; een negatief bedrag "
     "verlaagt het eerdere bedrag.",
 )
+
+
+# A contested line's mark with the numbers of its open disputes (disputes.csv `dispute`), and the
+# words of the open disputes on the statement of the municipality that raised them.
+DISPUTE_WORD = "geschil"
+
+
+def disputes_nl(disputes: tuple[str, ...] | list[str]) -> str:
+    """'geschil D1' or 'geschillen D1, D2': the numbers of the disputes that contest a line."""
+    word = DISPUTE_WORD if len(disputes) == 1 else "geschillen"
+    return f"{word} {', '.join(disputes)}"
+
+
+def contested_tag(disputes: tuple[str, ...] | list[str]) -> str:
+    """The tag of a contested line in a statement's table: 'betwist (geschil D1)'."""
+    tag = FLAGS["contested"].tag
+    return f"{tag} ({disputes_nl(disputes)})" if disputes else tag
+
+
+def contested_invoice_note(disputes: tuple[str, ...] | list[str]) -> str:
+    """What an invoice line of contested cost lines says, in the PDF and in the UBL line's Note."""
+    return (f"{FLAGS['contested'].tag} ({disputes_nl(disputes)}): afgerekend volgens de regels tot de uitspraak "
+            "van de geschillencommissie; een uitspraak kan leiden tot een correctie")
+
+
+OPEN_DISPUTES = {
+    "title": "Uw openstaande geschillen",
+    "lead": ("Geschillen die uw gemeente bij de geschillencommissie heeft ingediend en waarover op {last} nog geen "
+             "uitspraak is gedaan. In geschil: wat de regels van de plaatsing over {month} samen kosten (definitief "
+             "afgerekend, met correcties), wie ze ook betaalt."),
+    "dispute": "Geschil",
+    "placement": "Plaatsing",
+    "client": "Cliënt",
+    "subject": "Vraag",
+    "raised_on": "Ingediend op",
+    "at_stake": "In geschil",
+    "total": "Totaal in geschil over {month}",
+}
 
 
 def flag_tag(flag: str) -> str:

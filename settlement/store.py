@@ -654,3 +654,24 @@ def read_invoices_of_months(conn: Connection, months: Collection[str]) -> list[d
         return []
     return [db.Invoice(**r._mapping) for r in conn.execute(
         select(t).where(t.c.month.in_(sorted(months))).order_by(t.c.month, t.c.id))]
+
+
+def read_disputes_of(conn: Connection, snapshot_ids: Collection[int]) -> dict[int, tuple[list[Any], list[Any]]]:
+    """The disputes and rulings of several snapshots (a month's documents read those of every run
+    they show), one query each: snapshot id -> (disputes by id, rulings by id)."""
+    from .facts import Dispute, Ruling
+    d, r = db.DisputeRow.__table__, db.RulingRow.__table__
+    out: dict[int, tuple[list[Any], list[Any]]] = {sid: ([], []) for sid in snapshot_ids}
+    if not snapshot_ids:
+        return out
+    ids = sorted(snapshot_ids)
+    for sid, *row in conn.execute(
+            select(d.c.snapshot_id, d.c.dispute, d.c.placement, d.c.raised_by, d.c.raised_on, d.c.subject)
+            .where(d.c.snapshot_id.in_(ids)).order_by(d.c.snapshot_id, d.c.dispute)):
+        out[sid][0].append(Dispute(*row))
+    for sid, *row in conn.execute(
+            select(r.c.snapshot_id, r.c.ruling, r.c.dispute, r.c.placement, r.c.payer, r.c.valid_from, r.c.decided_on,
+                   r.c.reference)
+            .where(r.c.snapshot_id.in_(ids)).order_by(r.c.snapshot_id, r.c.ruling)):
+        out[sid][1].append(Ruling(*row))
+    return out

@@ -5,11 +5,18 @@ their stored invoices, and the snapshots those runs were computed from; never th
 the current snapshot. So the documents of a month are the same every time they are built, until
 a correction of that month is finalised; an invoice's document depends on its own run only and
 never changes at all. Each table is read with one query, whatever the number of lines.
+
+Disputes (RULES.md v2 §4.0): a `contested` line carries the numbers of the disputes of its
+placement that are open at the end of the month in its run's snapshot, and is billed on an
+invoice line of its own; the statement of the municipality that raised a dispute open at the end
+of the month lists it with what the placement's lines of the month amount to. Both are
+`settlement.disputes.build` on the disputes and rulings of the runs' snapshots, read once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import fields as dataclass_fields, replace
 from datetime import date, timedelta, timezone
 from fractions import Fraction
@@ -18,12 +25,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import bsn, db, loader, nl, store
+from .. import bsn, db, disputes as disputes_mod, loader, nl, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
+from ..rules.ruling import CONTESTED
 from ..facts import Dataset
 from ..periods import Month, covers
-from .model import Invoice, InvoiceLine, Party, PoolShare, Position, Receivable, Statement, StatementLine
+from .model import (Invoice, InvoiceLine, OpenDispute, Party, PoolShare, Position, Receivable, Statement,
+                    StatementLine)
 from ..errors import UserError
 
 PAYMENT_DAYS = 30
@@ -108,6 +117,13 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
     invoices = store.read_invoices(conn, month)
     facts = _Facts(conn, sorted({r.snapshot_id for r in runs}))
     latest = runs[-1]
+    disputes_of = store.read_disputes_of(conn, facts.snapshot_ids)
+    open_of = {sid: _open_disputes(ds, rs, m.last) for sid, (ds, rs) in disputes_of.items()}
+
+    def contested_by(snapshot_id: int, line: Line) -> tuple[str, ...]:
+        """The open disputes that make a contested line contested; () for a line without the flag."""
+        return open_of[snapshot_id].get(line.placement, ()) if CONTESTED in line.flags else ()
+
     document_date = latest.finalized_at.astimezone(timezone.utc).date()  # type: ignore[union-attr]
 
     parties: dict[str, Party] = {}
@@ -126,7 +142,7 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
                 product_name=facts.product_names.get((r.snapshot_id, line.product), line.product),
                 region=line.region, days=line.days, amount=line.amount, status=line.status, basis=line.basis,
                 payer=line.payer, pool=line.pool, creditor=line.creditor, flags=tuple(sorted(line.flags)),
-                cross_region=cross, correction=correction)))
+                cross_region=cross, correction=correction, disputes=contested_by(r.snapshot_id, line))))
     facts.read_bsns(keys, {(snapshot_id, line.client) for snapshot_id, line, _ in entries if line.payer is not None})
     paid_by: dict[str, list[StatementLine]] = defaultdict(list)
     owed_to: dict[str, list[StatementLine]] = defaultdict(list)
@@ -156,20 +172,21 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
 
     # Per run, what each invoice bills (the lines per basis with their days, the pool shares), once:
     # the invoices' lines and the creditors' summaries of what they receive.
-    billed = {r.id: _billed(lines_of[r.id], pools_of[r.id]) for r in runs}  # type: ignore[index]
+    billed = {r.id: _billed(lines_of[r.id], pools_of[r.id], lambda l, sid=r.snapshot_id: contested_by(sid, l))  # type: ignore[misc]
+              for r in runs}
     invoice_of = {(inv.run_id, inv.creditor, inv.debtor): inv for inv in invoices}
     receivables_of: dict[str, list[tuple[str, int, int, Receivable]]] = defaultdict(list)
     for i, r in enumerate(runs):
         for (creditor, debtor), rows in sorted(billed[r.id].items()):  # type: ignore[index]
             inv = invoice_of.get((r.id, creditor, debtor))
-            total = sum(row[-1] for row in rows)
+            total = sum(row[4] for row in rows)
             if total != (inv.amount if inv else 0):
                 raise ValueError(f"run {r.id}: what {debtor} owes {creditor} sums to {total} cents, "
                                  f"its invoice says {inv.amount if inv else 'nothing (no invoice)'}")
-            for j, (basis, pool, count, days, amount) in enumerate(rows):
+            for j, (basis, pool, count, days, amount, contested) in enumerate(rows):
                 receivables_of[creditor].append((debtor, i, j, Receivable(
                     debtor=parties[debtor], invoice=inv.number if inv else None, basis=basis, pool=pool,
-                    lines=count, days=days, amount=amount, correction=r.kind == "correction")))
+                    lines=count, days=days, amount=amount, correction=r.kind == "correction", disputes=contested)))
 
     receivable_from: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     payable_to: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -182,6 +199,16 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
         names.update({a.id: a.name for a in facts.agreements.get(r.snapshot_id, {}).values()
                       if getattr(a, "name", None)})
     agreement_names = tuple(sorted(names.items()))
+
+    # The disputes open at the end of the month in the latest snapshot, with the month's amounts of
+    # their placements (the final run and its finalised corrections): on the raiser's statement.
+    raised: dict[str, list[OpenDispute]] = defaultdict(list)
+    latest_disputes, latest_rulings = disputes_of[latest.snapshot_id]
+    for state in disputes_mod.build(latest_disputes, latest_rulings, runs, lines_of, m.last):
+        d = state.dispute
+        if state.ruling is None and d.raised_on <= m.last:
+            raised[d.raised_by].append(OpenDispute(d.dispute, d.placement, state.client, d.subject, d.raised_on,
+                                                   state.total))
 
     statements = []
     for code in codes:
@@ -197,15 +224,16 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             payable=sum(l.amount for l in own) + sum(s.share for s in shares),
             receivable=sum(receivable_from[code].values()),
             receivables=tuple(row for *_, row in sorted(receivables_of.get(code, ()), key=lambda x: x[:3])),
-            agreement_names=agreement_names))
+            agreement_names=agreement_names,
+            open_disputes=tuple(sorted(raised.get(code, ()), key=lambda o: o.dispute))))
 
     run_by_id = {r.id: r for r in runs}
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
         inv_lines = [InvoiceLine(nl.invoice_description(basis, pool, facts.agreement_name(run.snapshot_id, pool)),
-                                 basis, 1 if count is None else count, amount)
-                     for basis, pool, count, _, amount in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
+                                 basis, 1 if count is None else count, amount, contested)
+                     for basis, pool, count, _, amount, contested in billed[inv.run_id].get((inv.creditor, inv.debtor), ())]
         if sum(l.amount for l in inv_lines) != inv.amount:
             raise ValueError(f"invoice {inv.number}: its lines sum to {sum(l.amount for l in inv_lines)} cents, "
                              f"the stored amount is {inv.amount}")
@@ -224,23 +252,39 @@ def _pool_region(pool: PoolResult, lines: list[Line]) -> str:
     return next((l.region for l in lines if l.pool == pool.agreement), "")
 
 
-def _billed(lines: list[Line], pools: list[PoolResult]) -> dict[tuple[str, str], list[tuple[str, str | None, int | None, int | None, int]]]:
+Billed = tuple[str, str | None, int | None, int | None, int, tuple[str, ...]]
+
+
+def _open_disputes(disputes: list[Any], rulings: list[Any], last: date) -> dict[str, tuple[str, ...]]:
+    """placement -> the numbers of its disputes open on `last` (raised by then, not ruled on)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for state in disputes_mod.build(disputes, rulings, [], {}, last):
+        if state.ruling is None and state.dispute.raised_on <= last:
+            out[state.dispute.placement].append(state.dispute.dispute)
+    return {p: tuple(sorted(ids)) for p, ids in out.items()}
+
+
+def _billed(lines: list[Line], pools: list[PoolResult],
+            contested_by: Callable[[Line], tuple[str, ...]] = lambda line: ()) -> dict[tuple[str, str], list[Billed]]:
     """What one run bills per (creditor, debtor != creditor), in the order of the invoice's lines:
-    (basis, None, lines, days, amount) per basis of the lines the debtor pays to the creditor, then
-    ("pool", agreement, None, None, share) per non-zero share of the debtor in the creditor's pools."""
-    sums: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
+    (basis, None, lines, days, amount, ()) per basis of the lines the debtor pays to the creditor,
+    each basis's contested lines after it, on a row of their own per set of open disputes
+    (basis, None, lines, days, amount, disputes); then ("pool", agreement, None, None, share, ())
+    per non-zero share of the debtor in the creditor's pools."""
+    sums: dict[tuple[str, str], dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(dict)
     for line in lines:
         if line.payer is not None and line.payer != line.creditor:
-            acc = sums[(line.creditor, line.payer)].setdefault(line.basis, [0, 0, 0])
+            acc = sums[(line.creditor, line.payer)].setdefault((line.basis, contested_by(line)), [0, 0, 0])
             acc[0] += 1
             acc[1] += line.days
             acc[2] += line.amount
     order = {b: i for i, b in enumerate(BASES)}
-    out: dict[tuple[str, str], list[tuple[str, str | None, int | None, int | None, int]]] = {
-        key: [(b, None, *by_basis[b]) for b in sorted(by_basis, key=lambda b: (order.get(b, 99), b))]  # type: ignore[misc]
+    out: dict[tuple[str, str], list[Billed]] = {
+        key: [(b, None, *by_basis[(b, ds)], ds)  # type: ignore[misc]
+              for b, ds in sorted(by_basis, key=lambda k: (order.get(k[0], 99), k[0], k[1]))]
         for key, by_basis in sums.items()}
     for p in pools:
         for debtor, share in sorted(p.shares.items()):
             if debtor != p.creditor and share != 0:
-                out.setdefault((p.creditor, debtor), []).append(("pool", p.agreement, None, None, share))
+                out.setdefault((p.creditor, debtor), []).append(("pool", p.agreement, None, None, share, ()))
     return out

@@ -37,6 +37,8 @@ class StatementLine:
     flags: tuple[str, ...]
     cross_region: bool  # the payer is not a member of the care region on the month's first day
     correction: bool  # a line of a correction run (a difference against what was finalised before)
+    # the open disputes (disputes.csv `dispute`) that make a `contested` line contested, sorted
+    disputes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,20 @@ class Receivable:
     days: int | None  # days of those lines (differences in a correction); None for a pool share
     amount: int  # cents; negative in a credit note
     correction: bool  # a row of a finalised correction run
+    disputes: tuple[str, ...] = ()  # the open disputes of these lines when they are contested (a row of their own)
+
+
+@dataclass(frozen=True)
+class OpenDispute:
+    """A dispute the statement's municipality raised (disputes.csv) that is not ruled on at the end
+    of the month, with what the placement's lines of the month amount to (`disputes.build`)."""
+
+    dispute: str
+    placement: str
+    client: str | None  # pseudonym (never a BSN); None when the placement has no line this month
+    subject: str
+    raised_on: date
+    at_stake: int  # cents: the placement's lines of the month as settled (final run and corrections)
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,8 @@ class Statement:
     receivables: tuple[Receivable, ...] = ()
     # (agreement id, name) of the named agreements of the month's runs: the words shown instead of the id
     agreement_names: tuple[tuple[str, str], ...] = ()
+    # the disputes this municipality raised that are open at the end of the month, by dispute number
+    open_disputes: tuple[OpenDispute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,7 @@ class InvoiceLine:
     basis: str  # a basis of RULES.md, or "pool" with the agreement in `description`
     quantity: int  # number of cost lines (or 1 for a pool share)
     amount: int  # cents
+    disputes: tuple[str, ...] = ()  # contested cost lines (a line of their own): their open disputes
 
 
 @dataclass(frozen=True)

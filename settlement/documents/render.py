@@ -141,6 +141,7 @@ def _line_row(line: StatementLine, names: dict[str, str]) -> dict:
         "status": nl.status_nl(line.status),
         "creditor": names.get(line.creditor, line.creditor),
         "tags": tags,
+        "disputes": nl.disputes_nl(line.disputes) if line.disputes else None,  # beside the tag `betwist`
     }
 
 
@@ -237,6 +238,11 @@ def statement_context(st: Statement) -> dict:
     if corrections or share_corrections:
         legend_flags.append(nl.CORRECTION)
 
+    open_disputes = [{"dispute": o.dispute, "placement": o.placement, "client": o.client or "–", "subject": o.subject,
+                      "raised_on": nl.date_nl(o.raised_on), "at_stake": o.at_stake} for o in st.open_disputes]
+    if (open_disputes or any(r.disputes for r in st.receivables)) and "contested" not in flags:
+        legend_flags.append((nl.flag_tag("contested"), nl.flag_explanation("contested")))
+
     total_payable_to_others = sum(p.payable for p in st.positions)
     title = f"Afrekening {nl.month_nl(st.month)} – {muni.name}"
     return {
@@ -278,6 +284,10 @@ def statement_context(st: Statement) -> dict:
         "legend_bases": [(nl.basis_label(b), nl.basis_legend(b, nl.basis_explanation(b)))
                          for b in sorted(bases, key=_basis_key)],
         "legend_flags": legend_flags,
+        "open_disputes": open_disputes,
+        "open_disputes_total": sum(o.at_stake for o in st.open_disputes),
+        "open_words": {k: v.format(month=nl.month_nl(st.month), last=nl.date_nl(st.period_to))
+                       for k, v in nl.OPEN_DISPUTES.items()},
     }
 
 
@@ -377,6 +387,8 @@ def creditor_summary(st: Statement) -> dict | None:
         label = nl.pool_share_nl(r.pool, pool_names.get(r.pool or "")) if r.basis == "pool" else nl.basis_label(r.basis)
         if r.correction:
             label += " (correctie)"
+        if r.disputes:
+            label += f", {nl.contested_tag(r.disputes)}"
         new_invoice = not group["rows"] or group["rows"][-1]["invoice_key"] != (r.invoice, r.correction)
         group["rows"].append({
             "invoice_key": (r.invoice, r.correction),
@@ -435,6 +447,10 @@ def invoice_context(inv: Invoice) -> dict:
         "payment": nl.payment_text(inv),
         "attachment": attachment_name(inv),
         "parties": [("Van", inv.creditor), ("Aan", inv.debtor)],
+        "lines": [{"description": line.description, "basis": line.basis, "quantity": line.quantity,
+                   "amount": line.amount, "contested": nl.contested_tag(line.disputes) if line.disputes else None}
+                  for line in inv.lines],
+        "contested_note": (nl.flag_explanation("contested") if any(line.disputes for line in inv.lines) else None),
     }
 
 

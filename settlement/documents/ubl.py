@@ -144,7 +144,10 @@ def invoice_xml(inv: Invoice) -> bytes:
         amount = sign * line.amount
         el = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(el, "ID", str(i))
-        _cbc(el, "Note", f"{nl.basis_explanation(line.basis)}; {line.quantity} kostenregel(s)")
+        note = f"{nl.basis_explanation(line.basis)}; {line.quantity} kostenregel(s)"
+        if line.disputes:  # contested cost lines (RULES.md v2 §4.0): the mark and the disputes' numbers
+            note += f"; {nl.contested_invoice_note(line.disputes)}"
+        _cbc(el, "Note", note)
         _cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity",
              "-1" if amount < 0 else "1", unitCode="C62")
         _money(el, "LineExtensionAmount", amount)
