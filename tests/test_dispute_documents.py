@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from xml.etree.ElementTree import fromstring
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
 
 from settlement import db, nl
 from settlement.cli import main
@@ -75,9 +77,17 @@ def months(tmp_path, monkeypatch, db_url):
         exports[m] = json.loads(ok(db_url, "export", "--month", m))
         ok(db_url, "finalize", "--month", m)
     engine = db.make_engine(db_url)
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cur, stmt, *a: queries.append(stmt))
+    docs = {}
     try:
         with engine.connect() as conn:
-            docs = {m: build_month(conn, m) for m in exports}
+            for m in exports:
+                queries.clear()
+                docs[m] = build_month(conn, m)
+                # the disputes and rulings are read once per build, whatever the number of lines
+                tables = Counter(t for q in queries for t in re.findall(r"\bFROM\s+\"?(\w+)", q))
+                assert tables[db.DisputeRow.__tablename__] == 1 and tables[db.RulingRow.__tablename__] == 1, tables
     finally:
         engine.dispose()
     return exports, docs
