@@ -234,3 +234,51 @@ def test_the_raisers_statement_renders_as_pdf(months, tmp_path):
     data = render_statement_pdf(statement(docs, "2024-03", "0109"))
     assert data.startswith(b"%PDF")
     (tmp_path / "afrekening-2024-03-0109.pdf").write_bytes(data)
+
+
+def test_a_correction_of_a_contested_month_keeps_the_mark_on_the_credit_note_and_the_invoice(tmp_path, monkeypatch, db_url):
+    """P6 contested by Coevorden (D1, raised 2024-03-10); March 2024 final with Coevorden paying
+    (woonplaats, 31 x 105.50 = 3,270.50). Then the ruling U1 (on D1, Kampen 0166 pays from
+    2024-02-01, decided 2024-05-15) corrects March: -3,270.50 for Coevorden (a credit note from
+    Zwolle) and +3,270.50 for Kampen (basis ruling, an invoice from Zwolle). At the end of March D1
+    was still open (decided in May), so both correction lines are contested and both documents
+    carry the mark; Coevorden's March statement still lists D1, at stake 3,270.50 - 3,270.50 +
+    3,270.50 = 3,270.50 (the final run and its correction)."""
+    monkeypatch.setenv("SETTLEMENT_NOW", "2024-07-15T12:00:00+00:00")
+    data, toml = base_data()
+    data["disputes.csv"] = _rows("dispute,placement,raised_by,raised_on,subject",
+                                 ("D1", "P6", "0109", "2024-03-10", "woonplaats van C4 vóór de plaatsing"))
+    ok(db_url, "init")
+    ok(db_url, "load", str(write(tmp_path / "before", data, toml)))
+    ok(db_url, "run", "--month", "2024-03")
+    ok(db_url, "finalize", "--month", "2024-03")
+    data["rulings.csv"] = _rows("ruling,dispute,placement,payer,valid_from,decided_on,reference",
+                                ("U1", "D1", "P6", "0166", "2024-02-01", "2024-05-15", "GC 2024/7"))
+    ok(db_url, "load", str(write(tmp_path / "after", data, toml)))
+    assert "correction" in ok(db_url, "run", "--month", "2024-03")
+    ok(db_url, "finalize", "--month", "2024-03")
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            statements, invoices = build_month(conn, "2024-03")
+    finally:
+        engine.dispose()
+    docs = {"2024-03": (statements, invoices)}
+    coevorden = statement(docs, "2024-03", "0109")
+    assert [(l.placement, l.correction, l.amount, l.disputes) for l in coevorden.lines if l.placement == "P6"] == [
+        ("P6", False, 327050, ("D1",)), ("P6", True, -327050, ("D1",))]
+    assert [(o.dispute, o.at_stake) for o in coevorden.open_disputes] == [("D1", 327050)]
+    kampen = statement(docs, "2024-03", "0166")
+    [ruled] = [l for l in kampen.lines if l.placement == "P6"]
+    assert (ruled.basis, ruled.correction, ruled.amount, ruled.disputes) == ("ruling", True, 327050, ("D1",))
+    [row] = [r for r in rows(statement_html(kampen)) if ">P6<" in r]
+    assert ">betwist<" in row and "geschil D1" in row and ">correctie<" in row
+    [credit] = [i for i in invoices if (i.creditor.code, i.debtor.code, i.kind) == ("0193", "0109", "credit_note")]
+    assert [(l.basis, l.quantity, l.amount, l.disputes) for l in credit.lines] == [("woonplaats", 1, -327050, ("D1",))]
+    [extra] = [i for i in invoices if (i.creditor.code, i.debtor.code) == ("0193", "0166")
+               and any(l.basis == "ruling" for l in i.lines)]
+    assert extra.kind == "invoice"
+    assert [(l.basis, l.quantity, l.amount, l.disputes) for l in extra.lines] == [("ruling", 1, 327050, ("D1",))]
+    for inv in (credit, extra):
+        assert "betwist (geschil D1)" in invoice_html(inv)
+        assert b"betwist (geschil D1)" in invoice_xml(inv)
