@@ -321,10 +321,10 @@ FLAGS = {
     "contested": Flag(
         "betwist",
         "betwist",
-        "Betwist: over wie deze plaatsing betaalt, loopt een geschil bij de geschillencommissie dat nog niet is "
-        "beslist (het nummer van het geschil staat bij de regel). Tot de uitspraak is de regel afgerekend volgens "
-        "de regels; een uitspraak kan leiden tot een correctie: een creditnota aan de ene en een factuur aan de "
-        "andere gemeente.",
+        "Betwist: over wie deze plaatsing betaalt, liep aan het eind van de maand een geschil bij de "
+        "geschillencommissie waarover nog geen uitspraak was gedaan (het nummer van het geschil staat bij de "
+        "regel). Tot de uitspraak wordt de regel afgerekend volgens de regels; een uitspraak kan leiden tot een "
+        "correctie: een creditnota aan de ene en een factuur aan de andere gemeente.",
     ),
     "late_notification": Flag(
         "late melding",
