@@ -141,7 +141,7 @@ def test_the_dossier_of_a_ruled_dispute(ruled, tmp_path):
     course = section(html, '<table class="facts chronology">', "</table>")
     assert course.index("1 februari 2024 Vanaf deze dag geldt uitspraak U1") < course.index(
         "10 maart 2024 Coevorden (0109) legt geschil D1 voor") < course.index(
-        "3 mei 2024 januari 2024 definitief afgerekend") < course.index("15 mei 2024 Uitspraak U1 op geschil D1")
+        "3 mei 2024 Afrekening van januari 2024 definitief") < course.index("15 mei 2024 Uitspraak U1 op geschil D1")
     assert ("15 juli 2024 Correctie van februari 2024 vastgesteld (run 5): creditnota 0193-2024-00009 aan "
             "Coevorden (0109); factuur 0193-2024-00010 aan Kampen (0166)") in course
 

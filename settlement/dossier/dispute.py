@@ -263,7 +263,7 @@ def chronology(dsel: DisputeSelection, names: Names, fixes: list[dict[str, Any]]
     for md in dsel.sel.months:
         for run in md.runs:
             if run.kind == "final" and run.finalized_at:
-                events.append((run.finalized_at.date(), 2, f"{month_nl(md.month)} definitief afgerekend (run {run.id})"))
+                events.append((run.finalized_at.date(), 2, f"Afrekening van {month_nl(md.month)} definitief (run {run.id})"))
     for u in dsel.rulings:
         on = f" op geschil {u.dispute}" if u.dispute else ""
         events.append((u.decided_on, 3, f"Uitspraak {u.ruling}{on} ({u.reference}): {names.municipality(u.payer)} "
@@ -322,7 +322,9 @@ def dispute_context(dsel: DisputeSelection, with_bsn: bool, inline_css: str,
                        ("Aangespannen door", f"{names.municipality(d.raised_by)}, op {date_nl(d.raised_on)}")] + (
         [("Uitspraak", f"{u.ruling} ({u.reference}), {date_nl(u.decided_on)}: {names.municipality(u.payer)} betaalt "
                        f"vanaf {date_nl(u.valid_from)}")] if u else []) + [
-        ("Op het spel", f"{ctx['stake']['total']} (vanaf {ctx['stake']['from']})")] + ctx["headline"]
+        ("Op het spel", f"{ctx['stake']['total']} (vanaf {ctx['stake']['from']})")] + [
+        (label + (" (saldo na correcties)" if label.startswith("Bedrag") else ""), value)
+        for label, value in ctx["headline"]]
     return ctx
 
 
