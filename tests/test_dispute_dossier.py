@@ -91,6 +91,8 @@ def test_the_dossier_of_a_ruled_dispute(ruled, tmp_path):
 
     # per month: January (before valid_from) stays with the rules, final and uncorrected; from
     # February the ruling decides, with the rule the engine applied beside it
+    # P6 started in May 2023; nothing before January 2024 was ever settled in this database
+    assert "Elke maand van de plaatsing vanaf januari 2024 (daarvóór is in deze administratie niets afgerekend)" in text
     months = section(html, '<table class="summary-lines per-month">', "</table>")
     jan = months[months.index("januari 2024"):months.index("februari 2024")]
     assert "definitief" in jan and "gecorrigeerd" not in jan
@@ -175,3 +177,24 @@ def test_the_summary_of_a_dispute_and_the_refusals(ruled):
     assert out.strip() == "error: unknown dispute 'D9': disputes.csv of snapshot 2 does not contain it (known: D1)"
     assert "no --month" in cli(ruled, "explain", "--dispute", "D1", "--month", "2024-03", code=2)
     assert "--with-bsn applies to" in cli(ruled, "explain", "--dispute", "D1", "--with-bsn", code=2)
+
+
+def test_the_dossier_of_an_open_dispute(tmp_path, monkeypatch, db_url):
+    """D1 raised 2024-03-10, no ruling; March run as a draft: Coevorden pays it by the rules
+    (woonplaats), flagged contested. At stake: March 31 d x 105.50 = 3,270.50, Coevorden."""
+    data, toml = base_data()
+    data["disputes.csv"] = _rows("dispute,placement,raised_by,raised_on,subject",
+                                 ("D1", "P6", "0109", "2024-03-10", "Wie betaalt P6?"))
+    monkeypatch.setenv("SETTLEMENT_NOW", "2024-04-10T10:00:00+00:00")
+    cli(db_url, "init")
+    cli(db_url, "load", str(write(tmp_path / "d", data, toml)))
+    cli(db_url, "run", "--month", "2024-03")
+    html = cli(db_url, "explain", "--dispute", "D1", "--format", "html")
+    assert "D1 · aanhangig (nog geen uitspraak)" in text_of(html)
+    assert "Nog geen uitspraak." in text_of(html) and "Correcties en documenten" not in html
+    stake = section(html, '<table class="calc stake">', "</table>")
+    assert stake == ("Maand Coevorden (0109) Samen Stand maart 2024 € 3.270,50 € 3.270,50 concept (nog niet "
+                     "definitief) Op het spel € 3.270,50 € 3.270,50")
+    months = section(html, '<table class="summary-lines per-month">', "</table>")
+    assert "Coevorden (0109) betwist Woonplaatsbeginsel" in months
+    assert json.loads(cli(db_url, "explain", "--dispute", "D1", "--format", "json"))["status"] == "open"

@@ -49,7 +49,7 @@ class DisputeSelection:
     stake: DisputeState  # the money at stake, as `settle disputes` computes it
     sel: Selection  # the placement's dossier over its settled months
     unsettled: list[Month]  # months of the placement, within the settled period, without a run
-    before: Month | None  # the first month with a run in the database, when the placement starts earlier
+    before: Month | None  # the first month with a run in the database, when the placement started earlier
     invoices: dict[int, list[Any]] = field(default_factory=dict)  # correction run id -> its documents
 
 
@@ -93,7 +93,7 @@ def gather_dispute(engine: SAEngine, dispute: str, with_bsn: bool = False,
                 invoices.setdefault(inv.run_id, []).append(inv)
     return DisputeSelection(d, sorted((u for u in rulings if u.placement == d.placement), key=lambda u: u.valid_from),
                             state.ruling, state, sel, [m for m in span if m not in settled],
-                            start if start < first_run else None, invoices)
+                            first_run if start < first_run else None, invoices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,26 +255,26 @@ def chronology(dsel: DisputeSelection, names: Names, fixes: list[dict[str, Any]]
     """The course of events, by date: the placement, the dispute, the months made final, the
     ruling(s), the corrections with their documents."""
     d, p = dsel.dispute, dsel.sel.ds.placements[dsel.dispute.placement]
-    events: list[tuple[date, int, str]] = [(p.start, 0, f"Start van plaatsing {p.placement} ({names.product(p.product)})")]
+    events: list[tuple[date, int, int, str]] = [(p.start, 0, 0, f"Start van plaatsing {p.placement} ({names.product(p.product)})")]
     if p.end:
-        events.append((p.end, 9, f"Einde van plaatsing {p.placement}"))
-    events.append((d.raised_on, 1, f"{names.municipality(d.raised_by)} legt geschil {d.dispute} voor aan de "
+        events.append((p.end, 9, 0, f"Einde van plaatsing {p.placement}"))
+    events.append((d.raised_on, 1, 0, f"{names.municipality(d.raised_by)} legt geschil {d.dispute} voor aan de "
                                    f"geschillencommissie: {d.subject}"))
     for md in dsel.sel.months:
         for run in md.runs:
             if run.kind == "final" and run.finalized_at:
-                events.append((run.finalized_at.date(), 2, f"Afrekening van {month_nl(md.month)} definitief (run {run.id})"))
+                events.append((run.finalized_at.date(), 5, run.id, f"Afrekening van {month_nl(md.month)} definitief (run {run.id})"))
     for u in dsel.rulings:
         on = f" op geschil {u.dispute}" if u.dispute else ""
-        events.append((u.decided_on, 3, f"Uitspraak {u.ruling}{on} ({u.reference}): {names.municipality(u.payer)} "
+        events.append((u.decided_on, 3, 0, f"Uitspraak {u.ruling}{on} ({u.reference}): {names.municipality(u.payer)} "
                                         f"betaalt vanaf {date_nl(u.valid_from)}"))
-        events.append((u.valid_from, 4, f"Vanaf deze dag geldt uitspraak {u.ruling} (beslist op {date_nl(u.decided_on)})"))
+        events.append((u.valid_from, 4, 0, f"Vanaf deze dag geldt uitspraak {u.ruling} (beslist op {date_nl(u.decided_on)})"))
     for f in fixes:
         if f.get("day"):
             docs = "; ".join(f"{x['kind'].lower()} {x['number']} aan {x['debtor']}" for x in f["documents"])
-            events.append((f["day"], 5,
+            events.append((f["day"], 5, f["run"],
                            f"Correctie van {f['month']} vastgesteld (run {f['run']})" + (f": {docs}" if docs else "")))
-    return [(date_nl(day), text) for day, _, text in sorted(events, key=lambda x: (x[0], x[1]))]  # stable: by month
+    return [(date_nl(day), text) for day, _, _, text in sorted(events, key=lambda x: x[:3])]  # runs in their order
 
 
 def dispute_context(dsel: DisputeSelection, with_bsn: bool, inline_css: str,
