@@ -323,7 +323,7 @@ def dispute_context(dsel: DisputeSelection, with_bsn: bool, inline_css: str,
         [("Uitspraak", f"{u.ruling} ({u.reference}), {date_nl(u.decided_on)}: {names.municipality(u.payer)} betaalt "
                        f"vanaf {date_nl(u.valid_from)}")] if u else []) + [
         ("Op het spel", f"{ctx['stake']['total']} (vanaf {ctx['stake']['from']})")] + [
-        (label + (" (saldo na correcties)" if label.startswith("Bedrag") else ""), value)
+        ("Saldo van de regels" if label.startswith("Bedrag") else label, value)
         for label, value in ctx["headline"]]
     return ctx
 
