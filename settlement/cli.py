@@ -474,6 +474,8 @@ def export(obj, month: Month, out: Path | None) -> None:
 @click.option("--client", default=None, help="A client's pseudonym: every line of the client.")
 @click.option("--placement", default=None, help="A placement id: every line of the placement.")
 @click.option("--municipality", default=None, help="A municipality code: everything it pays, by basis.")
+@click.option("--dispute", default=None,
+              help="A dispute id (disputes.csv): its dossier over every settled month of its placement (no --month).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf"]), default="text",
               show_default=True, help="html and pdf: the Dutch dossier for the geschillencommissie.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -482,22 +484,31 @@ def export(obj, month: Month, out: Path | None) -> None:
               help="Show the clients' BSNs in the dossier (html, pdf); the document then says so on its first page.")
 @click.pass_obj
 def explain(obj, month: Month | None, first: Month | None, last: Month | None, client: str | None,
-            placement: str | None, municipality: str | None, fmt: str, out: Path | None, with_bsn: bool) -> None:
+            placement: str | None, municipality: str | None, dispute: str | None, fmt: str, out: Path | None,
+            with_bsn: bool) -> None:
     """Show why each line landed where it did: of a client, a placement or a municipality, in a
     month or a period. text and json show the month's latest run (as `settle export`); html and pdf
-    render the dossier of the month's final run plus finalised corrections (or its draft run)."""
+    render the dossier of the month's final run plus finalised corrections (or its draft run).
+    --dispute: the dossier of one dispute before the geschillencommissie (html, pdf), or its short
+    summary (text, json)."""
     from . import service
     from .explain import explain_json, explain_text
     chosen = [(name, value) for name, value in (("client", client), ("placement", placement),
-                                                ("municipality", municipality)) if value is not None]
+                                                ("municipality", municipality), ("dispute", dispute))
+              if value is not None]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --client, --placement and --municipality")
-    months = _months(month, first, last)
+        raise click.UsageError("give exactly one of --client, --placement, --municipality and --dispute")
     if with_bsn and fmt in ("text", "json"):
         raise click.UsageError("--with-bsn applies to --format html and pdf only; text and json never show a BSN")
     if fmt == "pdf" and out is None and sys.stdout.isatty():
         _fail("a PDF is binary and standard output is a terminal: give --out FILE.pdf, or redirect it "
               "(settle explain ... --format pdf > FILE.pdf)", 2)
+    if dispute is not None:
+        if month is not None or first is not None or last is not None:
+            raise click.UsageError("--dispute covers every settled month of its placement: give no --month, --from or --to")
+        _explain_dispute(service.open_db(obj["db"]), dispute, fmt, out, with_bsn)
+        return
+    months = _months(month, first, last)
     from .dossier import gather, render_html, render_pdf
     subject, key = chosen[0]
     engine = service.open_db(obj["db"])
@@ -514,6 +525,24 @@ def explain(obj, month: Month | None, first: Month | None, last: Month | None, c
         text = render_html(sel, with_bsn=with_bsn, progress=progress)
     else:
         text = explain_text(sel)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write_output(out, text)
+        click.echo(f"wrote {out}")
+
+
+def _explain_dispute(engine, dispute: str, fmt: str, out: Path | None, with_bsn: bool) -> None:
+    """`settle explain --dispute D`: the dispute's dossier (html, pdf) or its summary (text, json)."""
+    from .dossier import gather_dispute, render_dispute_html, render_dispute_pdf
+    from .dossier.dispute import to_json, to_text
+    progress = _LoadProgress.on_terminal() if fmt in ("html", "pdf") else None
+    dsel = gather_dispute(engine, dispute, with_bsn=with_bsn, progress=progress)
+    if fmt == "pdf":
+        _write_pdf(render_dispute_pdf(dsel, with_bsn=with_bsn, progress=progress), out)
+        return
+    text = {"json": to_json, "text": to_text}[fmt](dsel) if fmt in ("json", "text") else \
+        render_dispute_html(dsel, with_bsn=with_bsn, progress=progress)
     if out is None:
         click.echo(text, nl=False)
     else:

@@ -33,6 +33,7 @@ class DisputeState:
     at_stake: dict[str, int] = field(default_factory=dict)  # payer -> cents
     months: list[str] = field(default_factory=list)  # the months with lines of the placement
     not_final: list[str] = field(default_factory=list)
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)  # month -> payer -> cents, as settled
 
     @property
     def total(self) -> int:
@@ -63,10 +64,13 @@ def build(disputes: list[Dispute], rulings: list[Ruling], runs: list[Any], lines
             state.months.append(month)
             if not final:
                 state.not_final.append(month)
+            month_stake = state.by_month.setdefault(month, {})
             for l in lines:
                 state.client = l.client
                 key = l.payer if l.payer is not None else f"pool {l.pool}"
                 state.at_stake[key] = state.at_stake.get(key, 0) + l.amount
+                month_stake[key] = month_stake.get(key, 0) + l.amount
+            state.by_month[month] = dict(sorted(month_stake.items()))
         state.at_stake = {k: v for k, v in sorted(state.at_stake.items()) if v}
         out.append(state)
     return out

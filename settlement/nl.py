@@ -475,3 +475,19 @@ def payment_text(inv: Invoice) -> str:
         f"Betalen binnen 30 dagen, uiterlijk {date_nl(inv.due_date)}, op IBAN "
         f"{iban_nl(inv.creditor.iban)} o.v.v. het factuurnummer {inv.number}."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The dossier of a dispute (settle explain --dispute)
+
+# an agreement's terms (the fields of its canonical form) as the dossier names them
+AGREEMENT_TERMS = {
+    "region": "Zorgregio", "regions": "Partijen (zorgregio's)", "valid_from": "Geldig vanaf",
+    "valid_to": "Geldig tot en met", "clients": "Cliënten", "domains": "Domeinen",
+    "weights": "Verdeelsleutel (gewichten)", "creditor": "Schuldeiser", "budget": "Budget",
+    "notify_within_days": "Meldtermijn (dagen na de start)", "late_notification": "Bij te late melding",
+}
+NO_SOURCE = "geen bron in de regionale documenten: een keuze van de regio, vastgelegd in de afspraak"
+DISPUTE_STATE = {"open": "aanhangig (nog geen uitspraak)", "ruled": "beslist"}
+MONTH_STATE = {"final": "definitief", "corrected": "definitief, gecorrigeerd", "draft": "concept (nog niet definitief)",
+               "none": "nog niet afgerekend"}

@@ -89,6 +89,9 @@ class Agreement(ABC):
     phrases: ClassVar[dict[str, tuple[_phrases.Phrase, _phrases.Phrase]]] = {}
     #: the kind's source when the catalogue does not cite `reference` yet (settlement.references)
     citation: ClassVar[dict[str, Any] | None] = None
+    #: per term (a field of `canonical`) where the regional documents state it, in Dutch, or None
+    #: when they do not (the dossier says so: the term is the region's own choice, not the seeds')
+    term_sources: ClassVar[dict[str, str | None]] = {}
 
     id: str
     valid_from: date
@@ -101,6 +104,11 @@ class Agreement(ABC):
             _phrases.register(code, en, nl)
         if cls.citation is not None:
             _references.register(cls.reference, cls.citation)
+
+    @classmethod
+    def term_nl(cls, term: str, value: Any) -> str | None:
+        """A term's value in Dutch words where the kind has them (the dossier of a dispute), else None."""
+        return None
 
     @classmethod
     @abstractmethod

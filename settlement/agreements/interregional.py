@@ -45,6 +45,14 @@ class Interregional(Agreement):
     title_nl = "Interregionale werkafspraak"
     step_titles_nl = {"no_interregional_agreement": "Betaler buiten de zorgregio zonder interregionale afspraak"}
     fields = frozenset({"regions", "valid_from", "valid_to", "notify_within_days", "late_notification", "name"})
+    term_sources = {
+        "regions": "Regiovisie Zuidoost-Drenthe §4.2 (EAGLE: de centrumgemeenten Emmen, Assen, Groningen en "
+                   "Leeuwarden) en §6.3",
+        "valid_from": "Regiovisie Zuidoost-Drenthe §4.2 (het woonplaatsbeginsel per 1 januari 2023)",
+        "valid_to": None,
+        "notify_within_days": None,  # 000 §4.2 speaks of 'informele werkafspraken', no term of days
+        "late_notification": None,
+    }
 
     id: str
     regions: tuple[str, ...]
@@ -173,6 +181,10 @@ class Interregional(Agreement):
                          why=("no_agreement", {"payer": outside[0], "region": p.region}))
 
     # -- in Dutch, for the dossier ----------------------------------------------------------------
+    @classmethod
+    def term_nl(cls, term: str, value: Any) -> str | None:
+        return LATE_NL.get(value) if term == "late_notification" else None
+
     @classmethod
     def deadline(cls, step: dict[str, Any]) -> tuple[str, str | None] | None:
         o = step.get("outcome") or {}

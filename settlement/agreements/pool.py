@@ -43,6 +43,16 @@ class Pool(Agreement):
     title_nl = "Solidariteitspool"
     fields = frozenset({"region", "valid_from", "valid_to", "clients", "domains", "weights", "creditor", "budget",
                         "name"})
+    term_sources = {
+        "region": "Regiovisie IJssel-Vecht §4.1.2 (de lokale gemeenten in de regio IJssel-Vecht)",
+        "valid_from": "Regiovisie IJssel-Vecht §4.1.2 (de eerste drie jaren na de decentralisatie van 1 januari 2023)",
+        "valid_to": "Regiovisie IJssel-Vecht §4.1.2 (de eerste drie jaren; evaluatie in 2025)",
+        "clients": "Regiovisie IJssel-Vecht §4.1.2 (huidige cliënten: een indicatie BW vóór 1 januari 2023)",
+        "domains": "Regiovisie IJssel-Vecht §4.1.2 (de bekostiging van beschermd wonen)",
+        "budget": "Regiovisie IJssel-Vecht §4.1.2 (middels het historisch budget gefinancierd)",
+        "weights": None,  # 003 §4.1.2 names a 'huidige verdeelsleutel' but not its figures
+        "creditor": None,
+    }
 
     id: str
     region: str
@@ -55,6 +65,14 @@ class Pool(Agreement):
     budget: str | None = None  # "historic": a budget pool (RULES.md §5.3)
     name: str | None = None  # the words a statement shows (INTERFACE.md v2)
     year_budgets: tuple[tuple[int, int], ...] = ()  # a budget pool's B(Y) per year, cents (budgets.csv)
+
+    @classmethod
+    def term_nl(cls, term: str, value: Any) -> str | None:
+        if term == "clients":
+            return CLIENTS_NL.get(value)
+        if term == "budget" and value == "historic":
+            return "historisch budget: de pool verdeelt de kosten min het maanddeel van het budget (RULES.md §5.3)"
+        return None
 
     @classmethod
     def parse(cls, raw: dict[str, Any], ds, problem: Callable[[str, str], None]) -> "Pool | None":

@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 from ..documents.render import jinja, pdf, templates_dir
 from .build import dossier_context
+from .dispute import DisputeSelection, dispute_context, gather_dispute
 from .gather import Selection, gather
 
-__all__ = ["gather", "render_html", "render_pdf", "Selection"]
+__all__ = ["gather", "gather_dispute", "render_html", "render_pdf", "render_dispute_html", "render_dispute_pdf",
+           "Selection"]
 
 CSS = "dossier.css"
 HOUSE_CSS = "documents.css"
@@ -36,6 +38,23 @@ def render_pdf(sel: Selection, with_bsn: bool = False, progress: Progress | None
     """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock).
     `progress`: as `render_html`, then "writing the PDF" 0 and 1 of 1 around the layout."""
     html = jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS), progress))
+    if progress is not None:
+        progress("writing the PDF", 0, 1)
+    data = pdf(html)
+    if progress is not None:
+        progress("writing the PDF", 1, 1)
+    return data
+
+
+def render_dispute_html(dsel: DisputeSelection, with_bsn: bool = False, progress: Progress | None = None) -> str:
+    """The dossier of one dispute (`templates/dispute.html`: the placement's dossier with the
+    dispute's own parts first), self-contained as `render_html`."""
+    return jinja().get_template("dispute.html").render(**dispute_context(dsel, with_bsn, _css(HOUSE_CSS, CSS), progress))
+
+
+def render_dispute_pdf(dsel: DisputeSelection, with_bsn: bool = False, progress: Progress | None = None) -> bytes:
+    """The dossier of one dispute as PDF/A-3b, reproducible as `render_pdf`."""
+    html = jinja().get_template("dispute.html").render(**dispute_context(dsel, with_bsn, _css(CSS), progress))
     if progress is not None:
         progress("writing the PDF", 0, 1)
     data = pdf(html)

@@ -124,5 +124,11 @@ def record_nl(r: dict[str, Any], names: Names) -> tuple[str, str]:
         return rec, f"{kind}, geldig {period_nl(r.get('valid_from'), r.get('valid_to'))}"
     if what == "notifications.csv":
         return rec, f"melding aan {names.municipality(r.get('municipality'))} op {date_nl(r.get('notified_on'))}"
+    if what == "ruling":
+        return rec, (f"uitspraak {r.get('reference')}, beslist op {date_nl(r.get('decided_on'))}: "
+                     f"{names.municipality(r.get('payer'))} betaalt vanaf {date_nl(r.get('valid_from'))}")
+    if what == "dispute":
+        return rec, (f"geschil aangespannen door {names.municipality(r.get('raised_by'))} op "
+                     f"{date_nl(r.get('raised_on'))}")
     rest = ", ".join(f"{k} = {v}" for k, v in r.items() if k != "record" and v is not None)
     return rec, rest
