@@ -126,6 +126,13 @@ _INTERRUPTED = {
 }
 
 
+def _masked(message: str, ctx: click.Context) -> str:
+    """`message` with the database URL's password (if the URL holds one) masked: no message shows it."""
+    from .db import DEFAULT_URL, scrub
+    url = (ctx.obj or {}).get("db") or os.environ.get("SETTLEMENT_DB") or DEFAULT_URL
+    return scrub(message, url) if url else message
+
+
 class Guarded(click.Group):
     """Turns the engine's errors into one clear sentence and an exit status, never a traceback."""
 
@@ -141,7 +148,7 @@ class Guarded(click.Group):
                 click.echo(p, err=True)
             _fail(f"the month cannot be settled ({len(e.problems)} problem(s) in the data); nothing was stored", 2)
         except UserError as e:
-            _fail(str(e), e.status)
+            _fail(_masked(str(e), ctx), e.status)
         except InvariantError as e:
             _fail(f"an invariant failed, nothing was stored (this is a bug, please report it): {e}", 1)
         except KeyboardInterrupt:  # run and statements, which keep part of their work, say which themselves
@@ -159,8 +166,8 @@ class Guarded(click.Group):
                       "(SQLite lets one command write at a time); nothing was stored, try again when it is done", 1)
             if os.environ.get("SETTLEMENT_DEBUG"):
                 raise
-            _fail(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                  f"(set SETTLEMENT_DEBUG=1 for details)", 1)
+            _fail(_masked(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                          f"(set SETTLEMENT_DEBUG=1 for details)", ctx), 1)
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]},
@@ -186,7 +193,8 @@ def init(obj) -> None:
     """Create or upgrade the database schema."""
     from . import service
     engine = service.init(obj["db"])
-    click.echo(f"schema is current in {engine.url.render_as_string()}")
+    from .db import shown
+    click.echo(f"schema is current in {shown(engine)}")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS",
@@ -406,7 +414,8 @@ def status(obj, fmt: str) -> None:
     engine = service.open_db(obj["db"])
     with engine.connect() as conn:
         state = build(store.status(conn))
-    click.echo(to_json(state) if fmt == "json" else to_text(state, engine.url.render_as_string()), nl=False)
+    from .db import shown
+    click.echo(to_json(state) if fmt == "json" else to_text(state, shown(engine)), nl=False)
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_NOW"))

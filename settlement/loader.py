@@ -56,7 +56,9 @@ MAX_MESSAGE = 400                   # characters of one problem's message
 MAX_TOML_DEPTH = 50                 # nesting of arrays and tables in agreements.toml
 MAX_LINE_BYTES = 1 << 20            # one physical line; beyond this a field is certainly too long
 MAX_PROBLEMS_PER_FILE = 100         # then stop reading that file; the report shows this many per file
-MAX_TOML_BYTES = 10 << 20
+MAX_TOML_BYTES = 256 << 10          # agreements.toml: a region's agreements take a few KB, a nation's some 30 KB
+MAX_TOML_DOTS = 16                  # dots outside strings on one line: the standard parser is quadratic in them
+MAX_TOML_DIGITS = 30                # of one number (Python refuses integers of over 4300 digits with ValueError)
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -1251,6 +1253,44 @@ def _deep_line(lines: list[str]) -> int:
     return 1
 
 
+_TOML_TOKEN = re.compile(r'"""|\'\'\'|"|\'|#|\\.|\.|\n|[0-9_]{%d,}' % (MAX_TOML_DIGITS + 1))
+
+
+def _toml_bounds(text: str) -> tuple[int, str] | None:
+    """(line, problem) when `text` has a line whose dotted keys or numbers are beyond what the parser
+    can take in well under a second, else None; checked before parsing. A scan over the tokens that
+    matter (quotes, comments, escapes, dots, newlines, long digit runs): strings and comments are
+    skipped, so a dot or digit inside them does not count."""
+    line, dots, quote = 1, 0, None
+    comment = False
+    for m in _TOML_TOKEN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line, dots, comment = line + 1, 0, False
+            if quote in ('"', "'"):
+                quote = None  # a one-line string does not span lines (the parser reports it)
+            continue
+        if comment:
+            continue
+        if quote is not None:
+            # in a basic string a backslash escapes (the token holds both); in a literal one it does not
+            if tok == quote or (quote == "'" and tok == "\\'"):
+                quote = None
+            continue
+        if tok in ('"""', "'''", '"', "'"):
+            quote = tok
+        elif tok == "#":
+            comment = True
+        elif tok == ".":
+            dots += 1
+            if dots > MAX_TOML_DOTS:
+                return line, (f"invalid TOML: more than {MAX_TOML_DOTS} dots on one line (a dotted key "
+                              f"nested too deeply)")
+        elif tok[0] in "0123456789_":
+            return line, f"invalid TOML: a number of more than {MAX_TOML_DIGITS} digits"
+    return None
+
+
 def _depth(value: Any) -> int:
     """How deeply arrays and tables nest in a TOML value (iteratively: no recursion to exhaust)."""
     deepest, stack = 0, [(value, 0)]
@@ -1282,6 +1322,10 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
     lines = text.split("\n")  # TOML counts lines by LF only (splitlines would also split at U+2028, ...)
     if lines and lines[-1] == "":
         lines.pop()
+    bounded = _toml_bounds(text)
+    if bounded is not None:
+        out.add(AGREEMENTS, bounded[0], "-", bounded[1])
+        return []
     try:
         doc = tomllib.loads(text)
     except RecursionError:
@@ -1621,7 +1665,7 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
     elif not toml_path.is_file():
         out.add(AGREEMENTS, 0, "-", "the file is missing (an empty file means no agreements)")
     elif toml_path.stat().st_size > MAX_TOML_BYTES:
-        out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 20} MB")
+        out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 10} KB (a region's agreements take a few KB)")
     else:
         try:
             text = _decode_toml(toml_path.read_bytes(), out)

@@ -1,0 +1,98 @@
+"""Breaks found by a red-team probe beyond the project's own hostile tests, each reproduced here
+first (docs/RELIABILITY.md lists them with their outcome). Load-time refusals of agreements.toml
+are cases in tests/hostile/cases.py; this file holds the rest."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from settlement import db, loader
+from settlement.cli import main
+from settlement.dossier.build import anchor
+
+
+def settle(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+# --- secrets in messages (probe 10) ------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "postgresql://postgres@127.0.0.1:1/test?password=s3cr3tpw",           # libpq's query parameter
+    "postgresql://postgres:s3cr3tpw@127.0.0.1:1/test",                     # user:password@
+    "postgres://postgres@127.0.0.1:1/test?sslmode=disable&PASSWORD=s3cr3tpw",
+    "mysql://user:s3cr3tpw@host/db",                                       # refused scheme
+])
+def test_a_password_in_the_database_url_is_never_printed(url):
+    r = settle("--db", url, "status")
+    assert r.exit_code in (1, 2)
+    assert "s3cr3tpw" not in r.output
+    assert "***" in r.output  # the message still shows where it tried, with the password masked
+
+
+def test_shown_masks_both_forms_and_keeps_the_rest():
+    assert db.shown("postgresql+psycopg://u:pw1@h:5432/d?password=pw2&sslmode=require") == \
+        "postgresql+psycopg://u:***@h:5432/d?password=***&sslmode=require"
+    assert db.shown("sqlite:///settlement.db") == "sqlite:///settlement.db"
+
+
+def test_a_driver_message_quoting_the_password_is_scrubbed():
+    url = "postgresql+psycopg://u@h/d?password=hunter22"
+    assert db.scrub('invalid connection option "password=hunter22"', url) == \
+        'invalid connection option "password=***"'
+
+
+# --- dossier anchors (probe 11) ----------------------------------------------------------------
+
+def test_anchors_of_clients_that_differ_only_in_punctuation_differ():
+    assert anchor("client", "C-0016") != anchor("client", "C.0016")
+    assert anchor("client", "C-0016") != anchor("client", "C_0016")
+    # an absent part keeps its place: P1 paid by 0193 is not placement "P1-0193" with no payer
+    assert anchor("regel", "P1", "0193") != anchor("regel", "P1-0193", None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=1, max_size=4),
+       st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=1, max_size=4))
+def test_anchor_is_injective_and_a_valid_html_id(a, b):
+    for parts in (a, b):
+        assert all(c.isascii() and (c.isalnum() or c in "_-") for c in anchor(*parts))
+    if [("" if p is None else p) for p in a] != [("" if p is None else p) for p in b]:
+        assert anchor(*a) != anchor(*b)
+
+
+# --- a dotted key in agreements.toml (probe 3) -------------------------------------------------
+
+def test_the_dotted_key_attack_is_refused_before_the_parser_sees_it():
+    # 120 KB took the standard parser past 100 s and 10 GB; the bound refuses it at once
+    text = "x" + ".x" * 60_000 + " = 1\n"
+    started = time.process_time()
+    found = loader._toml_bounds(text)
+    assert time.process_time() - started < 0.5
+    assert found == (1, "invalid TOML: more than 16 dots on one line (a dotted key nested too deeply)")
+
+
+def test_dots_and_digits_inside_strings_and_comments_do_not_count():
+    text = ('[[agreement]]\n'
+            'id = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s"  # and.here.too.a.b.c.d.e.f.g.h.i.j.k.l.m\n'
+            "name = 'x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p \\'\n"  # a literal string: \\ is no escape
+            'source = """\n' + "." * 100 + "\n" + "1" * 100 + '\n"""\n'
+            'weight = 12345678901234567890\n')
+    assert loader._toml_bounds(text) is None
+
+
+def test_the_largest_accepted_agreements_file_parses_in_well_under_a_second():
+    # the worst shape the bounds admit: lines of 16 dotted parts up to the size limit
+    line = "k.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x = 1\n"
+    text = "".join(f"k{i}" + line[1:] for i in range(loader.MAX_TOML_BYTES // (len(line) + 5)))
+    assert len(text.encode()) <= loader.MAX_TOML_BYTES
+    started = time.process_time()
+    assert loader._toml_bounds(text) is None
+    import tomllib
+    tomllib.loads(text)
+    assert time.process_time() - started < 3  # about 0.3 s on a quiet 2-core machine; CPU time, not wall
