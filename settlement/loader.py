@@ -94,9 +94,14 @@ _PLAIN = re.compile(r"[\w.:/+@-]{1,40}", re.ASCII)
 _COLUMN = re.compile(r"[\w.-]{1,60}", re.ASCII)  # what may stand in the column position of a problem
 # control characters a cell must not hold (tab, line feed and carriage return are text); NUL
 # cannot even be stored in PostgreSQL
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# cannot even be stored in PostgreSQL; nor C1 controls, the bidirectional controls that make a name
+# display as another ("Kampen\u202egnitset\u202c" shows as "Kampentesting"), the line and
+# paragraph separators, and the Unicode non-characters (U+FFFF makes an XML document malformed)
+_NONCHARS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}" for p in range(17))
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                      + _NONCHARS + "]")
 _BREAK = re.compile(r"[\t\n\r]")
-_ROUGH = re.compile(r"[\x00-\x1f\x7f]")  # _CONTROL and _BREAK: what makes a line `rough` (see _lines)
+_ROUGH = re.compile(_CONTROL.pattern[:-1] + "\t\n\r]")  # _CONTROL and _BREAK: what makes a line `rough` (see _lines)
 #: text -> date of the valid dates read so far (a dataset repeats the same few thousand); a value
 #: found here is a valid date and parses to it, so the checks are skipped. Bounded: MAX_DATES.
 _DATES: dict[str, date] = {}
@@ -448,8 +453,8 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 continue
             elif control := [(c, m) for i, c in index if (m := _CONTROL.search(row[i]))]:
                 for c, m in control:
-                    out.add(name, start, c, f"contains the control character U+{ord(m.group()):04X} at character "
-                                            f"{m.start() + 1}; a cell holds text, tabs and line breaks only")
+                    out.add(name, start, c, f"contains the {_character(m.group())} U+{ord(m.group()):04X} at "
+                                            f"character {m.start() + 1}; a cell holds printable text only")
                 dropped = True
                 continue
             yield start, dict(zip(header, row)) if known else {**{c: row[i] for i, c in index}, **absent}, plain
@@ -541,6 +546,9 @@ class Row:
         if value.strip() == "":
             if required:
                 self.bad(col, "is required")
+            return None
+        if not self.plain and _BREAK.search(value):  # a name with a line break forges rows in tables
+            self.bad(col, f"{show(value)} contains a line break or a tab; a name or text is one line")
             return None
         return value
 
@@ -1291,6 +1299,36 @@ def _toml_bounds(text: str) -> tuple[int, str] | None:
     return None
 
 
+def _character(ch: str) -> str:
+    """What kind of forbidden character `ch` (a match of _CONTROL) is, in a message."""
+    code = ord(ch)
+    if code < 0x20 or 0x7f <= code <= 0x9f:
+        return "control character"
+    if code in (0x2028, 0x2029):
+        return "line separator" if code == 0x2028 else "paragraph separator"
+    if 0xfdd0 <= code <= 0xfdef or code & 0xfffe == 0xfffe:
+        return "non-character"
+    return "bidirectional control"
+
+
+def _bad_string(value: Any) -> str | None:
+    """A problem with a string anywhere in a TOML value: a character that a CSV cell may not hold
+    (_CONTROL), or a line break or tab; else None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if m := _CONTROL.search(v) or _BREAK.search(v):
+                what = "line break or tab" if m.group() in "\t\n\r" else _character(m.group())
+                return f"contains the {what} U+{ord(m.group()):04X} at character {m.start() + 1}; text is printable and one line"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def _depth(value: Any) -> int:
     """How deeply arrays and tables nest in a TOML value (iteratively: no recursion to exhaust)."""
     deepest, stack = 0, [(value, 0)]
@@ -1397,6 +1435,11 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             problem("kind", f"unknown kind {show(kind)}; known kinds: {', '.join(sorted(KINDS))}")
             continue
         if ds is None:
+            continue
+        garbled = [(f, bad) for f in sorted(raw) if (bad := _bad_string(raw[f])) is not None]
+        for field, message in garbled:
+            problem(field, message)
+        if garbled:
             continue
         odd = [(f, bad) for f in sorted(raw) if (bad := _not_finite(raw[f])) is not None]
         for field, value in odd:

@@ -235,6 +235,22 @@ CASES: list[Case] = [
       "placements.csv:2: provider:", "contains the control character U+0000 at character 10"),
     C("escape-in-cell", "encoding", Replace(M, b"Kampen,NL34", b"Kam\x1bpen,NL34"), "municipalities.csv:3: name:",
       "control character U+001B"),
+    # characters that break outputs: a C1 control, bidirectional overrides that make a name display as
+    # another, a non-character that makes the invoice XML malformed, a line break that forges table rows
+    C("c1-control-in-name", "encoding", Replace(M, b"Kampen,NL34", "Kam\x85pen,NL34".encode()),
+      "municipalities.csv:3: name:", "contains the control character U+0085 at character 4"),
+    C("bidi-override-in-name", "encoding", Replace(M, b"Kampen,NL34", "Kampen\u202egnitset\u202c,NL34".encode()),
+      "municipalities.csv:3: name:", "contains the bidirectional control U+202E at character 7"),
+    C("bidi-isolate-in-provider", "encoding", SetCell(PL, 2, "provider", "Zorggroep \u2067A"),
+      "placements.csv:2: provider:", "contains the bidirectional control U+2067"),
+    C("non-character-in-name", "encoding", Replace(M, b"Kampen,NL34", "Kampen\uffff,NL34".encode()),
+      "municipalities.csv:3: name:", "contains the non-character U+FFFF at character 7"),
+    C("line-separator-in-name", "encoding", Replace(M, b"Kampen,NL34", "Kam\u2028pen,NL34".encode()),
+      "municipalities.csv:3: name:", "contains the line separator U+2028"),
+    C("line-break-in-name", "encoding", Replace(M, b"Kampen,NL34", b'"Kampen\n0193 | Zwolle",NL34'),
+      "municipalities.csv:3: name:", "contains a line break or a tab; a name or text is one line"),
+    C("bidi-override-in-agreement-name", "toml", Replace(AG, b'id = "eagle"', b'id = "eagle"\nname = "EAGLE\\u202e"'),
+      "agreements.toml:17: name:", "contains the bidirectional control U+202E at character 6"),
     C("old-mac-line-ends", "encoding", Replace(CL, b"\n", b"\r", every=True), "clients.csv:1: -:",
       "a carriage return (CR) that does not end a line"),
 
