@@ -51,6 +51,9 @@ from .money import parse_euros
 from .periods import FAR_FUTURE, Month, parse_date
 
 MAX_FIELD = 1000                    # characters in one cell
+MAX_ID = 64                         # characters of a key or reference (a pseudonym, a placement, an agreement id)
+MAX_NAME = 200                      # characters of a name or address (the documents show it whole, wrapped)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # the dates a cell may hold (an open end is empty)
 MAX_CENTS = 99_999_999_999          # 999999999.99 euros: price x 31 days x a million lines still fits 64 bits
 MAX_MESSAGE = 400                   # characters of one problem's message
 MAX_TOML_DEPTH = 50                 # nesting of arrays and tables in agreements.toml
@@ -300,15 +303,13 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | No
             return
         n += 1
         if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            while True:  # skip the rest of the line without holding it
-                chunk = f.readline(MAX_LINE_BYTES)
-                if not chunk or chunk.endswith(b"\n"):
-                    break
+            # no line of the format comes near this: stop reading the file here (a 20 GB file
+            # without a line break would otherwise be read to its end before it is refused)
             out.add(name, n, "-", f"field is longer than {MAX_FIELD} characters (the line is longer than "
-                                  f"{MAX_LINE_BYTES // (1 << 20)} MiB)")
+                                  f"{MAX_LINE_BYTES // (1 << 20)} MiB; the rest of the file was not read)")
             bad.add(n)
             yield "\n"
-            continue
+            return
         if n == 1 and (raw.startswith(UTF16_BOMS) or raw.count(b"\x00") * 3 >= len(raw.rstrip(b"\r\n")) > 0):
             how = "it starts with a UTF-16 byte order mark" if raw.startswith(UTF16_BOMS) else \
                 "every other byte of the first line is a NUL byte"
@@ -541,7 +542,7 @@ class Row:
         value = self.cells[col]
         return None if value.strip() == "" else value
 
-    def text(self, col: str, required: bool = True) -> str | None:
+    def text(self, col: str, required: bool = True, limit: int = MAX_NAME) -> str | None:
         value = self.cells[col]  # as raw(col), without the call: this runs for every cell
         if value.strip() == "":
             if required:
@@ -549,6 +550,9 @@ class Row:
             return None
         if not self.plain and _BREAK.search(value):  # a name with a line break forges rows in tables
             self.bad(col, f"{show(value)} contains a line break or a tab; a name or text is one line")
+            return None
+        if len(value) > limit:
+            self.bad(col, f"is {len(value)} characters long; at most {limit} are accepted")
             return None
         return value
 
@@ -565,6 +569,9 @@ class Row:
             return None
         if not self.plain and _BREAK.search(value):
             self.bad(col, f"{show(value)} contains a line break or a tab; a key or reference is one line of text")
+            return None
+        if len(value) > MAX_ID:
+            self.bad(col, f"is {len(value)} characters long; a key or reference has at most {MAX_ID}")
             return None
         return value
 
@@ -610,6 +617,10 @@ class Row:
             day = parse_date(value)
         except ValueError:
             self.bad(col, f"{show(value)} is not a date that exists")
+            return None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.bad(col, f"{value} lies outside the dates accepted, {FIRST_DAY} to {LAST_DAY}"
+                          + ("; leave an open end empty" if day > LAST_DAY else ""))
             return None
         if len(_DATES) < MAX_DATES:
             _DATES[value] = day
@@ -790,7 +801,7 @@ def _budget(r: Row) -> Budget | None:
 
 def _dispute(r: Row) -> Dispute | None:
     did, pid = r.identifier("dispute", r.ident("dispute")), r.identifier("placement", r.ident("placement"))
-    by, on, subject = r.code("raised_by"), r.date("raised_on"), r.text("subject")
+    by, on, subject = r.code("raised_by"), r.date("raised_on"), r.text("subject", limit=MAX_FIELD)
     return Dispute(did, pid, by, on, subject) if r.ok else None  # type: ignore[arg-type]
 
 
@@ -949,7 +960,7 @@ _shared = sys.intern  # one string object for each of the many repeated cells (c
 
 def _ident_ok(value: str) -> bool:
     """Row.ident would return `value` itself, without a problem (the row being plain)."""
-    return value != "" and value == value.strip()
+    return value != "" and len(value) <= MAX_ID and value == value.strip()
 
 
 def _fast_registration(cells: dict[str, str], line: int) -> Registration | None:
@@ -976,7 +987,7 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
         return None  # a contractor named: the parser checks it
     if (start is None or (end and (until is None or until < start)) or financing not in FINANCING
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
-            or (name := provider.strip()) == "" or not _CODE.fullmatch(location)
+            or (name := provider.strip()) == "" or len(provider) > MAX_NAME or not _CODE.fullmatch(location)
             or pid.isdigit() or client.isdigit() or name.isdigit()):
         return None
     return Placement(pid, _shared(client), _shared(product), _shared(region), _shared(provider), _shared(location),
@@ -1321,6 +1332,10 @@ def _bad_string(value: Any) -> str | None:
             if m := _CONTROL.search(v) or _BREAK.search(v):
                 what = "line break or tab" if m.group() in "\t\n\r" else _character(m.group())
                 return f"contains the {what} U+{ord(m.group()):04X} at character {m.start() + 1}; text is printable and one line"
+            if len(v) > MAX_NAME:
+                return f"holds a text of {len(v)} characters; at most {MAX_NAME} are accepted"
+        elif isinstance(v, date) and not FIRST_DAY <= date(v.year, v.month, v.day) <= LAST_DAY:  # a datetime too
+            return f"{v} lies outside the dates accepted, {FIRST_DAY} to {LAST_DAY}"
         elif isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
@@ -1418,6 +1433,9 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             problem("id", "is required: a non-empty string" if aid is None else
                     f"must be a non-empty string, not {show(aid) if _NINE_DIGITS.search(str(aid)) else repr(aid)}")
             ok = False
+        elif len(aid) > MAX_ID:
+            problem("id", f"is {len(aid)} characters long; an agreement id has at most {MAX_ID}")
+            ok = False
         elif len(aid) == 9 and (bsn_problem := _bsn_problem(
                 "agreement id", aid, {} if ds is None else {c.bsn: (None, c.client) for c in ds.clients.values()}
         )) is not None:
@@ -1436,7 +1454,7 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             continue
         if ds is None:
             continue
-        garbled = [(f, bad) for f in sorted(raw) if (bad := _bad_string(raw[f])) is not None]
+        garbled = [(f, bad) for f in sorted(raw) if f not in reported and (bad := _bad_string(raw[f])) is not None]
         for field, message in garbled:
             problem(field, message)
         if garbled:

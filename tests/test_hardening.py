@@ -96,3 +96,23 @@ def test_the_largest_accepted_agreements_file_parses_in_well_under_a_second():
     import tomllib
     tomllib.loads(text)
     assert time.process_time() - started < 3  # about 0.3 s on a quiet 2-core machine; CPU time, not wall
+
+
+# --- sizes at the edges (probe 7) ----------------------------------------------------------------
+
+def test_a_huge_file_without_a_line_break_is_refused_after_its_first_mebibyte(tmp_path):
+    import shutil
+    from settlement.demo.run import DATA
+    d = tmp_path / "d"
+    shutil.copytree(DATA, d)
+    with open(d / "clients.csv", "wb") as f:  # 256 MiB: read whole, as before, this takes seconds
+        f.write(b"client,bsn\nC1,")
+        block = b"9" * (1 << 20)
+        for _ in range(256):
+            f.write(block)
+    started = time.process_time()
+    with pytest.raises(loader.LoadError) as e:
+        loader.load_dir(d)
+    assert time.process_time() - started < 2
+    assert e.value.problems[0] == ("clients.csv:2: -: field is longer than 1000 characters (the line is longer "
+                                   "than 1 MiB; the rest of the file was not read)")
