@@ -76,6 +76,22 @@ def _environment(*names: str) -> str:
     return "\b\nEnvironment:\n" + "\n".join(f"  {n.ljust(width)}  {ENVIRONMENT[n]}" for n in names)
 
 
+def _database_files() -> list[str]:
+    """The files of the command's SQLite database (the file, its WAL, shared memory and journal),
+    which no --out may name; none for PostgreSQL."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    from .db import database_url
+    try:
+        url = database_url((root.obj or {}).get("db") if root else None)
+    except Exception:  # a URL refused elsewhere
+        return []
+    if not url.startswith("sqlite:///"):
+        return []
+    path = url[len("sqlite:///"):].split("?")[0]
+    return [path] + [path + suffix for suffix in ("-wal", "-shm", "-journal")]
+
+
 def _write_pdf(data: bytes, out: Path | None) -> None:
     """A PDF to standard output (the caller refused a terminal), or to `out`."""
     if out is None:
@@ -89,20 +105,20 @@ def _write_output(out: Path, data: str | bytes) -> None:
     """Every file a command writes at --out: its folder created when missing, the file written
     whole (a temporary file beside it, then renamed), or one sentence and exit status 2 when the
     path cannot be written."""
-    special = out.exists() and not out.is_file()  # /dev/stdout, a named pipe: written in place
-    tmp = out if special else out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    from .outputs import write_file
+    database = _database_files()
+    if any(os.path.realpath(out) == os.path.realpath(f) for f in database):
+        _fail(f"{out} is the database{'' if os.path.realpath(out) == os.path.realpath(database[0]) else ' journal'} "
+              f"this command reads ({database[0]}); choose another file, nothing was written", 2)
+    special = out.exists() and not out.is_file() and not out.is_symlink()  # /dev/stdout, a pipe: written in place
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if isinstance(data, bytes):
-                tmp.write_bytes(data)
-            else:
-                tmp.write_text(data, encoding="utf-8")
-            if not special:
-                os.replace(tmp, out)
-        finally:
-            if not special:
-                tmp.unlink(missing_ok=True)
+        if special:
+            with open(out, "wb") as f:
+                f.write(raw)
+        else:
+            write_file(out, raw)
     except OSError as e:
         blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:

@@ -33,6 +33,7 @@ import json
 import math
 import re
 import sys
+import stat
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -491,6 +492,11 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
         out.add(name, 1, "-", f"the header is one quoted cell holding semicolons; expected the columns "
                               f"{','.join(columns)}, separated by commas (or semicolons)")
         return False
+    every = columns + optional
+    if not set(header) & set(every):  # not a file of the format (a copy of another file?): quote none of it
+        out.add(name, 1, "-", f"the first line names none of the columns of {name}: it is not a file of the "
+                              f"exchange format; expected the header {expected}")
+        return False
     ok = True
     seen: set[str] = set()
     for c in header:
@@ -498,7 +504,6 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
             out.add(name, 1, c or "-", f"column {show(c)} appears more than once in the header")
             ok = False
         seen.add(c)
-    every = columns + optional
     for c in header:
         if c not in every:
             hint = ""
@@ -1632,6 +1637,26 @@ def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None,
 
 # The directory ----------------------------------------------------------------------------------
 
+def _not_plain_file(file: Path) -> str | None:
+    """Why `file` of a dataset cannot be read as one of its files (a symbolic link, even a dangling
+    one, or anything but a regular file), or None when it is a regular file or absent. A link
+    could make the loader read (and a refusal quote) a file outside the dataset: /etc/passwd, or
+    /proc/self/environ with the BSN key in it."""
+    try:
+        mode = file.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot be read: {e.strerror or e}"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; a dataset holds its files themselves (copy the file into the folder)"
+    if not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) else \
+            "a device or socket"
+        return f"is not a regular file but {what}"
+    return None
+
+
 def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Dataset, list[Agreement]]:
     """Read and validate a dataset directory; raise LoadError listing every problem. `progress`:
     see `Progress` (phases READING and VALIDATING). Each CSV file may be plain or as Dutch Excel
@@ -1667,8 +1692,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         file = path / name
         table = _Table([], set(), False)
         tables[name] = table
-        if file.exists() and not file.is_file():
-            out.add(name, 0, "-", "is not a regular file (a directory?)")
+        if (odd := _not_plain_file(file)) is not None:
+            out.add(name, 0, "-", odd)
             continue
         if not file.is_file():
             if spec.required:
@@ -1721,8 +1746,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
 
     agreements: list[Agreement] = []
     toml_path = path / AGREEMENTS
-    if toml_path.exists() and not toml_path.is_file():
-        out.add(AGREEMENTS, 0, "-", "is not a regular file (a directory?)")
+    if (odd := _not_plain_file(toml_path)) is not None:
+        out.add(AGREEMENTS, 0, "-", odd)
     elif not toml_path.is_file():
         out.add(AGREEMENTS, 0, "-", "the file is missing (an empty file means no agreements)")
     elif toml_path.stat().st_size > MAX_TOML_BYTES:

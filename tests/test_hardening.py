@@ -116,3 +116,84 @@ def test_a_huge_file_without_a_line_break_is_refused_after_its_first_mebibyte(tm
     assert time.process_time() - started < 2
     assert e.value.problems[0] == ("clients.csv:2: -: field is longer than 1000 characters (the line is longer "
                                    "than 1 MiB; the rest of the file was not read)")
+
+
+# --- --out never writes over the database; files written exclusively (probes 2 and 5) ----------
+
+def _sqlite_demo(tmp_path, monkeypatch):
+    from settlement.demo.run import DATA
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SETTLEMENT_BSN_KEY", "k" + "Zx8q" * 10)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for args in (("init",), ("load", str(DATA)), ("run", "--month", "2024-03")):
+        r = settle("--db", url, *args)
+        assert r.exit_code == 0, r.output
+    return url
+
+
+@pytest.mark.parametrize("name", ["s.db", "./s.db", "s.db-wal", "s.db-journal"])
+def test_export_out_cannot_name_the_database_or_its_journal(tmp_path, monkeypatch, name):
+    url = _sqlite_demo(tmp_path, monkeypatch)
+    before = (tmp_path / "s.db").read_bytes()
+    r = settle("--db", url, "export", "--month", "2024-03", "--out", name)
+    assert r.exit_code == 2, r.output
+    assert "is the database" in r.output and "nothing was written" in r.output
+    assert (tmp_path / "s.db").read_bytes() == before
+    r = settle("--db", url, "export", "--month", "2024-03", "--out", "export.json")
+    assert r.exit_code == 0 and (tmp_path / "export.json").read_text().startswith("{")
+
+
+def test_a_planted_link_at_the_temporary_name_is_not_followed(tmp_path, monkeypatch):
+    import os
+
+    from settlement.outputs import write_file
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for guess in (".x.pdf.tmp", f".x.pdf.{os.getpid()}.tmp"):  # the names the writers used to use
+        (folder / guess).symlink_to(victim)
+    (folder / "x.pdf").symlink_to(victim)  # and a link at the target itself
+    write_file(folder / "x.pdf", b"%PDF-new")
+    assert victim.read_text() == "keep me"
+    assert not (folder / "x.pdf").is_symlink() and (folder / "x.pdf").read_bytes() == b"%PDF-new"
+
+
+# --- a dataset's files are its own regular files (probe 5) --------------------------------------
+
+@pytest.mark.parametrize("name,optional", [("clients.csv", False), ("declarations.csv", True),
+                                           ("agreements.toml", False)])
+def test_a_symbolic_link_in_the_dataset_is_refused_and_its_target_never_quoted(tmp_path, name, optional):
+    import shutil
+
+    from settlement.demo.run import DATA
+    d = tmp_path / "d"
+    shutil.copytree(DATA, d)
+    secret = tmp_path / "environ"
+    secret.write_text("SETTLEMENT_BSN_KEY=topsecretkeyvalue123,other\n")
+    (d / name).unlink(missing_ok=True)
+    (d / name).symlink_to(secret)
+    with pytest.raises(loader.LoadError) as e:
+        loader.load_dir(d)
+    assert f"{name}:0: -: is a symbolic link; a dataset holds its files themselves" in "\n".join(e.value.problems)
+    assert "topsecret" not in "\n".join(e.value.problems)
+    # a dangling link for an optional file is not "absent": it is refused too
+    secret.unlink()
+    with pytest.raises(loader.LoadError) as e:
+        loader.load_dir(d)
+    assert any(p.startswith(f"{name}:0: -: is a symbolic link") for p in e.value.problems)
+
+
+def test_a_file_of_another_format_is_refused_without_quoting_it(tmp_path):
+    import shutil
+
+    from settlement.demo.run import DATA
+    d = tmp_path / "d"
+    shutil.copytree(DATA, d)
+    (d / "clients.csv").write_text("root:x:0:0:root:/root:/bin/bash,topsecretkeyvalue\ndaemon:x:1:1\n")
+    with pytest.raises(loader.LoadError) as e:
+        loader.load_dir(d)
+    text = "\n".join(e.value.problems)
+    assert ("clients.csv:1: -: the first line names none of the columns of clients.csv: it is not a file of the "
+            "exchange format; expected the header client,bsn") in text
+    assert "root" not in text and "topsecret" not in text
