@@ -76,6 +76,22 @@ def _environment(*names: str) -> str:
     return "\b\nEnvironment:\n" + "\n".join(f"  {n.ljust(width)}  {ENVIRONMENT[n]}" for n in names)
 
 
+def _database_files() -> list[str]:
+    """The files of the command's SQLite database (the file, its WAL, shared memory and journal),
+    which no --out may name; none for PostgreSQL."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    from .db import database_url
+    try:
+        url = database_url((root.obj or {}).get("db") if root else None)
+    except Exception:  # a URL refused elsewhere
+        return []
+    if not url.startswith("sqlite:///"):
+        return []
+    path = url[len("sqlite:///"):].split("?")[0]
+    return [path] + [path + suffix for suffix in ("-wal", "-shm", "-journal")]
+
+
 def _write_pdf(data: bytes, out: Path | None) -> None:
     """A PDF to standard output (the caller refused a terminal), or to `out`."""
     if out is None:
@@ -89,20 +105,20 @@ def _write_output(out: Path, data: str | bytes) -> None:
     """Every file a command writes at --out: its folder created when missing, the file written
     whole (a temporary file beside it, then renamed), or one sentence and exit status 2 when the
     path cannot be written."""
-    special = out.exists() and not out.is_file()  # /dev/stdout, a named pipe: written in place
-    tmp = out if special else out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    from .outputs import write_file
+    database = _database_files()
+    if any(os.path.realpath(out) == os.path.realpath(f) for f in database):
+        _fail(f"{out} is the database{'' if os.path.realpath(out) == os.path.realpath(database[0]) else ' journal'} "
+              f"this command reads ({database[0]}); choose another file, nothing was written", 2)
+    special = out.exists() and not out.is_file() and not out.is_symlink()  # /dev/stdout, a pipe: written in place
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if isinstance(data, bytes):
-                tmp.write_bytes(data)
-            else:
-                tmp.write_text(data, encoding="utf-8")
-            if not special:
-                os.replace(tmp, out)
-        finally:
-            if not special:
-                tmp.unlink(missing_ok=True)
+        if special:
+            with open(out, "wb") as f:
+                f.write(raw)
+        else:
+            write_file(out, raw)
     except OSError as e:
         blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:
@@ -126,6 +142,13 @@ _INTERRUPTED = {
 }
 
 
+def _masked(message: str, ctx: click.Context) -> str:
+    """`message` with the database URL's password (if the URL holds one) masked: no message shows it."""
+    from .db import DEFAULT_URL, scrub
+    url = (ctx.obj or {}).get("db") or os.environ.get("SETTLEMENT_DB") or DEFAULT_URL
+    return scrub(message, url) if url else message
+
+
 class Guarded(click.Group):
     """Turns the engine's errors into one clear sentence and an exit status, never a traceback."""
 
@@ -141,7 +164,7 @@ class Guarded(click.Group):
                 click.echo(p, err=True)
             _fail(f"the month cannot be settled ({len(e.problems)} problem(s) in the data); nothing was stored", 2)
         except UserError as e:
-            _fail(str(e), e.status)
+            _fail(_masked(str(e), ctx), e.status)
         except InvariantError as e:
             _fail(f"an invariant failed, nothing was stored (this is a bug, please report it): {e}", 1)
         except KeyboardInterrupt:  # run and statements, which keep part of their work, say which themselves
@@ -159,8 +182,8 @@ class Guarded(click.Group):
                       "(SQLite lets one command write at a time); nothing was stored, try again when it is done", 1)
             if os.environ.get("SETTLEMENT_DEBUG"):
                 raise
-            _fail(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                  f"(set SETTLEMENT_DEBUG=1 for details)", 1)
+            _fail(_masked(f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                          f"(set SETTLEMENT_DEBUG=1 for details)", ctx), 1)
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]},
@@ -186,7 +209,8 @@ def init(obj) -> None:
     """Create or upgrade the database schema."""
     from . import service
     engine = service.init(obj["db"])
-    click.echo(f"schema is current in {engine.url.render_as_string()}")
+    from .db import shown
+    click.echo(f"schema is current in {shown(engine)}")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS",
@@ -406,7 +430,8 @@ def status(obj, fmt: str) -> None:
     engine = service.open_db(obj["db"])
     with engine.connect() as conn:
         state = build(store.status(conn))
-    click.echo(to_json(state) if fmt == "json" else to_text(state, engine.url.render_as_string()), nl=False)
+    from .db import shown
+    click.echo(to_json(state) if fmt == "json" else to_text(state, shown(engine)), nl=False)
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_NOW"))

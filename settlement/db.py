@@ -51,10 +51,35 @@ def database_url(explicit: str | None = None) -> str:
     scheme = _SCHEME.match(url)
     if scheme and (len(scheme.group(1)) > 1 or "://" in url):  # one letter without //: a Windows drive (C:\...)
         from .errors import Refused
-        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)  # never echo a password
-        raise Refused(f"the database URL {shown!r} (--db or SETTLEMENT_DB) is not one settle can open: "
+        raise Refused(f"the database URL {shown(url)!r} (--db or SETTLEMENT_DB) is not one settle can open: "
                       f"give {ACCEPTED_URLS}")
     return f"sqlite:///{Path(url)}"  # a bare path means an SQLite file
+
+
+_SECRET_PARAM = re.compile(r"([?&](?:password|passwd|pass|sslpassword|pwd)=)[^&#]*", re.IGNORECASE)
+
+
+def shown(url: "str | SAEngine") -> str:
+    """A database URL as messages may show it: the password (user:password@, or a password= query
+    parameter, as libpq also accepts) replaced by ***. Every message naming a database uses this."""
+    text = url.url.render_as_string(hide_password=False) if isinstance(url, SAEngine) else str(url)
+    text = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", text)
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+def scrub(message: str, url: "str | SAEngine") -> str:
+    """`message` (a driver's error text) with any password of `url` in it masked as ***."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = url.url if isinstance(url, SAEngine) else make_url(str(url))
+    except Exception:
+        return message
+    secrets = [parsed.password or ""] + [str(v) for k, v in parsed.query.items()
+                                        if _SECRET_PARAM.match(f"?{k}=")]
+    for secret in secrets:
+        if len(secret) >= 3:
+            message = message.replace(secret, "***")
+    return message
 
 
 _ENGINES: "weakref.WeakSet[SAEngine]" = weakref.WeakSet()

@@ -33,6 +33,7 @@ import json
 import math
 import re
 import sys
+import stat
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -51,12 +52,17 @@ from .money import parse_euros
 from .periods import FAR_FUTURE, Month, parse_date
 
 MAX_FIELD = 1000                    # characters in one cell
+MAX_ID = 64                         # characters of a key or reference (a pseudonym, a placement, an agreement id)
+MAX_NAME = 200                      # characters of a name or address (the documents show it whole, wrapped)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # the dates a cell may hold (an open end is empty)
 MAX_CENTS = 99_999_999_999          # 999999999.99 euros: price x 31 days x a million lines still fits 64 bits
 MAX_MESSAGE = 400                   # characters of one problem's message
 MAX_TOML_DEPTH = 50                 # nesting of arrays and tables in agreements.toml
 MAX_LINE_BYTES = 1 << 20            # one physical line; beyond this a field is certainly too long
 MAX_PROBLEMS_PER_FILE = 100         # then stop reading that file; the report shows this many per file
-MAX_TOML_BYTES = 10 << 20
+MAX_TOML_BYTES = 256 << 10          # agreements.toml: a region's agreements take a few KB, a nation's some 30 KB
+MAX_TOML_DOTS = 16                  # dots outside strings on one line: the standard parser is quadratic in them
+MAX_TOML_DIGITS = 30                # of one number (Python refuses integers of over 4300 digits with ValueError)
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -92,9 +98,14 @@ _PLAIN = re.compile(r"[\w.:/+@-]{1,40}", re.ASCII)
 _COLUMN = re.compile(r"[\w.-]{1,60}", re.ASCII)  # what may stand in the column position of a problem
 # control characters a cell must not hold (tab, line feed and carriage return are text); NUL
 # cannot even be stored in PostgreSQL
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# cannot even be stored in PostgreSQL; nor C1 controls, the bidirectional controls that make a name
+# display as another ("Kampen\u202egnitset\u202c" shows as "Kampentesting"), the line and
+# paragraph separators, and the Unicode non-characters (U+FFFF makes an XML document malformed)
+_NONCHARS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}" for p in range(17))
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                      + _NONCHARS + "]")
 _BREAK = re.compile(r"[\t\n\r]")
-_ROUGH = re.compile(r"[\x00-\x1f\x7f]")  # _CONTROL and _BREAK: what makes a line `rough` (see _lines)
+_ROUGH = re.compile(_CONTROL.pattern[:-1] + "\t\n\r]")  # _CONTROL and _BREAK: what makes a line `rough` (see _lines)
 #: text -> date of the valid dates read so far (a dataset repeats the same few thousand); a value
 #: found here is a valid date and parses to it, so the checks are skipped. Bounded: MAX_DATES.
 _DATES: dict[str, date] = {}
@@ -293,15 +304,13 @@ def _lines(f: Any, name: str, out: Problems, bad: set[int], rough: set[int] | No
             return
         n += 1
         if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            while True:  # skip the rest of the line without holding it
-                chunk = f.readline(MAX_LINE_BYTES)
-                if not chunk or chunk.endswith(b"\n"):
-                    break
+            # no line of the format comes near this: stop reading the file here (a 20 GB file
+            # without a line break would otherwise be read to its end before it is refused)
             out.add(name, n, "-", f"field is longer than {MAX_FIELD} characters (the line is longer than "
-                                  f"{MAX_LINE_BYTES // (1 << 20)} MiB)")
+                                  f"{MAX_LINE_BYTES // (1 << 20)} MiB; the rest of the file was not read)")
             bad.add(n)
             yield "\n"
-            continue
+            return
         if n == 1 and (raw.startswith(UTF16_BOMS) or raw.count(b"\x00") * 3 >= len(raw.rstrip(b"\r\n")) > 0):
             how = "it starts with a UTF-16 byte order mark" if raw.startswith(UTF16_BOMS) else \
                 "every other byte of the first line is a NUL byte"
@@ -446,8 +455,8 @@ def _read_csv(path: Path, name: str, columns: tuple[str, ...], out: Problems,
                 continue
             elif control := [(c, m) for i, c in index if (m := _CONTROL.search(row[i]))]:
                 for c, m in control:
-                    out.add(name, start, c, f"contains the control character U+{ord(m.group()):04X} at character "
-                                            f"{m.start() + 1}; a cell holds text, tabs and line breaks only")
+                    out.add(name, start, c, f"contains the {_character(m.group())} U+{ord(m.group()):04X} at "
+                                            f"character {m.start() + 1}; a cell holds printable text only")
                 dropped = True
                 continue
             yield start, dict(zip(header, row)) if known else {**{c: row[i] for i, c in index}, **absent}, plain
@@ -483,6 +492,11 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
         out.add(name, 1, "-", f"the header is one quoted cell holding semicolons; expected the columns "
                               f"{','.join(columns)}, separated by commas (or semicolons)")
         return False
+    every = columns + optional
+    if not set(header) & set(every):  # not a file of the format (a copy of another file?): quote none of it
+        out.add(name, 1, "-", f"the first line names none of the columns of {name}: it is not a file of the "
+                              f"exchange format; expected the header {expected}")
+        return False
     ok = True
     seen: set[str] = set()
     for c in header:
@@ -490,7 +504,6 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...], out: P
             out.add(name, 1, c or "-", f"column {show(c)} appears more than once in the header")
             ok = False
         seen.add(c)
-    every = columns + optional
     for c in header:
         if c not in every:
             hint = ""
@@ -534,11 +547,17 @@ class Row:
         value = self.cells[col]
         return None if value.strip() == "" else value
 
-    def text(self, col: str, required: bool = True) -> str | None:
+    def text(self, col: str, required: bool = True, limit: int = MAX_NAME) -> str | None:
         value = self.cells[col]  # as raw(col), without the call: this runs for every cell
         if value.strip() == "":
             if required:
                 self.bad(col, "is required")
+            return None
+        if not self.plain and _BREAK.search(value):  # a name with a line break forges rows in tables
+            self.bad(col, f"{show(value)} contains a line break or a tab; a name or text is one line")
+            return None
+        if len(value) > limit:
+            self.bad(col, f"is {len(value)} characters long; at most {limit} are accepted")
             return None
         return value
 
@@ -555,6 +574,9 @@ class Row:
             return None
         if not self.plain and _BREAK.search(value):
             self.bad(col, f"{show(value)} contains a line break or a tab; a key or reference is one line of text")
+            return None
+        if len(value) > MAX_ID:
+            self.bad(col, f"is {len(value)} characters long; a key or reference has at most {MAX_ID}")
             return None
         return value
 
@@ -600,6 +622,10 @@ class Row:
             day = parse_date(value)
         except ValueError:
             self.bad(col, f"{show(value)} is not a date that exists")
+            return None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.bad(col, f"{value} lies outside the dates accepted, {FIRST_DAY} to {LAST_DAY}"
+                          + ("; leave an open end empty" if day > LAST_DAY else ""))
             return None
         if len(_DATES) < MAX_DATES:
             _DATES[value] = day
@@ -780,7 +806,7 @@ def _budget(r: Row) -> Budget | None:
 
 def _dispute(r: Row) -> Dispute | None:
     did, pid = r.identifier("dispute", r.ident("dispute")), r.identifier("placement", r.ident("placement"))
-    by, on, subject = r.code("raised_by"), r.date("raised_on"), r.text("subject")
+    by, on, subject = r.code("raised_by"), r.date("raised_on"), r.text("subject", limit=MAX_FIELD)
     return Dispute(did, pid, by, on, subject) if r.ok else None  # type: ignore[arg-type]
 
 
@@ -939,7 +965,7 @@ _shared = sys.intern  # one string object for each of the many repeated cells (c
 
 def _ident_ok(value: str) -> bool:
     """Row.ident would return `value` itself, without a problem (the row being plain)."""
-    return value != "" and value == value.strip()
+    return value != "" and len(value) <= MAX_ID and value == value.strip()
 
 
 def _fast_registration(cells: dict[str, str], line: int) -> Registration | None:
@@ -966,7 +992,7 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
         return None  # a contractor named: the parser checks it
     if (start is None or (end and (until is None or until < start)) or financing not in FINANCING
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
-            or (name := provider.strip()) == "" or not _CODE.fullmatch(location)
+            or (name := provider.strip()) == "" or len(provider) > MAX_NAME or not _CODE.fullmatch(location)
             or pid.isdigit() or client.isdigit() or name.isdigit()):
         return None
     return Placement(pid, _shared(client), _shared(product), _shared(region), _shared(provider), _shared(location),
@@ -1251,6 +1277,78 @@ def _deep_line(lines: list[str]) -> int:
     return 1
 
 
+_TOML_TOKEN = re.compile(r'"""|\'\'\'|"|\'|#|\\.|\.|\n|[0-9_]{%d,}' % (MAX_TOML_DIGITS + 1))
+
+
+def _toml_bounds(text: str) -> tuple[int, str] | None:
+    """(line, problem) when `text` has a line whose dotted keys or numbers are beyond what the parser
+    can take in well under a second, else None; checked before parsing. A scan over the tokens that
+    matter (quotes, comments, escapes, dots, newlines, long digit runs): strings and comments are
+    skipped, so a dot or digit inside them does not count."""
+    line, dots, quote = 1, 0, None
+    comment = False
+    for m in _TOML_TOKEN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line, dots, comment = line + 1, 0, False
+            if quote in ('"', "'"):
+                quote = None  # a one-line string does not span lines (the parser reports it)
+            continue
+        if comment:
+            continue
+        if quote is not None:
+            # in a basic string a backslash escapes (the token holds both); in a literal one it does not
+            if tok == quote or (quote == "'" and tok == "\\'"):
+                quote = None
+            continue
+        if tok in ('"""', "'''", '"', "'"):
+            quote = tok
+        elif tok == "#":
+            comment = True
+        elif tok == ".":
+            dots += 1
+            if dots > MAX_TOML_DOTS:
+                return line, (f"invalid TOML: more than {MAX_TOML_DOTS} dots on one line (a dotted key "
+                              f"nested too deeply)")
+        elif tok[0] in "0123456789_":
+            return line, f"invalid TOML: a number of more than {MAX_TOML_DIGITS} digits"
+    return None
+
+
+def _character(ch: str) -> str:
+    """What kind of forbidden character `ch` (a match of _CONTROL) is, in a message."""
+    code = ord(ch)
+    if code < 0x20 or 0x7f <= code <= 0x9f:
+        return "control character"
+    if code in (0x2028, 0x2029):
+        return "line separator" if code == 0x2028 else "paragraph separator"
+    if 0xfdd0 <= code <= 0xfdef or code & 0xfffe == 0xfffe:
+        return "non-character"
+    return "bidirectional control"
+
+
+def _bad_string(value: Any) -> str | None:
+    """A problem with a string anywhere in a TOML value: a character that a CSV cell may not hold
+    (_CONTROL), or a line break or tab; else None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if m := _CONTROL.search(v) or _BREAK.search(v):
+                what = "line break or tab" if m.group() in "\t\n\r" else _character(m.group())
+                return f"contains the {what} U+{ord(m.group()):04X} at character {m.start() + 1}; text is printable and one line"
+            if len(v) > MAX_NAME:
+                return f"holds a text of {len(v)} characters; at most {MAX_NAME} are accepted"
+        elif isinstance(v, date) and not FIRST_DAY <= date(v.year, v.month, v.day) <= LAST_DAY:  # a datetime too
+            return f"{v} lies outside the dates accepted, {FIRST_DAY} to {LAST_DAY}"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def _depth(value: Any) -> int:
     """How deeply arrays and tables nest in a TOML value (iteratively: no recursion to exhaust)."""
     deepest, stack = 0, [(value, 0)]
@@ -1282,6 +1380,10 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
     lines = text.split("\n")  # TOML counts lines by LF only (splitlines would also split at U+2028, ...)
     if lines and lines[-1] == "":
         lines.pop()
+    bounded = _toml_bounds(text)
+    if bounded is not None:
+        out.add(AGREEMENTS, bounded[0], "-", bounded[1])
+        return []
     try:
         doc = tomllib.loads(text)
     except RecursionError:
@@ -1336,6 +1438,9 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             problem("id", "is required: a non-empty string" if aid is None else
                     f"must be a non-empty string, not {show(aid) if _NINE_DIGITS.search(str(aid)) else repr(aid)}")
             ok = False
+        elif len(aid) > MAX_ID:
+            problem("id", f"is {len(aid)} characters long; an agreement id has at most {MAX_ID}")
+            ok = False
         elif len(aid) == 9 and (bsn_problem := _bsn_problem(
                 "agreement id", aid, {} if ds is None else {c.bsn: (None, c.client) for c in ds.clients.values()}
         )) is not None:
@@ -1353,6 +1458,11 @@ def _parse_agreements(text: str, ds: Dataset | None, out: Problems) -> list[Agre
             problem("kind", f"unknown kind {show(kind)}; known kinds: {', '.join(sorted(KINDS))}")
             continue
         if ds is None:
+            continue
+        garbled = [(f, bad) for f in sorted(raw) if f not in reported and (bad := _bad_string(raw[f])) is not None]
+        for field, message in garbled:
+            problem(field, message)
+        if garbled:
             continue
         odd = [(f, bad) for f in sorted(raw) if (bad := _not_finite(raw[f])) is not None]
         for field, value in odd:
@@ -1527,6 +1637,26 @@ def _input_hash(ds: Dataset, after_table: Callable[[int], None] | None = None,
 
 # The directory ----------------------------------------------------------------------------------
 
+def _not_plain_file(file: Path) -> str | None:
+    """Why `file` of a dataset cannot be read as one of its files (a symbolic link, even a dangling
+    one, or anything but a regular file), or None when it is a regular file or absent. A link
+    could make the loader read (and a refusal quote) a file outside the dataset: /etc/passwd, or
+    /proc/self/environ with the BSN key in it."""
+    try:
+        mode = file.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot be read: {e.strerror or e}"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; a dataset holds its files themselves (copy the file into the folder)"
+    if not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) else \
+            "a device or socket"
+        return f"is not a regular file but {what}"
+    return None
+
+
 def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Dataset, list[Agreement]]:
     """Read and validate a dataset directory; raise LoadError listing every problem. `progress`:
     see `Progress` (phases READING and VALIDATING). Each CSV file may be plain or as Dutch Excel
@@ -1562,8 +1692,8 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
         file = path / name
         table = _Table([], set(), False)
         tables[name] = table
-        if file.exists() and not file.is_file():
-            out.add(name, 0, "-", "is not a regular file (a directory?)")
+        if (odd := _not_plain_file(file)) is not None:
+            out.add(name, 0, "-", odd)
             continue
         if not file.is_file():
             if spec.required:
@@ -1616,12 +1746,12 @@ def load_dir(path: Path | str, progress: Progress | None = None) -> tuple[Datase
 
     agreements: list[Agreement] = []
     toml_path = path / AGREEMENTS
-    if toml_path.exists() and not toml_path.is_file():
-        out.add(AGREEMENTS, 0, "-", "is not a regular file (a directory?)")
+    if (odd := _not_plain_file(toml_path)) is not None:
+        out.add(AGREEMENTS, 0, "-", odd)
     elif not toml_path.is_file():
         out.add(AGREEMENTS, 0, "-", "the file is missing (an empty file means no agreements)")
     elif toml_path.stat().st_size > MAX_TOML_BYTES:
-        out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 20} MB")
+        out.add(AGREEMENTS, 0, "-", f"the file is larger than {MAX_TOML_BYTES >> 10} KB (a region's agreements take a few KB)")
     else:
         try:
             text = _decode_toml(toml_path.read_bytes(), out)

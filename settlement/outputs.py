@@ -15,6 +15,7 @@ the manifest claims; recording a name whose file never came is harmless.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,24 @@ from .errors import Refused
 
 MANIFEST = ".settlement-files"
 _HEADER = "# files written here by settle commands; they may be replaced by the next run\n"
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write `data` to `target` whole: into a new temporary file beside it, created exclusively
+    under a random name (a link planted at a predictable name is never followed), then renamed over
+    `target` (a link at `target` is replaced by the file, its own target left alone). A full disk or
+    a kill half-way leaves the previous file whole."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def recorded(folder: Path) -> dict[str, str]:
@@ -78,10 +97,7 @@ def record(folder: Path, names: Iterable[str], command: str) -> None:
     new = {**entries, **{n: command for n in names}}
     if new == entries:
         return
-    tmp = folder / f"{MANIFEST}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_HEADER + "".join(f"{n}\t{c}\n" for n, c in sorted(new.items())))
-    os.replace(tmp, folder / MANIFEST)
+    write_file(folder / MANIFEST, (_HEADER + "".join(f"{n}\t{c}\n" for n, c in sorted(new.items()))).encode())
 
 
 def not_written_by(folder: Path, command: str) -> list[str]:

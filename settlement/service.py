@@ -49,10 +49,10 @@ def open_db(url: str | None, require_schema: bool = True) -> SAEngine:
         try:
             engine.connect().close()
         except Exception as e:  # connection refused, bad URL, ...
-            raise UserError(f"cannot open the database {engine.url.render_as_string()}: {e.__class__.__name__}: "
-                            f"{str(e).splitlines()[0]}") from None
+            raise UserError(f"cannot open the database {db.shown(engine)}: {e.__class__.__name__}: "
+                            f"{db.scrub(str(e).splitlines()[0], engine)}") from None
         if not migrate.is_current(engine):
-            raise UserError(f"the database {engine.url.render_as_string()} has no current schema: "
+            raise UserError(f"the database {db.shown(engine)} has no current schema: "
                             f"run `settle init` first")
     return engine
 
@@ -65,8 +65,8 @@ def init(url: str | None) -> SAEngine:
     except UserError:  # e.g. moving plain BSNs (0004) needs SETTLEMENT_BSN_KEY: the sentence says so
         raise
     except Exception as e:
-        raise UserError(f"cannot create the schema in {engine.url.render_as_string()}: {e.__class__.__name__}: "
-                        f"{str(e).splitlines()[0]}") from None
+        raise UserError(f"cannot create the schema in {db.shown(engine)}: {e.__class__.__name__}: "
+                        f"{db.scrub(str(e).splitlines()[0], engine)}") from None
     if before is not None and before < "0004":
         _compact(engine)
     return engine

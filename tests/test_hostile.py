@@ -149,7 +149,7 @@ def test_corpus_is_large_and_covers_every_class():
     kinds = Counter(c.kind for c in CASES)
     assert len(CASES) >= 50
     assert set(kinds) == {"encoding", "structure", "files", "dates", "amounts", "identity", "codes", "periods",
-                          "keys", "references", "agreements", "toml", "size"}, kinds
+                          "keys", "references", "agreements", "toml", "size", "limits"}, kinds
     assert sum(c.kind == "size" and "100-mb" in c.name for c in CASES) >= 1
 
 

@@ -41,6 +41,7 @@ from settlement.loader import (
 from tests.test_loader import (
     PINNED_AGREEMENTS_HASH,
     PINNED_INPUT_HASH,
+    as_loaded_before,
     pinned_data,
     write,
 )
@@ -116,11 +117,12 @@ def test_stored_rows_read_back_as_loaded(db_url, tmp_path):
     directory = write(tmp_path / "pinned", data, toml)
     service.init(db_url)
     engine = db.make_engine(db_url)
-    assert service.load(engine, directory) == (1, "loaded")
-    assert service.load(engine, directory) == (1, "unchanged")
+    with as_loaded_before():
+        assert service.load(engine, directory) == (1, "loaded")
+        assert service.load(engine, directory) == (1, "unchanged")
+        loaded, _ = load_dir(directory)
     with engine.connect() as conn:
         stored, agreements = store.read_dataset(conn, store.current_snapshot(conn), with_bsn=True)
-    loaded, _ = load_dir(directory)
     assert _facts(stored) == _facts(loaded)
     assert dataset_hashes(stored, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     engine.dispose()
@@ -212,7 +214,7 @@ def test_refused_dataset_reports_no_storing(tmp_path):
     data["placements.csv"][2][6] = "2023-02-30"
     directory = write(tmp_path / "bad", data, toml)
     steps = []
-    with pytest.raises(LoadError) as e:
+    with pytest.raises(LoadError) as e, as_loaded_before():
         load_dir(directory, lambda *step: steps.append(step))
     assert e.value.problems == ["placements.csv:3: start: 2023-02-30 is not a date that exists"]
     assert steps[-1][0] != STORING

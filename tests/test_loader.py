@@ -7,7 +7,9 @@ import copy
 import csv
 import io
 import random
+import re
 import time
+from unittest import mock
 from pathlib import Path
 from typing import Callable
 
@@ -255,11 +257,18 @@ def test_bom_and_crlf_and_quoted_cells(tmp_path):
     (d / "clients.csv").write_bytes(text.replace("\n", "\r\n").encode())
     (d / "regions.csv").write_text('region,name,centrumgemeente,cutover\n'
                                    'ijssel-vecht,"IJssel-Vecht, de regio",0193,2023-01-01\n'
-                                   'zuidoost-drenthe,"Zuidoost-\nDrenthe",0114,2023-01-01\n\n')
+                                   'zuidoost-drenthe,"Zuidoost-""Drenthe""",0114,2023-01-01\n\n')
     ds, _ = load_dir(d)
     assert ds.regions["ijssel-vecht"].name == "IJssel-Vecht, de regio"
-    assert ds.regions["zuidoost-drenthe"].name == "Zuidoost-\nDrenthe"
+    assert ds.regions["zuidoost-drenthe"].name == 'Zuidoost-"Drenthe"'
     assert len(ds.clients) == 4
+    # a quoted cell may span lines as CSV, but a name with a line break would forge rows in the
+    # tables that show it: refused, on the record's first line
+    (d / "regions.csv").write_text('region,name,centrumgemeente,cutover\n'
+                                   'ijssel-vecht,"IJssel-Vecht, de regio",0193,2023-01-01\n'
+                                   'zuidoost-drenthe,"Zuidoost-\nDrenthe",0114,2023-01-01\n\n')
+    assert problems_of(d) == ["regions.csv:3: name: 'Zuidoost-\\nDrenthe' contains a line break or a tab; a name or "
+                              "text is one line"]
 
 
 def test_twenty_thousand_clients_load_quickly(tmp_path):
@@ -568,8 +577,10 @@ def test_overlong_line_is_not_held(tmp_path):
         f.write("C9," + "9" * (3 << 20) + "\n")
         f.write("C10,123456789\n")
     problems = problems_of(d)
-    assert problems[0].startswith("clients.csv:6: -: field is longer than 1000 characters"), problems
-    assert problems[1].startswith("clients.csv:7: bsn: client C10: bsn fails the 11-proef"), problems
+    # no line of the format comes near 1 MiB: reading the file stops there (a file of 20 GB without
+    # a line break was read to its end before), so C10's wrong BSN on the next line is not reached
+    assert problems == ["clients.csv:6: -: field is longer than 1000 characters (the line is longer than 1 MiB; "
+                        "the rest of the file was not read)"], problems
 
 
 def test_unterminated_quote_is_reported(tmp_path):
@@ -595,13 +606,11 @@ def test_cells_of_one_line_are_checked_for_tabs_breaks_and_control_characters(tm
     problems = problems_of(write(tmp_path / "d", data, toml, quote_all=True))
     assert problems == [
         "applications.csv:2: client: 'C\\t1' contains a line break or a tab; a key or reference is one line of text",
-        ("brp.csv:2: valid_to: contains the control character U+000B at character 11; a cell holds text, tabs and "
-         "line breaks only"),
+        "brp.csv:2: valid_to: contains the control character U+000B at character 11; a cell holds printable text only",
         "placements.csv:3: client: 'C\\r2' contains a line break or a tab; a key or reference is one line of text",
-        ("placements.csv:4: provider: contains the control character U+0007 at character 6; a cell holds text, tabs "
-         "and line breaks only"),
-        ("placements.csv:5: provider: contains the control character U+001F at character 14; a cell holds text, "
-         "tabs and line breaks only")], problems
+        "placements.csv:4: provider: contains the control character U+0007 at character 6; a cell holds printable text only",
+        "placements.csv:5: provider: contains the control character U+001F at character 14; a cell holds printable "
+        "text only"], problems
 
 
 def test_not_a_directory(tmp_path):
@@ -663,6 +672,13 @@ def test_agreement_weights_line_is_found_in_subtable(tmp_path):
 
 
 # The identity of a snapshot -----------------------------------------------------------------------
+
+def as_loaded_before():
+    """While active, the loader accepts what it accepted when pinned_data() was frozen: a line break
+    in a name (refused since the hardening of 2026-12). Snapshots stored before may hold one, and
+    their hashes must not change; the frozen data keep it to pin how the canonical form writes it."""
+    return mock.patch.object(_loader, "_BREAK", re.compile(r"(?!)"))
+
 
 def pinned_data() -> tuple[Data, str]:
     """A small dataset frozen for `test_input_hash_is_pinned` (do not edit it: its hash is pinned).
@@ -794,7 +810,8 @@ PINNED_AGREEMENTS_HASH = "sha256:b6280738ec58559b988f21360b908ca3b50b50a1d6229f7
 
 def test_input_hash_is_pinned(tmp_path):
     data, toml = pinned_data()
-    ds, agreements = load_dir(write(tmp_path / "d", data, toml))
+    with as_loaded_before():
+        ds, agreements = load_dir(write(tmp_path / "d", data, toml))
     assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     # the general definition (what `settle verify` recomputes from stored rows) gives the same
     assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)

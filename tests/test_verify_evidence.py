@@ -180,6 +180,11 @@ def _as_before(markup: str) -> str:
     import re
     for added in (r'<ul class="sources">.*?</ul>', r'<div class="earlier">.*?</div>', r"<style>.*?</style>"):
         markup = re.sub(added, "", markup, flags=re.S)
+    # the spelling of anchors changed since (made injective, so that C-0016 and C.0016 differ); what
+    # links to what did not: each anchor becomes its number in the order the document first names it
+    names: dict[str, int] = {}
+    markup = re.sub(r'(id="|href="#)([^"]+)"', lambda m: f'{m.group(1)}a{names.setdefault(m.group(2), len(names))}"',
+                    markup)
     return re.sub(r">\s+<", "><", markup).strip()
 
 

@@ -500,10 +500,8 @@ def _safe(name: str) -> str:
 
 def _render_to(doc: Statement | Invoice, path: str) -> str:
     data = render_statement_pdf(doc) if isinstance(doc, Statement) else render_invoice_pdf(doc)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    from ..outputs import write_file
+    write_file(Path(path), data)
     return path
 
 

@@ -361,12 +361,10 @@ def year_filename(ys: YearStatement) -> str:
 
 def _render_one(ys: YearStatement, path: str) -> str:
     import gc
-    import os
     from pathlib import Path
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(render_year_pdf(ys))
-    os.replace(tmp, target)
+
+    from ..outputs import write_file
+    write_file(Path(path), render_year_pdf(ys))
     gc.collect()
     return path
 

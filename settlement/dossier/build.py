@@ -38,8 +38,14 @@ BSN_WARNING = ("Dit dossier bevat burgerservicenummers (BSN). Het is vertrouweli
 
 
 def anchor(*parts: Any) -> str:
-    text = "-".join(str(p) for p in parts if p not in (None, ""))
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+    """An HTML id for `parts`, injective: letters and digits are kept, every other character of a
+    part is written as _hex_ (so C-0016 and C.0016, or P1 with payer 0193 and P1-0193 without one,
+    get different ids), and the parts are joined by '-' (an absent part stays an empty place)."""
+    return "-".join(_ANCHOR_ESCAPE.sub(lambda m: f"_{ord(m.group()):x}_", "" if p is None else str(p))
+                    for p in parts)
+
+
+_ANCHOR_ESCAPE = re.compile(r"[^A-Za-z0-9]")
 
 
 month_nl = nl.month_nl
