@@ -249,9 +249,12 @@ def parse(data: bytes) -> Declaratie | Antwoord:
 
 
 def _walk(node: _Node) -> Iterable[_Node]:
-    yield node
-    for c in node.children:
-        yield from _walk(c)
+    """Every element below `node`, iteratively: a hostile nesting depth cannot exhaust the stack."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        todo.extend(reversed(n.children))
 
 
 def _declaratie(root: _Node, header: _Node) -> Declaratie:
