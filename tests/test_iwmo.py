@@ -362,6 +362,12 @@ def test_round_trip_messages_import_load_run_give_the_declared_amounts(db_url, t
     # P1: declared 3,770.00 - 3,770.00 + 3,640.00 = 3,640.00 replaces the tariff's 31 x 100.00 = 3,100.00;
     # P2 (not declared) keeps the tariff: 21 days x 100.00 = 2,100.00 (tests/test_build.py)
     assert lines["P1"]["amount"] == "3640.00" and lines["P2"]["amount"] == "2100.00"
+    # the snapshot keeps the toewijzing numbers and product codes: its stored facts give its hash again
+    settle("finalize", "--month", "2024-03")
+    assert "2024-03 verifies" in settle("verify", "--month", "2024-03")
+    blank = dataset(tmp_path / "blank")  # the same facts without P1's toewijzing number: another snapshot
+    (blank / "placements.csv").write_text((blank / "placements.csv").read_text().replace(",1001", ","))
+    assert load_dir(blank)[0].input_hash != load_dir(dataset(tmp_path / "again"))[0].input_hash
 
 
 def test_the_conversion_is_pure_and_the_month_is_the_product_periods(tmp_path):
@@ -384,3 +390,30 @@ def test_the_conversion_is_pure_and_the_month_is_the_product_periods(tmp_path):
     alone = iwmo.convert(ds, [fix], [])
     assert sorted(r.reference for r in alone.refusals) == ["RN1C", "RN2"] and alone.declarations == []
     assert "held back with credit RN1C" in str(next(r for r in alone.refusals if r.reference == "RN2"))
+
+
+def test_an_answer_must_answer_an_imported_declaration_and_grant_what_it_does_not_reject(tmp_path):
+    data = dataset(tmp_path)
+    msgs = tmp_path / "msgs"
+    d = write(msgs, "dn1.xml", wmo323("DN1", MARCH, [RN1]))
+    stray = write(msgs, "an9.xml", wmo325("DN9", 0, []))  # answers message MDN9: never imported
+    # DN1 has one prestatie, 3,770.00, and the answer rejects none: it must grant 3,770.00, not 3,000.00
+    wrong = write(msgs, "an1.xml", wmo325("DN1", 300000, [], submitted=377000))
+    out = imports(data, d, stray, wrong)
+    assert f"{stray}:1: declaration DN9: answers the declaration message MDN9 of provider 12345678, of which no " \
+           "prestatie was imported" in out
+    assert f"{wrong}:1: declaration DN1: TotaalToegekendBedrag 3000.00 D is not the sum of the prestaties it does " \
+           "not reject, 3770.00 D; not applied" in out
+    assert rows(data) == {("P1", "2024-03"): "3770.00"}
+    assert ",accepted," not in (data / "iwmo" / "prestaties.csv").read_text()  # still without an answer
+
+
+def test_a_toewijzing_of_another_clients_placement_is_refused(tmp_path):
+    data = dataset(tmp_path)
+    # toewijzing 1001 is P1's, of C1; the prestatie is of C2
+    text = wmo323("DN1", MARCH, [prestatie("RN1", "C2", "2024-03-11", "2024-03-31", 21, 13000)])
+    f = write(tmp_path / "m", "d.xml", text)
+    out = imports(data, f)
+    assert f"{f}:{line_of(text, 'RN1')}: declaration DN1, prestatie RN1: toewijzing 1001 is placement P1's, of " \
+           "client C1, whose BSN is not the BSN of the declaration's client 1" in out
+    assert rows(data) == {}
