@@ -139,6 +139,7 @@ _INTERRUPTED = {
     "verify": "nothing was changed; the month is not verified",
     "demo": "its output folder is incomplete: `settle demo` again makes it whole",
     "synth": "the dataset folder is incomplete: `settle synth` again writes it whole",
+    "import-iwmo": "`settle import-iwmo` again with the same files makes declarations.csv whole",
 }
 
 
@@ -740,6 +741,34 @@ def demo(out: Path, documents: str, year_statements: str) -> None:
                    f"{DEMO_KEY!r} (never use it for real data)")
     run_demo(out, echo=click.echo, documents=chosen, progress=_progress_bar("documents"),
              year_statements=year_statements)
+
+
+@main.command("import-iwmo", epilog=_environment())
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The dataset directory whose declarations.csv the messages go into.")
+def import_iwmo(files: tuple[Path, ...], into: Path) -> None:
+    """Read iWmo 3.2 declarations (WMO323) and their answers (WMO325) into a dataset's declarations.csv.
+
+    FILES are the XML messages (a folder: its *.xml files). Per placement and month the amount is
+    the net of the prestaties not rejected, in the month of their product period; each refusal is
+    named with its file, line and declaration. Exit status 0 once declarations.csv is written, also
+    with refusals (they are listed); 2 when nothing was written."""
+    from . import iwmo
+    if not into.is_dir():
+        _fail(f"{into}: no such directory", 2)
+    paths: list[Path] = []
+    for f in files:
+        if f.is_dir():
+            paths.extend(sorted(p for p in f.iterdir() if p.suffix.lower() == ".xml" and p.is_file()))
+        elif not f.exists():
+            _fail(f"{f}: no such file; nothing was written", 2)
+        else:
+            paths.append(f)
+    if not paths:
+        _fail(f"no iWmo message among {', '.join(map(str, files))}; nothing was written", 2)
+    outcome = iwmo.import_files(paths, into)
+    click.echo(iwmo.report(outcome), nl=False)
 
 
 @main.command(epilog=_environment())

@@ -160,6 +160,7 @@ class ProductRow(SQLModel, table=True):
     bw_definition: bool
     unit: str = Field(max_length=5)
     iwmo_category: Optional[str] = None
+    iwmo_product_code: Optional[str] = Field(default=None, max_length=5)  # since 0009
 
 
 class TariffRow(SQLModel, table=True):
@@ -225,6 +226,7 @@ class PlacementRow(SQLModel, table=True):
     end: Optional[date] = None
     financing: str = Field(max_length=3)
     contractor: Optional[str] = Field(default=None, max_length=4)  # since 0007
+    toewijzing: Optional[str] = Field(default=None, max_length=9)  # since 0009
     __table_args__ = (Index("ix_placement_snapshot_id_client", "snapshot_id", "client"),)
 
 

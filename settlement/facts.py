@@ -49,6 +49,9 @@ class Product:
     bw_definition: bool
     unit: str  # day, month
     iwmo_category: str | None = None
+    # the product code a provider declares it with in iWmo (WMO323 ProductCode, at most 5 characters);
+    # None: not declared through iWmo. Since canonical form 4 (settlement.iwmo)
+    iwmo_product_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class Placement:
     # v2: the municipality that contracted and pays the provider, the creditor of the placement's
     # lines (RULES.md §2); None: the care region's centrumgemeente
     contractor: str | None = None
+    # the municipality's toewijzing number (iWmo ToewijzingNummer) by which a provider's declaration
+    # (WMO323) names the placement; None: none known. Since canonical form 4 (settlement.iwmo)
+    toewijzing: str | None = None
 
     @property
     def ref(self) -> dict[str, Any]:

@@ -78,7 +78,9 @@ DOMAINS = ("BW", "MO", "WMO")
 UNITS = ("day", "month")
 BRP_KINDS = ("woonadres", "institution", "briefadres", "abroad")
 FINANCING = ("ZIN", "PGB")
-IWMO_CATEGORIES = ("15", "16", "17", "18")
+IWMO_CATEGORIES = ("15", "16", "17", "18")  # BW and MO products: beschermd wonen, opvang, spoedopvang, overig
+# WMO-domain products: the whole iWmo 3.2 list WMO020 (01 hulp bij het huishouden ... 18 overige BW en opvang)
+IWMO_CATEGORIES_WMO = tuple(f"{n:02d}" for n in range(1, 19))
 BOOLEANS = {"true": True, "false": False}
 
 # ASCII digits only, matched whole (`fullmatch`): `\d` would take Arabic-Indic or fullwidth digits
@@ -88,6 +90,8 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BSN = re.compile(r"[0-9]{9}")
 _NINE_DIGITS = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
 _OIN = re.compile(r"[0-9]{20}")
+_TOEWIJZING = re.compile(r"[0-9]{1,9}")           # iWmo LDT_Nummer
+_IWMO_PRODUCT_CODE = re.compile(r"[A-Za-z0-9]{1,5}")  # iWmo LDT_ProductCode, as product code lists spell them
 _YEAR = re.compile(r"[0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
@@ -706,12 +710,17 @@ def _product(r: Row) -> Product | None:
     domain = r.choice("domain", DOMAINS)
     flag = r.choice("bw_definition", BOOLEANS)
     unit = r.choice("unit", UNITS)
-    category = r.choice("iwmo_category", IWMO_CATEGORIES, required=False)
+    category = r.choice("iwmo_category", IWMO_CATEGORIES_WMO if domain == "WMO" else IWMO_CATEGORIES,
+                        required=False)
+    code = None
+    if "iwmo_product_code" in r.cells and (code := r.ident("iwmo_product_code", required=False)) is not None:
+        if not _IWMO_PRODUCT_CODE.fullmatch(code):
+            r.bad("iwmo_product_code", f"{show(code)} is not an iWmo product code (1 to 5 letters or digits)")
     bw = BOOLEANS.get(flag or "")
     if bw and domain in ("MO", "WMO"):
         r.bad("bw_definition", f"a {domain} product cannot have the BW definition; "
                                f"bw_definition true is only allowed for domain BW")
-    return Product(product, name, domain, bw, unit, category) if r.ok else None  # type: ignore[arg-type]
+    return Product(product, name, domain, bw, unit, category, code) if r.ok else None  # type: ignore[arg-type]
 
 
 def _tariff(r: Row) -> Tariff | None:
@@ -767,10 +776,14 @@ def _placement(r: Row) -> Placement | None:
     start, end = r.interval("start", "end")
     financing = r.choice("financing", FINANCING)
     contractor = r.code("contractor", required=False) if "contractor" in r.cells else None  # empty: none
+    toewijzing = None
+    if "toewijzing" in r.cells and (toewijzing := r.ident("toewijzing", required=False)) is not None:
+        if not _TOEWIJZING.fullmatch(toewijzing):
+            r.bad("toewijzing", f"{show(toewijzing)} is not a toewijzing number (iWmo ToewijzingNummer: 1 to 9 digits)")
     if not r.ok:
         return None
     return Placement(pid, client, product, region, provider, location, start, end, financing,  # type: ignore[arg-type]
-                     contractor)
+                     contractor, toewijzing)
 
 
 def _notification(r: Row) -> Notification | None:
@@ -822,7 +835,8 @@ def _ruling(r: Row) -> Ruling | None:
 
 #: The version of the canonical form (see `canonical_tables`) that the newest declaration uses: a
 #: table or a field added to the exchange format is declared with the next version (`since`).
-CANONICAL_VERSION = 3  # 2: placements.contractor; 3: disputes.csv, rulings.csv
+CANONICAL_VERSION = 4  # 2: placements.contractor; 3: disputes.csv, rulings.csv;
+# 4: placements.toewijzing, products.iwmo_product_code (settlement.iwmo)
 
 
 @dataclass(frozen=True)
@@ -890,7 +904,9 @@ INPUTS: tuple[InputFile, ...] = (
     _input("region_members.csv", "members", RegionMember, "region_member", "region,municipality,valid_from,valid_to",
            _member, frame=True),
     _input("products.csv", "products", Product, "product", "product,name,domain,bw_definition,unit,iwmo_category",
-           _product, key="product", frame=True),
+           _product, key="product", frame=True, optional_columns=("iwmo_product_code",),
+           record=("product", "name", "domain", "bw_definition", "unit", "iwmo_category"),
+           later=(("iwmo_product_code", 4),)),
     _input("tariffs.csv", "tariffs", Tariff, "tariff", "product,region,valid_from,valid_to,price", _tariff,
            amounts=True),
     _input("clients.csv", "clients", Client, "client", "client,bsn", _client, key="client", identifiers=(_PSEUDONYM,)),
@@ -900,9 +916,9 @@ INPUTS: tuple[InputFile, ...] = (
            _application, identifiers=(_PSEUDONYM,)),
     _input("placements.csv", "placements", Placement, "placement",
            "placement,client,product,region,provider,location,start,end,financing", _placement, key="placement",
-           identifiers=(_PSEUDONYM, _PLACEMENT, ("provider", "provider")), optional_columns=("contractor",),
+           identifiers=(_PSEUDONYM, _PLACEMENT, ("provider", "provider")), optional_columns=("contractor", "toewijzing"),
            record=("placement", "client", "product", "region", "provider", "location", "start", "end", "financing"),
-           later=(("contractor", 2),)),
+           later=(("contractor", 2), ("toewijzing", 4))),
     _input("notifications.csv", "notifications", Notification, "notification", "placement,municipality,notified_on",
            _notification, required=False, identifiers=(_PLACEMENT,)),
     _input("declarations.csv", "declarations", Declaration, "declaration", "placement,month,amount", _declaration,
@@ -988,8 +1004,8 @@ def _fast_placement(cells: dict[str, str], line: int) -> Placement | None:
     provider, location, financing = cells["provider"], cells["location"], cells["financing"]
     start, end = _DATES.get(cells["start"]), cells["end"]
     until = _DATES.get(end) if end else None
-    if cells.get("contractor"):
-        return None  # a contractor named: the parser checks it
+    if cells.get("contractor") or cells.get("toewijzing"):
+        return None  # a contractor or a toewijzing named: the parser checks it
     if (start is None or (end and (until is None or until < start)) or financing not in FINANCING
             or not (_ident_ok(pid) and _ident_ok(client) and _ident_ok(product) and _ident_ok(region))
             or (name := provider.strip()) == "" or len(provider) > MAX_NAME or not _CODE.fullmatch(location)
@@ -1012,7 +1028,7 @@ FAST_PARSERS: dict[str, Callable[[dict[str, str], int], Any]] = {
 }
 _FAST_KNOWS: dict[str, tuple[tuple[str, ...], type]] = {  # (optional columns it knows, fact it makes)
     "brp.csv": ((), Registration),
-    "placements.csv": (("contractor",), Placement),
+    "placements.csv": (("contractor", "toewijzing"), Placement),
 }
 
 

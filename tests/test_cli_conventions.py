@@ -59,7 +59,7 @@ def one_error(r, status: int = 2) -> str:
 # -- -h and the environment in --help ----------------------------------------------------------------
 
 COMMANDS = ["init", "load", "run", "status", "finalize", "export", "explain", "verify", "rekey", "statements",
-            "budget", "disputes", "demo", "synth"]
+            "budget", "disputes", "demo", "synth", "import-iwmo"]
 
 # which command reads which variable (grep: db.database_url, bsn.keyring, workers.processes_wanted,
 # clock.now/today; SETTLEMENT_DEBUG: every command's error handling)
@@ -78,6 +78,7 @@ READS = {
     "disputes": {"SETTLEMENT_DB", "SETTLEMENT_NOW"},  # open or ruled: on today
     "demo": {"SETTLEMENT_BSN_KEY", "SETTLEMENT_WORKERS", "SETTLEMENT_NOW"},  # its own database in --out
     "synth": set(),
+    "import-iwmo": set(),  # files in, files out: no database
 }
 ALL = {"SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS", "SETTLEMENT_WORKERS", "SETTLEMENT_NOW",
        "SETTLEMENT_DEBUG"}

@@ -3,11 +3,11 @@
 The canonical form of the input hash is versioned per table and per field (loader.InputFile,
 loader.canonical_tables): a table added later enters the hash only when it has records, a field
 added later only in the records that carry a value. Here the format grows in the test, the way a
-real addition would: version 4 of the canonical form adds an optional file `reviews.csv` (a new
+real addition would: version 5 of the canonical form adds an optional file `reviews.csv` (a new
 table) and an optional column `order_number` on `placements.csv` (a new field), with their
-declarations, a parser, a fact class and the database columns a migration would add. (Version 2
-and 3 are real: `placements.contractor` and `disputes.csv`, `rulings.csv`, INTERFACE.md v2, added the
-same way.) Data that
+declarations, a parser, a fact class and the database columns a migration would add. (Version 2,
+3 and 4 are real: `placements.contractor`, `disputes.csv` and `rulings.csv` (INTERFACE.md v2), and
+`placements.toewijzing` and `products.iwmo_product_code` (settlement.iwmo), added the same way.) Data that
 use neither hash exactly as before, and a month made final before the addition still verifies
 after it; data that use them hash differently."""
 
@@ -47,7 +47,7 @@ def test_the_pinned_hashes_are_canonical_form_v1(tmp_path):
     assert hash_of(canon["input"]) == PINNED_INPUT_HASH
     assert all(i.since == 1 for i in loader.INPUTS if i.attr in V1_TABLES)
     placements = next(i for i in loader.INPUTS if i.attr == "placements")
-    assert placements.record == V1_PLACEMENT and placements.later == (("contractor", 2),)
+    assert placements.record == V1_PLACEMENT and placements.later == (("contractor", 2), ("toewijzing", 4))
 
 
 def test_a_declaration_must_name_every_field_once():
@@ -57,11 +57,12 @@ def test_a_declaration_must_name_every_field_once():
         loader.check_inputs([replace(placements, fact=PlacementV3)])  # order_number declared nowhere
     with pytest.raises(ValueError, match="declared twice"):
         loader.check_inputs([placements, placements])
-    with pytest.raises(ValueError, match="versions"):  # version 4 is not yet the canonical form's
-        loader.check_inputs([replace(placements, fact=PlacementV3, later=(("contractor", 2), ("order_number", 4)))])
+    with pytest.raises(ValueError, match="versions"):  # version 5 is not yet the canonical form's
+        loader.check_inputs([replace(placements, fact=PlacementV3,
+                                     later=(("contractor", 2), ("toewijzing", 4), ("order_number", 5)))])
 
 
-# -- the format grows: version 4 --------------------------------------------------------------------------
+# -- the format grows: version 5 --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PlacementV3(Placement):
@@ -116,13 +117,14 @@ def grow(monkeypatch) -> sa.MetaData:
     """Declare version 3 in-process: the new table and field, as a real addition would declare them."""
     placements = next(i for i in loader.INPUTS if i.attr == "placements")
     assert placements.record == V1_PLACEMENT
-    grown = tuple(replace(i, fact=PlacementV3, parser=_placement_v3, optional_columns=("contractor", "order_number"),
-                          later=(("contractor", 2), ("order_number", 4))) if i is placements else i
+    grown = tuple(replace(i, fact=PlacementV3, parser=_placement_v3,
+                          optional_columns=("contractor", "toewijzing", "order_number"),
+                          later=(("contractor", 2), ("toewijzing", 4), ("order_number", 5))) if i is placements else i
                   for i in loader.INPUTS)
     grown += (loader.InputFile("reviews.csv", "reviews", Review, "review", ("review", "placement", "payer", "decided_on"),
-                               _review, key="review", required=False, since=4,
+                               _review, key="review", required=False, since=5,
                                record=("review", "placement", "payer", "decided_on")),)
-    monkeypatch.setattr(loader, "CANONICAL_VERSION", 4)
+    monkeypatch.setattr(loader, "CANONICAL_VERSION", 5)
     loader.check_inputs(grown)
     monkeypatch.setattr(loader, "INPUTS", grown)
     monkeypatch.setattr(loader, "Dataset", DatasetV3)
