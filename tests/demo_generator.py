@@ -37,6 +37,12 @@ What is real and what is invented
   beschermd wonen", "middels het historisch budget gefinancierd"): the members share the costs
   minus Zwolle's historic budget. Its key, approximate inhabitants, is an assumption (the seed
   names none).
+- The Leidse Regio pool ("1 gebied, 1 opgave, 1 aanpak", seed 004 §6) shares the new clients
+  beschermd wonen of the five from the region's cutover 2024-01-01, without a budget. The seed
+  names neither key nor budget (its "verdeelmodel" is still to be made): inhabitants and no budget
+  are assumptions (see LEI_POOL_ID).
+- The one dispute and ruling (disputes.csv, rulings.csv: Kampen contests C0021's vangnet payer,
+  the committee rules Zwolle pays from 2024-02-01) are INVENTED (see DISPUTE, RULING).
 - Volumes are invented (see N_BULK_*): enough clients for the budget monitor to mean something
   against the real budgets; Borger-Odoorn's new clients exceed its objective budget in 2023 and
   2024 (seed 003 §4.1.1: "de eerste jaren niet toereikend").
@@ -61,7 +67,8 @@ C0033; C0005 is WMO, outside the BW budget pool), MO (C0010-C0012, C0043), woonp
 C0044), woonplaats_before_institution (C0019, C0020), vangnet (C0021-C0025), WMO registration
 splits (C0026-C0028), EAGLE on time / late / never (C0029-C0031), no_interregional_agreement
 (C0017, C0032), 365/366-day chain boundaries (C0033-C0038), the Leidse Regio cutover
-(C0039-C0041), Thuis Plus never a reentry source (C0042).
+(C0039-C0041; its pool takes the new BW clients C0025 and C0040 from 2024), Thuis Plus never a
+reentry source (C0042), a dispute and a ruling (C0021).
 """
 
 from __future__ import annotations
@@ -115,7 +122,8 @@ SCENARIOS: dict[str, str] = {
              "Midden-Drenthe) after woonadres Borger-Odoorn; BW-INTRA in Assen 2023-11-15 -> "
              "Borger-Odoorn, EAGLE notified on time",
     "C0021": "vangnet: briefadres Zwolle the day before BW-NABIJ, application in Kampen -> Kampen, "
-             "flag vangnet",
+             "flag vangnet; Kampen contests it on 2024-03-12 (flag contested), ruled on 2024-05-21: Zwolle "
+             "pays from 2024-02-01 (basis ruling)",
     "C0022": "vangnet: abroad the day before BW-INTRA in Leeuwarden, no application -> Leeuwarden, "
              "flag vangnet",
     "C0023": "vangnet: not registered (gap) the day before BW-NABIJ in Groningen, application in "
