@@ -323,8 +323,9 @@ def run(obj, month: Month | None, first: Month | None, last: Month | None, quiet
                     click.echo(municipality_table(outcome.result.totals, names, all_rows=all_rows))
                     shown = sum(1 for p, r in outcome.result.totals.values() if p or r)
                     if not all_rows and shown < len(outcome.result.totals):
-                        click.echo(f"({len(outcome.result.totals) - shown} municipalities with nothing payable "
-                                   f"or receivable left out; --all shows them)")
+                        left = len(outcome.result.totals) - shown
+                        click.echo(f"({left} {'municipality' if left == 1 else 'municipalities'} with nothing "
+                                   f"payable or receivable left out; --all shows them)")
                     click.echo(NET_NOTE)
             if progress:
                 progress(done, len(months))

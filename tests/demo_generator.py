@@ -37,6 +37,12 @@ What is real and what is invented
   beschermd wonen", "middels het historisch budget gefinancierd"): the members share the costs
   minus Zwolle's historic budget. Its key, approximate inhabitants, is an assumption (the seed
   names none).
+- The Leidse Regio pool ("1 gebied, 1 opgave, 1 aanpak", seed 004 §6) shares the new clients
+  beschermd wonen of the five from the region's cutover 2024-01-01, without a budget. The seed
+  names neither key nor budget (its "verdeelmodel" is still to be made): inhabitants and no budget
+  are assumptions (see LEI_POOL_ID).
+- The one dispute and ruling (disputes.csv, rulings.csv: Kampen contests C0021's vangnet payer,
+  the committee rules Zwolle pays from 2024-02-01) are INVENTED (see DISPUTE, RULING).
 - Volumes are invented (see N_BULK_*): enough clients for the budget monitor to mean something
   against the real budgets; Borger-Odoorn's new clients exceed its objective budget in 2023 and
   2024 (seed 003 §4.1.1: "de eerste jaren niet toereikend").
@@ -61,7 +67,8 @@ C0033; C0005 is WMO, outside the BW budget pool), MO (C0010-C0012, C0043), woonp
 C0044), woonplaats_before_institution (C0019, C0020), vangnet (C0021-C0025), WMO registration
 splits (C0026-C0028), EAGLE on time / late / never (C0029-C0031), no_interregional_agreement
 (C0017, C0032), 365/366-day chain boundaries (C0033-C0038), the Leidse Regio cutover
-(C0039-C0041), Thuis Plus never a reentry source (C0042).
+(C0039-C0041; its pool takes the new BW clients C0025 and C0040 from 2024), Thuis Plus never a
+reentry source (C0042), a dispute and a ruling (C0021).
 """
 
 from __future__ import annotations
@@ -115,7 +122,8 @@ SCENARIOS: dict[str, str] = {
              "Midden-Drenthe) after woonadres Borger-Odoorn; BW-INTRA in Assen 2023-11-15 -> "
              "Borger-Odoorn, EAGLE notified on time",
     "C0021": "vangnet: briefadres Zwolle the day before BW-NABIJ, application in Kampen -> Kampen, "
-             "flag vangnet",
+             "flag vangnet; Kampen contests it on 2024-03-12 (flag contested), ruled on 2024-05-21: Zwolle "
+             "pays from 2024-02-01 (basis ruling)",
     "C0022": "vangnet: abroad the day before BW-INTRA in Leeuwarden, no application -> Leeuwarden, "
              "flag vangnet",
     "C0023": "vangnet: not registered (gap) the day before BW-NABIJ in Groningen, application in "
@@ -123,7 +131,7 @@ SCENARIOS: dict[str, str] = {
     "C0024": "vangnet: institution registration preceded by a gap (walk-back finds no woonadres), no "
              "application -> Emmen, flag vangnet",
     "C0025": "vangnet in the Leidse Regio 2024: briefadres Leiderdorp, application in Oegstgeest -> "
-             "Oegstgeest, flag vangnet",
+             "the rules say Oegstgeest (vangnet), the Leidse Regio pool takes it, flag vangnet kept",
     "C0026": "new THUIS-PLUS (WMO) in Zuidoost-Drenthe, moves Coevorden -> Emmen on 2023-06-16: "
              "June split 15/15 days (basis registration)",
     "C0027": "new THUIS-PLUS in IJssel-Vecht, no woonadres on 2023-09-11 between Kampen and Zwolle: "
@@ -153,7 +161,8 @@ SCENARIOS: dict[str, str] = {
              "-> new chain, Zwolle (woonplaats)",
     "C0039": "Leidse Regio historic in 2023 (cutover 2024-01-01): BW-INTRA from 2023-05-01 -> Leiden "
              "(historic) in 2023 and 2024",
-    "C0040": "Leidse Regio new from 2024: BW-NABIJ from 2024-02-01, Oegstgeest resident -> Oegstgeest",
+    "C0040": "Leidse Regio new from 2024: BW-NABIJ from 2024-02-01, Oegstgeest resident -> the rules say "
+             "Oegstgeest (woonplaats), the Leidse Regio pool (new clients BW) takes it",
     "C0041": "Leidse Regio: application 2023-03-01 (before its cutover), BEGELEID 2024-02-15 -> "
              "historic chain, Leiden (the same dates in IJssel-Vecht would be new)",
     "C0042": "Thuis Plus is no reentry source: THUIS-PLUS (Coevorden) ended 2023-04-30, BW-NABIJ "
@@ -294,10 +303,37 @@ POOL_ID = "ijv-solidariteit-historisch"
 POOL_VALID = (date(2023, 1, 1), date(2025, 12, 31))
 POOL_DOMAINS = ("BW",)  # seed 003 §4.1.2: "huidige cliënten beschermd wonen"
 POOL_NAME = "Solidariteit historisch budget IJssel-Vecht"
+# The Leidse Regio's own arrangement "1 gebied, 1 opgave, 1 aanpak" [004 §6 Bedrijfsvoering, also
+# "Uitgangspunten" and the Inleiding]. What the seed says: until the decentralisation the costs and
+# the means are borne by the centrumgemeente Leiden ("Op dit moment worden de financiële middelen en
+# kosten gedragen door de centrumgemeente. Na de decentralisatie wijzigt dit."); the five are to
+# share the costs that then move to them "eendachtig het uitgangspunt van 1 gebied, 1 opgave, 1
+# aanpak". Read here as a pool of the NEW clients (the costs that leave Leiden; the historic ones
+# stay Leiden's, RULES.md §4.3, paid from its historic budget), domain BW only: Wmo begeleiding is
+# already every municipality's own task (004 Inleiding: "Waar alle gemeenten nu al verantwoordelijk
+# zijn voor het bieden van begeleiding ... in het kader van de Wmo"), and opvang stays with the
+# centrumgemeente by law (RULES.md §4.1). ASSUMED, as the seed names neither (its "nieuw
+# verdeelmodel" is still to be made): the key, approximate inhabitants as for IJssel-Vecht; no
+# budget (the seed names no shared budget: each municipality keeps its own objective budget); valid
+# from the region's cutover 2024-01-01 without an end; the creditor is the default, Leiden.
+LEI_POOL_ID = "leidse-regio-1-gebied"
+LEI_POOL_NAME = "Solidariteit nieuwe cliënten Leidse Regio (1 gebied, 1 opgave, 1 aanpak)"
+LEI_POOL_FROM = date(2024, 1, 1)
+LEI_POOL_CLIENTS = "new"
+LEI_POOL_DOMAINS = ("BW",)
 EAGLE_ID = "eagle"
+EAGLE_NAME = "Werkafspraken EAGLE (Emmen, Assen, Groningen, Leeuwarden)"
 EAGLE_REGIONS = (ZOD, NMD, GRO, LEE)
 EAGLE_FROM = date(2023, 1, 1)
 NOTIFY_WITHIN = 14
+
+# INVENTED (see scenario C0021): dispute (id, raised_by, raised_on, subject) and ruling (id, payer,
+# valid_from, decided_on, reference) on C0021's placement
+DISPUTE = ("G2024-01", "0166", date(2024, 3, 12),
+           "Kampen betwist het vangnet: de cliënt verbleef vóór de plaatsing vier maanden met een briefadres "
+           "in Zwolle en woont daar sinds de start")
+RULING = ("U2024-01", "0193", date(2024, 2, 1), date(2024, 5, 21),
+          "Geschillencommissie BW/MO, uitspraak 2024/1")
 
 BUDGET_YEARS = tuple(range(2021, 2033))  # the ingroeipad of seed 000 Bijlage II: 2021-2032
 
@@ -452,6 +488,8 @@ class Dataset:
         self.notifications: dict[str, tuple[str, date]] = {}
         self.declarations: dict[tuple[str, str], int] = {}
         self.expected: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}
+        self.disputes: list[tuple[str, str, str, date, str]] = []
+        self.rulings: list[tuple[str, str, str, str, date, date, str]] = []
 
     # ---- construction
     def client(self, cid: str) -> str:
@@ -483,6 +521,13 @@ class Dataset:
 
     def declare(self, pid: str, month: str, euros: str) -> None:
         self.declarations[(pid, month)] = _cents(euros)
+
+    def dispute(self, dispute: str, pid: str, raised_by: str, raised_on: date, subject: str) -> None:
+        self.disputes.append((dispute, pid, raised_by, raised_on, subject))
+
+    def ruling(self, ruling: str, dispute: str, pid: str, payer: str, valid_from: date, decided_on: date,
+               reference: str) -> None:
+        self.rulings.append((ruling, dispute, pid, payer, valid_from, decided_on, reference))
 
     def expect(self, pid: str, status: str, basis: str, payer: str | None,
                flags: tuple[str, ...] = ()) -> None:
@@ -574,6 +619,10 @@ class Dataset:
                     flags.add("late_notification")
             else:
                 flags.add("no_interregional_agreement")
+        if (p.region == LEI and status == LEI_POOL_CLIENTS and DOMAIN[p.product] in LEI_POOL_DOMAINS
+                and (p.end or FAR) >= LEI_POOL_FROM):
+            # the Leidse Regio pool takes the line; the rules' flags stay on it (RULES.md §5.1)
+            return status, "pool", None, tuple(sorted(flags))
         return status, basis, payer, tuple(sorted(flags))
 
 
@@ -764,6 +813,17 @@ def _scenarios(ds: Dataset) -> None:  # noqa: PLR0915 - one block per scenario, 
     ds.app(c, IJV, "0166", "2023-04-10")
     p = ds.place(c, "BW-NABIJ", IJV, "Leger des Heils", "0193", "2023-05-01")
     ds.expect(p, "new", "vangnet", "0166", ("vangnet",))
+    # ... and Kampen contests it (RULES.md §4.0; seed 000 §7.3, 003 §4.4). The ambiguity is real:
+    # rule 4.4.4 makes the municipality of the application pay when the day before the start holds
+    # no woonadres, but C0021 had stayed in Zwolle on a briefadres for four months and lives there
+    # from the first day of the placement; Kampen holds that the briefadres shows where the client
+    # really lived. INVENTED: the dispute, its day, the ruling (Zwolle pays), its day, its reference,
+    # and that the committee lets the ruling hold from the first of the month before the dispute
+    # was raised (the seeds say nothing about how far back a ruling reaches). Raised in March 2024,
+    # decided in May 2024, valid from 2024-02-01: the demo settles February-April on the rules
+    # (March and April contested) before the ruling is known, then corrects them (settle demo).
+    ds.dispute(DISPUTE[0], p, *DISPUTE[1:])
+    ds.ruling(RULING[0], DISPUTE[0], p, *RULING[1:])
 
     # C0022 vangnet: abroad, no application
     c = ds.client("C0022")
@@ -796,7 +856,7 @@ def _scenarios(ds: Dataset) -> None:  # noqa: PLR0915 - one block per scenario, 
     ds.reg(c, "0547", "briefadres", "2023-07-01")
     ds.app(c, LEI, "0579", "2024-03-01")
     p = ds.place(c, "BEGELEID", LEI, "GGZ Rivierduinen", "0547", "2024-03-18")
-    ds.expect(p, "new", "vangnet", "0579", ("vangnet",))
+    ds.expect(p, "new", "pool", None, ("vangnet",))
 
     # C0026 WMO registration split: Coevorden -> Emmen on 2023-06-16
     c = ds.client("C0026")
@@ -911,7 +971,7 @@ def _scenarios(ds: Dataset) -> None:  # noqa: PLR0915 - one block per scenario, 
     ds.reg(c, "0546", "woonadres", "2024-02-01")
     ds.app(c, LEI, "0579", "2024-01-15")
     p = ds.place(c, "BW-NABIJ", LEI, "Stichting Philadelphia", "0546", "2024-02-01")
-    ds.expect(p, "new", "woonplaats", "0579")
+    ds.expect(p, "new", "pool", None)
 
     # C0041 Leidse Regio: application before its cutover keeps a 2024 placement historic
     c = ds.client("C0041")
@@ -1171,6 +1231,9 @@ def _budgets() -> list[tuple[str, int, int, int]]:
 def _agreements_toml() -> str:
     weights = "\n".join(f'"{m}" = {MUNI[m][5]}' for m in
                         sorted(m for r, m, _, vt in REGION_MEMBERS if r == IJV and vt is None))
+    lei_weights = "\n".join(f'"{m}" = {MUNI[m][5]}' for m in
+                            sorted(m for r, m, _, vt in REGION_MEMBERS if r == LEI and vt is None))
+    lei_domains = ", ".join(f'"{d}"' for d in LEI_POOL_DOMAINS)
     regions = ", ".join(f'"{r}"' for r in EAGLE_REGIONS)
     domains = ", ".join(f'"{d}"' for d in POOL_DOMAINS)
     return f"""\
@@ -1193,9 +1256,25 @@ domains = [{domains}]
 [agreement.weights]
 {weights}
 
+# Leidse Regio: "1 gebied, 1 opgave, 1 aanpak" [004, par. 6]: the five share the costs that the
+# decentralisation moves from Leiden to them, the new clients beschermd wonen. The seed names no
+# key and no shared budget (its verdeelmodel is still to be made): approximate inhabitants and no
+# budget are assumptions.
+[[agreement]]
+id = "{LEI_POOL_ID}"
+name = "{LEI_POOL_NAME}"
+kind = "pool"
+region = "{LEI}"
+valid_from = {LEI_POOL_FROM.isoformat()}
+clients = "{LEI_POOL_CLIENTS}"
+domains = [{lei_domains}]
+[agreement.weights]
+{lei_weights}
+
 # EAGLE: working agreements of Emmen, Assen, Groningen and Leeuwarden [000, par. 4.2, 6.3].
 [[agreement]]
 id = "{EAGLE_ID}"
+name = "{EAGLE_NAME}"
 kind = "interregional"
 regions = [{regions}]
 valid_from = {EAGLE_FROM.isoformat()}
@@ -1268,6 +1347,11 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, clients: int = N_CLIENTS) 
                [(pid, m, _iso(day)) for pid, (m, day) in ds.notifications.items()])
     _write_csv(out_dir / "declarations.csv", ["placement", "month", "amount"],
                [(pid, month, _euros(c)) for (pid, month), c in ds.declarations.items()])
+    _write_csv(out_dir / "disputes.csv", ["dispute", "placement", "raised_by", "raised_on", "subject"],
+               [(d, pid, m, _iso(day), subject) for d, pid, m, day, subject in ds.disputes])
+    _write_csv(out_dir / "rulings.csv",
+               ["ruling", "dispute", "placement", "payer", "valid_from", "decided_on", "reference"],
+               [(u, d, pid, payer, _iso(vf), _iso(dec), ref) for u, d, pid, payer, vf, dec, ref in ds.rulings])
     _write_csv(out_dir / "budgets.csv", ["municipality", "year", "historic", "objective"],
                [(m, y, _euros(h * 100), _euros(o * 100)) for m, y, h, o in budgets])
     (out_dir / "agreements.toml").write_text(_agreements_toml(), encoding="utf-8", newline="\n")
@@ -1361,6 +1445,17 @@ def _self_check(ds: Dataset, tariffs: list, budgets: list) -> None:  # noqa: C90
         y, mo = map(int, month.split("-"))
         assert (y, mo) in set(_months(p.start, p.end or HORIZON)), (pid, month)
         assert cents > 0
+
+    # disputes and rulings (RULES.md §4.0): about known placements, raised by a municipality, each
+    # ruling on its dispute's placement, decided after the dispute was raised, one per placement and day
+    disputes = {d: (pid, raised_on) for d, pid, _, raised_on, _ in ds.disputes}
+    assert len(disputes) == len(ds.disputes)
+    for _, pid, m, _, subject in ds.disputes:
+        assert pid in pids and m in codes and subject
+    for u, d, pid, payer, vf, dec, ref in ds.rulings:
+        assert disputes[d][0] == pid and payer in codes and dec >= disputes[d][1] and ref, u
+        assert ds.status(pids[pid]) == "new", u  # a ruling decides new-status lines only
+    assert len({(pid, vf) for _, _, pid, _, vf, _, _ in ds.rulings}) == len(ds.rulings)
 
     # budgets, agreements
     assert {m for m, *_ in budgets} == codes

@@ -18,9 +18,12 @@ from settlement.loader import load_dir
 def data_before_budget_pools(source: Path, tmp: Path) -> Path:
     """A copy of the dataset `source` in `tmp`/data as the revisions before 0007 could store it:
     budget pools (RULES.md §5.3) are v2, and the pool_share of 0001..0006 has no column for a
-    pool's budget part, so the IJssel-Vecht pool is the plain cost pool it was."""
+    pool's budget part, so the IJssel-Vecht pool is the plain cost pool it was; nor have they the
+    tables of disputes and rulings (v2, migration of rulings), so the copy has neither file."""
     data = Path(tmp) / "data-before-budget-pools"
     shutil.copytree(source, data)
+    for name in ("disputes.csv", "rulings.csv"):
+        (data / name).unlink(missing_ok=True)
     toml = (data / "agreements.toml").read_text(encoding="utf-8")
     assert toml.count('budget = "historic"\n') == 1, "the demo has one budget pool"
     (data / "agreements.toml").write_text(toml.replace('budget = "historic"\n', ""), encoding="utf-8")

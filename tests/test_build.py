@@ -88,7 +88,8 @@ def test_one_statement_per_municipality_with_the_month_totals(final):
         assert [p.counterparty.code for p in s.positions] == sorted(p.counterparty.code for p in s.positions)
         assert s.input_hash == export["input_hash"] and s.engine_version == export["engine_version"]
     # conservation (RULES.md §8, §5.3): all lines are borne by somebody or by a budget pool's B(M)
-    # (the IJssel-Vecht budget pool: B(2024-03) = 89625.84, a twelfth of Zwolle's 1075510.00 plus a cent)
+    # (the IJssel-Vecht budget pool: B(2024-03) = 89625.84, a twelfth of Zwolle's 1075510.00 plus a cent;
+    # the Leidse Regio pool has no budget: 0.00)
     budgets = sum(cents(p["budget"]) for p in export["pools"])
     assert budgets == 8962584
     assert sum(s.payable for s in statements) + budgets == sum(cents(l["amount"]) for l in export["lines"])
@@ -130,21 +131,35 @@ def test_cross_region_by_hand(final):
     assert p32.product_name == "Beschermd wonen intramuraal"
 
 
+# The demo's two pools (agreements.toml): (region, creditor, weights, name)
+POOLS = {
+    "ijv-solidariteit-historisch": ("ijssel-vecht", "0193", {
+        "0148": 28900, "0160": 61500, "0166": 54800, "0175": 18100, "0180": 17700, "0193": 130000, "1708": 44600,
+        "1896": 23000}, "Solidariteit historisch budget IJssel-Vecht"),
+    "leidse-regio-1-gebied": ("leidse-regio", "0546", {
+        "0546": 125000, "0547": 27800, "0579": 26000, "0626": 25800, "0638": 9300},
+        "Solidariteit nieuwe cliënten Leidse Regio (1 gebied, 1 opgave, 1 aanpak)"),
+}
+
+
 def test_pool_shares_with_weights(final):
+    """Both pools have lines in 2024-03 (the Leidse Regio's: C0025 and C0040, new BW clients): each
+    member of a pool has one share of it, with the pool's total and its weight of the key; a
+    municipality in neither pool has none. The two pools' members are apart (two regions)."""
     db_url, export = final
     statements, _ = build(db_url)
-    (pool,) = export["pools"]
-    weights = {"0148": 28900, "0160": 61500, "0166": 54800, "0175": 18100, "0180": 17700, "0193": 130000,
-               "1708": 44600, "1896": 23000}  # agreements.toml
+    pools = {p["agreement"]: p for p in export["pools"]}
+    assert sorted(pools) == sorted(POOLS)
     for s in statements:
-        shares = s.pool_shares
-        if s.municipality.code not in weights:
-            assert shares == ()
-            continue
-        (share,) = shares
-        assert (share.agreement, share.region, share.creditor) == ("ijv-solidariteit-historisch", "ijssel-vecht", "0193")
-        assert share.total == cents(pool["total"]) and share.share == cents(pool["shares"][s.municipality.code])
-        assert share.weight == str(weights[s.municipality.code]) and share.weight_sum == str(sum(weights.values()))
+        code = s.municipality.code
+        mine = [a for a, (_, _, weights, _) in sorted(POOLS.items()) if code in weights]
+        assert [p.agreement for p in s.pool_shares] == mine, code
+        for share in s.pool_shares:
+            region, creditor, weights, name = POOLS[share.agreement]
+            pool = pools[share.agreement]
+            assert (share.region, share.creditor, share.name) == (region, creditor, name)
+            assert share.total == cents(pool["total"]) and share.share == cents(pool["shares"][code])
+            assert share.weight == str(weights[code]) and share.weight_sum == str(sum(weights.values()))
 
 
 def test_invoices_summarise_the_lines_per_basis(final):
@@ -167,8 +182,10 @@ def test_invoices_summarise_the_lines_per_basis(final):
         assert got == dict(expected)
         for l in inv.lines:
             if l.basis == "pool":
-                # the agreement's name (INTERFACE.md v2), not its id
-                assert l.description == "Aandeel Solidariteit historisch budget IJssel-Vecht" and l.quantity == 1
+                # the name (INTERFACE.md v2) of the creditor's pool, not its id: Zwolle's IJssel-Vecht
+                # pool or Leiden's Leidse Regio pool (agreements.toml)
+                (name,) = [n for _, c, _, n in POOLS.values() if c == inv.creditor.code]
+                assert l.description == f"Aandeel {name}" and l.quantity == 1
             else:
                 assert l.description == nl.BASIS[l.basis].invoice
                 assert l.amount == sum(cents(x["amount"]) for x in mine

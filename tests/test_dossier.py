@@ -310,24 +310,26 @@ def test_mistakes_are_one_sentence(demo, args, status, words):
 
 
 def test_a_month_with_a_finalised_correction_shows_both_runs(demo, tmp_path):
-    """A declaration for C0013's P00013 in 2024-03 after finalisation: the dossier shows the final
-    line and the correction line (as such), and both runs' receipts."""
+    """A declaration for C0013's P00013 in 2024-01 after finalisation: the dossier shows the final
+    line and the correction line (as such), and both runs' receipts. January 2024, as the demo's
+    ruling already corrected February-April (RULES.md §4.0): a month with only its final run. By
+    hand: 31 days x 139.85 = 4,335.35 replaced by the declaration 4,000.00, a correction of -335.35."""
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
     with (data / "declarations.csv").open("a", encoding="utf-8") as fh:
-        fh.write("P00013,2024-03,4000.00\n")
+        fh.write("P00013,2024-01,4000.00\n")
     copy = tmp_path / "correction.db"
     with sqlite3.connect(demo.removeprefix("sqlite:///")) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
     db = f"sqlite:///{copy}"
     runner = CliRunner()
-    for args in (["load", str(data)], ["run", "--month", "2024-03"]):
+    for args in (["load", str(data)], ["run", "--month", "2024-01"]):
         r = runner.invoke(main, ["--db", db, *args])
         assert r.exit_code == 0, r.output
-    pending = plain(ok(db, "--month", "2024-03", "--client", "C0013", "--format", "html"))
+    pending = plain(ok(db, "--month", "2024-01", "--client", "C0013", "--format", "html"))
     assert "concept-correctierun" in pending and "Correctieregel" not in pending
-    assert runner.invoke(main, ["--db", db, "finalize", "--month", "2024-03"]).exit_code == 0
-    seen = plain(ok(db, "--month", "2024-03", "--client", "C0013", "--format", "html"))
+    assert runner.invoke(main, ["--db", db, "finalize", "--month", "2024-01"]).exit_code == 0
+    seen = plain(ok(db, "--month", "2024-01", "--client", "C0013", "--format", "html"))
     assert "Correctieregel" in seen and "correctie op definitieve run" in seen
     assert "€ -335,35" in seen or "-€ 335,35" in seen
     assert seen.count("Engineversie") == 2  # the final run and the correction run

@@ -29,7 +29,9 @@ def test_every_recorded_reason_renders_in_both_languages():
     assert set(phrases.EN) - codes <= {"ir_not_valid", "pool_not_valid", "pool_other_domain", "institution_walk_fails",
                                        "responsible_pooled", "institution_none", "pool_other_status", "ir_not_party",
                                        "correction", "correction_reversed",  # correction lines: tests/test_correction.py
-                                       *RULING_CODES}  # no ruling or dispute in the demo: tests/test_rulings.py
+                                       # the demo's ruling is on a new placement without a later one:
+                                       "ruling_not_new", "responsible_ruling"}  # tests/test_rulings.py
+    assert RULING_CODES - {"ruling_not_new", "responsible_ruling"} <= codes  # its dispute and ruling (C0021)
 
 
 RULING_CODES = {"ruling_decides", "ruling_not_yet", "ruling_not_new", "responsible_ruling", "dispute_open",

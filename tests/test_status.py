@@ -114,13 +114,16 @@ def test_status_draft_final_corrected_and_stale(loaded, tmp_path):
                for m, v in months.items()}
     # lines: the first 300 clients' plus one per bulk placement in care (129, 129, 127, 124); invoices:
     # one more each month, Assen to Hoogeveen (Assen is Zuid-West's centrumgemeente and so the creditor
-    # of its lines: Hoogeveen's own new clients, once lines Hoogeveen owed itself, are now invoiced)
+    # of its lines: Hoogeveen's own new clients, once lines Hoogeveen owed itself, are now invoiced),
+    # and from February three more: the Leidse Regio pool (new clients BW, from C0040's start on
+    # 2024-02-01) gives Leiden a share to invoice to Leiderdorp, Voorschoten and Zoeterwoude, who owed
+    # it nothing before (Oegstgeest already had Leiden's invoice for C0040); January has no pooled line
     assert summary == {
         "2024-01": ("final", [("final", True, 161 + 129, 28 + 1, 0, 1)], False, 29, 0),
-        "2024-02": ("final + draft correction", [("final", True, 167 + 129, 30 + 1, 0, 1),
-                                                 ("correction", False, 1, 0, 0, 2)], False, 31, 0),
-        "2024-03": ("corrected", [("final", True, 171 + 127, 30 + 1, 0, 1), ("correction", True, 1, 0, 1, 2)],
-                    False, 31, 1),
+        "2024-02": ("final + draft correction", [("final", True, 167 + 129, 30 + 1 + 3, 0, 1),
+                                                 ("correction", False, 1, 0, 0, 2)], False, 34, 0),
+        "2024-03": ("corrected", [("final", True, 171 + 127, 30 + 1 + 3, 0, 1), ("correction", True, 1, 0, 1, 2)],
+                    False, 34, 1),
         "2024-04": ("draft", [("draft", False, 170 + 124, 0, 0, 1)], True, 0, 0),
     }
     # the run ids are the stored ones; a correction names the final run it corrects
@@ -166,11 +169,13 @@ def test_status_asks_each_table_once_whatever_the_number_of_months(loaded):
 
 def test_run_table_leaves_out_zero_rows_unless_all_and_explains_net(loaded):
     r = ok(loaded, "run", "--month", "2024-03")
-    assert "Heerenveen" not in r.stdout and "Zoeterwoude" not in r.stdout and "0193  Zwolle" in r.stdout
-    assert "(2 municipalities with nothing payable or receivable left out; --all shows them)" in r.stdout
+    # Heerenveen has nothing in 2024-03; Zoeterwoude pays its share of the Leidse Regio pool (153.30,
+    # worked out in tests/test_demo.py), so it is shown
+    assert "Heerenveen" not in r.stdout and "0638  Zoeterwoude" in r.stdout and "0193  Zwolle" in r.stdout
+    assert "(1 municipality with nothing payable or receivable left out; --all shows them)" in r.stdout
     assert "net = receivable - payable" in r.stdout and "does not sum to zero" in r.stdout
     rows = lambda text: [line for line in text.splitlines() if line[:4].isdigit() and line[4:6] == "  "]
-    assert len(rows(r.stdout)) == 31 - 2
+    assert len(rows(r.stdout)) == 31 - 1
     every = ok(loaded, "run", "--month", "2024-03", "--all").stdout
     assert "0074  Heerenveen" in every and "0638  Zoeterwoude" in every and "left out" not in every
     assert len(rows(every)) == 31

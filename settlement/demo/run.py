@@ -2,7 +2,14 @@
 
 A fresh SQLite database in the output directory; load the bundled dataset; settle and finalise
 every month of 2023 and 2024 (numbering the invoices); write each month's export and a readable
-summary; render the statements and invoices (PDF) of the chosen months and, with them, the budget
+summary. The rulings (`rulings.csv`) arrive as they would in an office: the months that ended
+before the first ruling was decided are settled and finalised on the data without it (a copy in
+STAGED), then the whole data are loaded, the final months from the ruling's `valid_from` on are
+settled again, which gives correction runs (RULES.md §4.0: a credit note to the old payer, an
+invoice to the new one unless it is the creditor), finalised and exported
+(`correction-<month>.json`), and the later months follow. Then render the
+statements and invoices (PDF) of the chosen months, with the corrections' own documents (their
+credit notes and invoices, and the statements of the municipalities they concern), the budget
 monitor of 2024 (RULES.md §9, `settle budget --year 2024 --format pdf`), and the year statements
 (jaaroverzichten) of 2024 of one region's municipalities (YEAR_REGION, whose pool shows in them;
 every municipality's take about 20 s on two cores, one region's 8 about 6 s); print a table per
@@ -12,7 +19,9 @@ municipality.
 from __future__ import annotations
 
 import csv
+import shutil
 import time
+from datetime import date
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -29,6 +38,8 @@ BUDGET_YEAR = 2024
 BUDGET_PDF = f"budget-{BUDGET_YEAR}.pdf"  # the budget monitor, written with the documents
 
 
+STAGED = "data-before-rulings"  # the bundled data without rulings.csv, as loaded before a ruling was known
+RULINGS = "rulings.csv"
 DB_NAME = "demo.db"  # never the default database's name (settlement.db), so no office database is replaced
 COMMAND = "settle demo"
 YEAR, YEAR_REGION = 2024, "ijssel-vecht"  # the year statements the demo writes by default
@@ -51,8 +62,34 @@ def take_over(out: Path) -> None:
                           f"was changed: give --out a new or empty folder, or the folder of an earlier demo")
         outputs.clear(out, COMMAND)
     names = [f"{DB_NAME}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
-    names += [f"{kind}-{m}.{ext}" for m in months() for kind, ext in (("export", "json"), ("summary", "txt"))]
-    outputs.claim(out, names + ["documents", BUDGET_PDF], COMMAND)
+    names += [f"{kind}-{m}.{ext}" for m in months()
+              for kind, ext in (("export", "json"), ("summary", "txt"), ("correction", "json"))]
+    outputs.claim(out, names + ["documents", BUDGET_PDF, STAGED], COMMAND)
+
+
+def rulings_known(data: Path) -> tuple[date, date] | None:
+    """(the day the first ruling was decided, the earliest valid_from) of the data's rulings, or
+    None when it has none."""
+    path = data / RULINGS
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    return (min(date.fromisoformat(r["decided_on"]) for r in rows),
+            min(date.fromisoformat(r["valid_from"]) for r in rows))
+
+
+def stage(out: Path) -> Path:
+    """The bundled data without its rulings, in out/STAGED: what the office had loaded before the
+    first ruling was decided (the snapshot's source names this folder)."""
+    folder = out / STAGED
+    names = sorted(f.name for f in DATA.iterdir() if f.is_file() and f.name != RULINGS)
+    outputs.claim(folder, names, COMMAND)
+    for name in names:
+        shutil.copyfile(DATA / name, folder / name)
+    return folder
 
 
 def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Month] | None = None,
@@ -70,20 +107,45 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
     db_file = out / DB_NAME
     url = f"sqlite:///{db_file}"
     engine = service.init(url)
+    known = rulings_known(DATA)
+    # the months that ended before the first ruling was decided are final before it is known
+    before = [m for m in months() if known is not None and m.last < known[0]]
+    outcomes, invoices = [], 0
+    if before:
+        staged = stage(out)
+        snapshot_id, _ = service.load(engine, staged)
+        echo(f"loaded the demonstration data without its rulings ({staged}) into {db_file} as snapshot {snapshot_id}")
+        outcomes += service.run_months(engine, before)
+        invoices += finalise(engine, before, out)
     snapshot_id, _ = service.load(engine, DATA)
     echo(f"loaded the demonstration data ({DATA}) into {db_file} as snapshot {snapshot_id}")
-    outcomes = service.run_months(engine, months())
-    invoices = sum(len(service.finalize(engine, m).invoices) for m in months())
+    corrections = []  # (outcome, its finalisation) of every final month the rulings change
+    if before:
+        assert known is not None
+        again = [m for m in before if m.last >= known[1]]
+        for o in service.run_months(engine, again):
+            if o.kind == "correction":
+                corrections.append((o, service.finalize(engine, o.result.month)))
+    after = months()[len(before):]
+    outcomes += service.run_months(engine, after)
+    invoices += finalise(engine, after, out)
     with engine.connect() as conn:
         names = service.municipality_names(conn, snapshot_id)
     yearly: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for o in outcomes:
         m = o.result.month
-        (out / f"export-{m}.json").write_text(service.export_month(engine, m), encoding="utf-8")  # the final export
         (out / f"summary-{m}.txt").write_text(month_summary(o.result, names), encoding="utf-8")
+    for o in outcomes + [o for o, _ in corrections]:  # the corrections' differences count in their year
         for code, (payable, receivable) in o.result.totals.items():
-            yearly[(code, m.year)][0] += payable
-            yearly[(code, m.year)][1] += receivable
+            yearly[(code, o.result.month.year)][0] += payable
+            yearly[(code, o.result.month.year)][1] += receivable
+    for o, done in corrections:
+        m = o.result.month
+        (out / f"correction-{m}.json").write_text(service.export_month(engine, m), encoding="utf-8")
+        kinds = ", ".join(f"{i.number} ({'credit note' if i.kind == 'credit_note' else 'invoice'} "
+                          f"{i.creditor} to {i.debtor}, {format_cents(i.amount)})" for i in done.invoices)
+        echo(f"{m}: correction run {done.run.id} after the ruling, {len(o.result.lines)} lines: {kinds or 'no invoice'}")
+    invoices += sum(len(done.invoices) for _, done in corrections)
     years = sorted({y for _, y in yearly})
     rows = []
     for code in sorted(names):
@@ -99,6 +161,12 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
         _, n_statements, n_invoices = service.write_documents(engine, m, out / "documents" / str(m),
                                                               progress=progress, command=COMMAND)
         echo(f"{m}: {n_statements} statements and {n_invoices} invoices (PDF) in {out / 'documents' / str(m)}/")
+    if documents:  # the corrections' documents go with the documents (`--documents none`: neither)
+        for o, done in corrections:
+            m = o.result.month
+            n_statements, n_invoices = write_correction_documents(engine, m, done, out / "documents" / str(m))
+            echo(f"{m}: the correction's credit notes and invoices ({n_invoices}) and the statements of the "
+                 f"municipalities they concern ({n_statements}), PDF, in {out / 'documents' / str(m)}/")
     if documents:  # the budget monitor goes with the documents (`--documents none`: neither)
         from .. import monitor
         mon, info = monitor.gather(engine, BUDGET_YEAR)
@@ -111,9 +179,36 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
         which = "every municipality" if codes is None else f"the municipalities of {year_statements}"
         echo(f"{YEAR}: {len(paths)} year statements (PDF) of {which} in {folder}/")
     lines = sum(len(o.result.lines) for o in outcomes)
+    fixed = sum(len(o.result.lines) for o, _ in corrections)
     echo("")
-    echo(f"settled and finalised {len(outcomes)} months ({FIRST}..{LAST}), {lines} lines, {invoices} invoices, in "
+    echo(f"settled and finalised {len(outcomes)} months ({FIRST}..{LAST}), {lines} lines, and {len(corrections)} "
+         f"corrections with {fixed} lines; {invoices} invoices and credit notes, in "
          f"{time.perf_counter() - started:.1f} s; exports and summaries in {out}/")
+
+
+def finalise(engine, ms: list[Month], out: Path) -> int:
+    """Finalise the months' drafts and write each one's final export (before any correction run
+    becomes its latest); the number of invoices given out."""
+    n = 0
+    for m in ms:
+        n += len(service.finalize(engine, m).invoices)
+        (out / f"export-{m}.json").write_text(service.export_month(engine, m), encoding="utf-8")
+    return n
+
+
+def write_correction_documents(engine, month: Month, done, folder: Path) -> tuple[int, int]:
+    """The PDFs a finalised correction run gave: its credit notes and invoices, and the month's
+    statements (which show the correction) of the municipalities they concern."""
+    from ..documents.build import build_month
+    from ..documents.render import render_all
+    numbers = {i.number for i in done.invoices}
+    with engine.connect() as conn:
+        statements, invoices = build_month(conn, str(month))
+    mine = [i for i in invoices if i.number in numbers]
+    codes = {c for i in mine for c in (i.creditor.code, i.debtor.code)}
+    concerned = [s for s in statements if s.municipality.code in codes]
+    render_all(concerned, mine, folder, command=COMMAND)
+    return len(concerned), len(mine)
 
 
 def year_codes(engine, region: str) -> list[str]:
