@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from .money import parse_euros, round_half_away
 from .periods import WINDOW
@@ -461,6 +461,14 @@ RULE_TITLES = {
 
 def invoice_title(kind: str) -> str:
     return "Creditnota" if kind == "credit_note" else "Factuur"
+
+
+def ruling_carried_out(rulings: Iterable[tuple[str, str, date]]) -> str:
+    """The sentence an invoice or credit note of a correction carries when it carries out rulings of
+    the geschillencommissie (RULES.md §4.0): which, with their reference and date."""
+    named = [f"uitspraak {r} ({ref}) van {date_nl(day)}" for r, ref, day in rulings]
+    return (f"Deze correctie voert de {' en de '.join(named)} van de geschillencommissie uit: vanaf de datum "
+            f"in de uitspraak betaalt de daarin aangewezen gemeente.")
 
 
 def payment_text(inv: Invoice) -> str:

@@ -11,11 +11,16 @@ ijssel-vecht (centrumgemeente 0193 Zwolle) from 2023-05-01, EUR 105.50 a day fro
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
 
+from settlement import service
 from settlement.cli import main
+from settlement.documents.build import build_month
+from settlement.documents.render import invoice_html as render_invoice_html
+from settlement.documents.ubl import invoice_xml
 from settlement.loader import LoadError, load_dir
 from tests.builders import only, settle, world
 from tests.test_loader import base_data, write
@@ -163,6 +168,19 @@ def test_a_ruling_for_final_months_corrects_them_with_a_credit_note_and_an_invoi
                                                                           originals[m][("0193", "0109")])
         invoice = invoices[("0193", "0166")]
         assert (invoice["amount"], invoice["kind"]) == (amount, "invoice")
+        # both documents name the ruling they carry out (issue: "with the ruling named on both")
+        with service.open_db(db_url).connect() as conn:
+            _, documents = build_month(conn, m)
+        for number in (credit["number"], invoice["number"]):
+            document = next(d for d in documents if d.number == number)
+            assert document.rulings == (("U1", "GC 2024/7", date(2024, 5, 15)),)
+            html = render_invoice_html(document)
+            assert "Op grond van uitspraak" in html and "U1 (GC 2024/7)" in html
+            assert "Deze correctie voert de uitspraak U1 (GC 2024/7) van 15 mei 2024 van de geschillencommissie uit" in html
+            assert "uitspraak U1 (GC 2024/7)" in invoice_xml(document).decode()
+    # January's documents, untouched by the ruling, name none
+    with service.open_db(db_url).connect() as conn:
+        assert all(d.rulings == () for d in build_month(conn, "2024-01")[1])
     for m, days, amount in (("2024-05", 31, "3270.50"), ("2024-06", 30, "3165.00")):
         settle_cli(db_url, "run", "--month", m)
         assert p6(export(m)) == [("0166", "ruling", days, amount, [])]

@@ -228,6 +228,19 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             open_disputes=tuple(sorted(raised.get(code, ()), key=lambda o: o.dispute))))
 
     run_by_id = {r.id: r for r in runs}
+
+    def carried_out(run: Any, creditor: str, debtor: str) -> tuple[tuple[str, str, date], ...]:
+        """The rulings a correction's invoice between `creditor` and `debtor` carries out: those in
+        force in the month for a placement of its lines that the correction settles on basis ruling
+        (the new payer's line, and the old payer's credit for the same placement)."""
+        if run.kind != "correction":
+            return ()
+        ruled = {l.placement for l in lines_of[run.id] if l.basis == "ruling"}
+        mine = {l.placement for l in lines_of[run.id] if l.creditor == creditor and l.payer == debtor} & ruled
+        found = {(u.ruling, u.reference, u.decided_on) for u in disputes_of[run.snapshot_id][1]
+                 if u.placement in mine and u.valid_from <= m.last}
+        return tuple(sorted(found))
+
     documents = []
     for inv in sorted(invoices, key=lambda i: (i.creditor, i.year, i.seq)):
         run = run_by_id[inv.run_id]
@@ -244,7 +257,7 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             debtor=snapshot_parties.get(inv.debtor, parties.get(inv.debtor)),  # type: ignore[arg-type]
             issue_date=inv.issue_date, due_date=inv.issue_date + timedelta(days=PAYMENT_DAYS), month=month,
             period_from=m.first, period_to=m.last, reference=reference(month, inv.debtor),
-            lines=tuple(inv_lines), total=inv.amount))
+            lines=tuple(inv_lines), total=inv.amount, rulings=carried_out(run, inv.creditor, inv.debtor)))
     return statements, documents
 
 

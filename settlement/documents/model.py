@@ -160,3 +160,5 @@ class Invoice:
     reference: str  # the buyer reference / kenmerk
     lines: tuple[InvoiceLine, ...]
     total: int  # cents; negative for a credit note
+    #: the rulings of the geschillencommissie that this correction carries out: (ruling, reference, decided on)
+    rulings: tuple[tuple[str, str, date], ...] = ()

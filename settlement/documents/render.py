@@ -445,6 +445,7 @@ def invoice_context(inv: Invoice) -> dict:
         "issue_date": nl.date_nl(inv.issue_date),
         "due_date": nl.date_nl(inv.due_date),
         "payment": nl.payment_text(inv),
+        "ruling_text": nl.ruling_carried_out(inv.rulings) if inv.rulings else None,
         "attachment": attachment_name(inv),
         "parties": [("Van", inv.creditor), ("Aan", inv.debtor)],
         "lines": [{"description": line.description, "basis": line.basis, "quantity": line.quantity,

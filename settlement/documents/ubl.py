@@ -108,6 +108,8 @@ def invoice_xml(inv: Invoice) -> bytes:
     if inv.corrects:
         note += (f" Corrigeert factuur {inv.corrects}." if credit
                  else f" Aanvullende factuur op {inv.corrects}.")
+    if inv.rulings:
+        note += " " + nl.ruling_carried_out(inv.rulings)
     _cbc(root, "Note", note)
     _cbc(root, "DocumentCurrencyCode", CURRENCY)
     _cbc(root, "BuyerReference", inv.reference)
