@@ -376,6 +376,14 @@ def contested_invoice_note(disputes: tuple[str, ...] | list[str]) -> str:
             "van de geschillencommissie; een uitspraak kan leiden tot een correctie")
 
 
+def contested_since_ruled() -> str:
+    """The legend of 'betwist' on a correction that carries out the ruling: the line was contested
+    at the end of its month, and the ruling named on the document has decided it since."""
+    return ("Betwist: aan het eind van de maand liep over wie deze plaatsing betaalt een geschil bij de "
+            "geschillencommissie (het nummer staat bij de regel). De uitspraak daarop is hierboven genoemd; deze "
+            "correctie voert haar uit.")
+
+
 OPEN_DISPUTES = {
     "title": "Uw openstaande geschillen",
     "lead": ("Geschillen die uw gemeente bij de geschillencommissie heeft ingediend en waarover op {last} nog geen "

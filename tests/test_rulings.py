@@ -178,6 +178,9 @@ def test_a_ruling_for_final_months_corrects_them_with_a_credit_note_and_an_invoi
             assert "Op grond van uitspraak" in html and "U1 (GC 2024/7)" in html
             assert "Deze correctie voert de uitspraak U1 (GC 2024/7) van 15 mei 2024 van de geschillencommissie uit" in html
             assert "uitspraak U1 (GC 2024/7)" in invoice_xml(document).decode()
+            # March and April were contested at their end: the legend says the ruling has decided it since
+            assert ("De uitspraak daarop is hierboven genoemd; deze correctie voert haar uit" in html) == (m != "2024-02")
+            assert "waarover nog geen uitspraak was gedaan" not in html
     # January's documents, untouched by the ruling, name none
     with service.open_db(db_url).connect() as conn:
         assert all(d.rulings == () for d in build_month(conn, "2024-01")[1])

@@ -451,7 +451,8 @@ def invoice_context(inv: Invoice) -> dict:
         "lines": [{"description": line.description, "basis": line.basis, "quantity": line.quantity,
                    "amount": line.amount, "contested": nl.contested_tag(line.disputes) if line.disputes else None}
                   for line in inv.lines],
-        "contested_note": (nl.flag_explanation("contested") if any(line.disputes for line in inv.lines) else None),
+        "contested_note": (None if not any(line.disputes for line in inv.lines) else
+                           nl.contested_since_ruled() if inv.rulings else nl.flag_explanation("contested")),
     }
 
 
