@@ -135,6 +135,7 @@ class ProductRow(SQLModel, table=True):
     bw_definition: bool
     unit: str = Field(max_length=5)
     iwmo_category: Optional[str] = None
+    taakveld: Optional[str] = None
 
 
 class TariffRow(SQLModel, table=True):

@@ -3,10 +3,11 @@
 The canonical form of the input hash is versioned per table and per field (loader.InputFile,
 loader.canonical_tables): a table added later enters the hash only when it has records, a field
 added later only in the records that carry a value. Here the format grows in the test, the way a
-real addition would: version 4 of the canonical form adds an optional file `reviews.csv` (a new
+real addition would: version 5 of the canonical form adds an optional file `reviews.csv` (a new
 table) and an optional column `order_number` on `placements.csv` (a new field), with their
 declarations, a parser, a fact class and the database columns a migration would add. (Version 2
-and 3 are real: `placements.contractor` and `disputes.csv`, `rulings.csv`, INTERFACE.md v2, added the
+and 3 are real: `placements.contractor` and `disputes.csv`, `rulings.csv`, INTERFACE.md v2, and 4:
+`products.taakveld`, added the
 same way.) Data that
 use neither hash exactly as before, and a month made final before the addition still verifies
 after it; data that use them hash differently."""
@@ -56,11 +57,11 @@ def test_a_declaration_must_name_every_field_once():
         loader.check_inputs([replace(placements, fact=PlacementV3)])  # order_number declared nowhere
     with pytest.raises(ValueError, match="declared twice"):
         loader.check_inputs([placements, placements])
-    with pytest.raises(ValueError, match="versions"):  # version 4 is not yet the canonical form's
-        loader.check_inputs([replace(placements, fact=PlacementV3, later=(("contractor", 2), ("order_number", 4)))])
+    with pytest.raises(ValueError, match="versions"):  # version 5 is not yet the canonical form's
+        loader.check_inputs([replace(placements, fact=PlacementV3, later=(("contractor", 2), ("order_number", 5)))])
 
 
-# -- the format grows: version 4 --------------------------------------------------------------------------
+# -- the format grows: version 5 --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PlacementV3(Placement):
@@ -116,12 +117,12 @@ def grow(monkeypatch) -> sa.MetaData:
     placements = next(i for i in loader.INPUTS if i.attr == "placements")
     assert placements.record == V1_PLACEMENT
     grown = tuple(replace(i, fact=PlacementV3, parser=_placement_v3, optional_columns=("contractor", "order_number"),
-                          later=(("contractor", 2), ("order_number", 4))) if i is placements else i
+                          later=(("contractor", 2), ("order_number", 5))) if i is placements else i
                   for i in loader.INPUTS)
     grown += (loader.InputFile("reviews.csv", "reviews", Review, "review", ("review", "placement", "payer", "decided_on"),
-                               _review, key="review", required=False, since=4,
+                               _review, key="review", required=False, since=5,
                                record=("review", "placement", "payer", "decided_on")),)
-    monkeypatch.setattr(loader, "CANONICAL_VERSION", 4)
+    monkeypatch.setattr(loader, "CANONICAL_VERSION", 5)
     loader.check_inputs(grown)
     monkeypatch.setattr(loader, "INPUTS", grown)
     monkeypatch.setattr(loader, "Dataset", DatasetV3)
