@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..spreadsheet import Book
+
 
 @dataclass(frozen=True)
 class Party:
@@ -116,6 +118,9 @@ class Statement:
     receivables: tuple[Receivable, ...] = ()
     # (agreement id, name) of the named agreements of the month's runs: the words shown instead of the id
     agreement_names: tuple[tuple[str, str], ...] = ()
+    # its specification, the xlsx embedded in the PDF: the month's finalised runs, this municipality's
+    # rows only (settlement.spreadsheet.specifications); None: the PDF has no attachment
+    specification: Book | None = None
 
 
 @dataclass(frozen=True)
