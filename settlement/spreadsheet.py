@@ -13,10 +13,10 @@ finalised corrections (differences) can stand in one sheet, as in a statement's 
 
 The sheets are made from export documents (`settlement.export.build`, one per run), so a sheet's
 figures are the export's: amounts in integer cents, parsed from its exact two-decimal strings.
-Only `to_xlsx` turns cents into a number of euros, at the file's boundary: an xlsx cell holds an
-IEEE double, and Decimal(cents) / 100 converted once gives the double nearest to the amount,
-which XlsxWriter writes with 16 significant digits, i.e. exactly the two-decimal amount for any
-amount below 10^13 euros.
+Only `to_xlsx` turns cents into euros, at the file's boundary and without a float: the cell gets
+Decimal(cents) scaled by 10^-2, which XlsxWriter writes as its exact decimal text (`84197.04`;
+a float would be written `84197.03999999999`); a reader reads it as the double nearest to the
+amount, as it would read a number typed into Excel.
 
 Two renders of the same book give the same bytes: XlsxWriter's in-memory mode stamps every member
 of the zip with 1980-01-01, and the workbook's creation date is the book's (`created`: from the
@@ -185,10 +185,9 @@ def specifications(parts: Iterable[Part], ctx: Context, codes: Iterable[str]) ->
 # ---------------------------------------------------------------------------------------------
 # xlsx
 
-def euros(cents: int) -> float:
-    """The number an xlsx cell holds for an amount: the double nearest to cents / 100, computed
-    exactly (Decimal) and converted once."""
-    return float(Decimal(cents).scaleb(-2))
+def euros(cents: int) -> Decimal:
+    """The number an xlsx cell holds for an amount: cents / 100, exactly."""
+    return Decimal(cents).scaleb(-2)
 
 
 MONEY_FORMAT = "#,##0.00"

@@ -369,3 +369,16 @@ def test_a_pool_share_per_row_and_the_pooled_client_only_with_its_creditor(poole
     wb = books["specificatie-2024-03-0106.xlsx"]
     assert [r["Plaatsing"].value for r in rows(wb["Regels"])[1]] == ["PH"]
     assert [r["Gemeente"].value for r in rows(wb["Pools"])[1]] == ["0106", "1680", "1730"]
+
+
+def test_an_xlsx_amount_is_the_exact_decimal_of_its_cents():
+    """€ 84.197,04 as a float is 84197.03999999999 in 16 digits; the cell holds 84197.04 itself."""
+    import re
+    import zipfile
+    from datetime import datetime
+    from settlement.spreadsheet import COLUMNS, Book, Sheet, to_xlsx
+    row = (MONTH, 1, "definitief", "0014", "Groningen", 8_419_704, 1, -8_419_703)  # net = 1 - 8419704 cents
+    data = to_xlsx(Book("t", "a", datetime(2024, 4, 1), (Sheet("totals", COLUMNS["totals"], (row,)),)))
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r"<v>(-?[0-9.]+)</v>", xml)[-3:] == ["84197.04", "0.01", "-84197.03"]
+    assert [c.value for c in openpyxl.load_workbook(io.BytesIO(data)).active[2]][-3:] == [84197.04, 0.01, -84197.03]
