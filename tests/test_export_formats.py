@@ -382,3 +382,25 @@ def test_an_xlsx_amount_is_the_exact_decimal_of_its_cents():
     xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
     assert re.findall(r"<v>(-?[0-9.]+)</v>", xml)[-3:] == ["84197.04", "0.01", "-84197.03"]
     assert [c.value for c in openpyxl.load_workbook(io.BytesIO(data)).active[2]][-3:] == [84197.04, 0.01, -84197.03]
+
+
+def test_an_xlsx_is_not_written_to_a_terminal(final):
+    """Binary on a terminal is refused with one sentence; nothing is written to it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+    url, _ = final
+    root = Path(__file__).resolve().parent.parent
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, str(root / "cli.py"), "--db", url, "export", "--month", MONTH,
+                            "--format", "xlsx"], stdout=slave, stderr=subprocess.PIPE, text=True, timeout=120,
+                           cwd=root)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: an xlsx is binary and standard output is a terminal") and \
+        p.stderr.count("\n") == 1
