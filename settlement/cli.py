@@ -93,7 +93,7 @@ def _database_files() -> list[str]:
 
 
 def _write_pdf(data: bytes, out: Path | None) -> None:
-    """A PDF to standard output (the caller refused a terminal), or to `out`."""
+    """A binary file (PDF, xlsx) to standard output (the caller refused a terminal), or to `out`."""
     if out is None:
         click.get_binary_stream("stdout").write(data)
     else:
@@ -478,20 +478,48 @@ def finalize(obj, month: Month) -> None:
 
 @main.command(epilog=_environment("SETTLEMENT_DB"))
 @click.option("--month", required=True, callback=_month, help="YYYY-MM")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "csv"]), default="json", show_default=True,
+              help="xlsx and csv: the spreadsheet for reconciliation (lines, pools, invoices, totals).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="json, xlsx: write to FILE. csv: the FOLDER of its four files, export-YYYY-MM-<sheet>.csv.")
 @click.pass_obj
 @_without_cycle_collector
-def export(obj, month: Month, out: Path | None) -> None:
+def export(obj, month: Month, fmt: str, out: Path | None) -> None:
     """Write the month's latest run as settlement-export/2 JSON (its run, kind and, once final, the
     invoice numbers; a correction's amounts are differences). A run stored before format 2 is
-    written as the settlement-export/1 its receipt holds."""
+    written as the settlement-export/1 its receipt holds. --format xlsx writes it as a workbook of
+    four sheets (Regels, Pools, Facturen, Totalen), --format csv as four CSV files of the Dutch
+    Excel dialect (semicolons, decimal commas, UTF-8 with BOM, CRLF) in the folder --out names."""
     from . import service
-    text = service.export_month(service.open_db(obj["db"]), month)
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        _write_output(out, text)
-        click.echo(f"wrote {out}")
+    if fmt == "csv":
+        if out is None:
+            _fail("--format csv writes four files (regels, pools, facturen, totalen): name their folder "
+                  "with --out DIR", 2)
+        if out.exists() and not out.is_dir():  # type: ignore[union-attr]
+            _fail(f"--format csv writes four files into a folder, and {out} is a file: name a folder with --out DIR", 2)
+    elif out is not None and out.is_dir():
+        _fail(f"{out} is a folder: name the file to write with --out FILE", 2)
+    elif fmt == "xlsx" and out is None and sys.stdout.isatty():
+        _fail("an xlsx is binary and standard output is a terminal: give --out FILE.xlsx, or redirect it "
+              "(settle export ... --format xlsx > FILE.xlsx)", 2)
+    engine = service.open_db(obj["db"])
+    if fmt == "json":
+        text = service.export_month(engine, month)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            _write_output(out, text)
+            click.echo(f"wrote {out}")
+        return
+    from . import spreadsheet
+    book = service.export_book(engine, month)
+    if fmt == "xlsx":
+        _write_pdf(spreadsheet.to_xlsx(book), out)  # binary to standard output (not a terminal) or to `out`
+        return
+    for sheet in book.sheets:
+        path = out / spreadsheet.csv_name(f"export-{month}", sheet)  # type: ignore[operator]
+        _write_output(path, spreadsheet.to_csv(sheet))
+        click.echo(f"wrote {path}")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))

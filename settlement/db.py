@@ -161,6 +161,7 @@ class ProductRow(SQLModel, table=True):
     unit: str = Field(max_length=5)
     iwmo_category: Optional[str] = None
     iwmo_product_code: Optional[str] = Field(default=None, max_length=5)  # since 0009
+    taakveld: Optional[str] = None
 
 
 class TariffRow(SQLModel, table=True):

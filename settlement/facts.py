@@ -41,6 +41,16 @@ class RegionMember:
     valid_to: date | None
 
 
+#: The Iv3 taakveld (BBV) a municipality books a product's costs on when products.csv names none:
+#: 6.81a beschermd wonen, 6.81b maatschappelijke opvang, 6.71 maatwerkdienstverlening 18+ (Wmo).
+TAAKVELD_BY_DOMAIN = {"BW": "6.81a", "MO": "6.81b", "WMO": "6.71"}
+
+
+def taakveld(domain: str, own: str | None = None) -> str | None:
+    """A product's taakveld: its own, else its domain's."""
+    return own or TAAKVELD_BY_DOMAIN.get(domain)
+
+
 @dataclass(frozen=True)
 class Product:
     product: str
@@ -52,6 +62,7 @@ class Product:
     # the product code a provider declares it with in iWmo (WMO323 ProductCode, at most 5 characters);
     # None: not declared through iWmo. Since canonical form 4 (settlement.iwmo)
     iwmo_product_code: str | None = None
+    taakveld: str | None = None  # the Iv3 taakveld a municipality books it on; None: the domain's (TAAKVELD)
 
 
 @dataclass(frozen=True)

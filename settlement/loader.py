@@ -95,6 +95,8 @@ _IWMO_PRODUCT_CODE = re.compile(r"[A-Za-z0-9]{1,5}")  # iWmo LDT_ProductCode, as
 _YEAR = re.compile(r"[0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+#: an Iv3 taakveld (the BBV's functional classification): 6.81a, 6.71, 0.1
+_TAAKVELD = re.compile(r"[0-9]\.[0-9]{1,2}[a-z]?")
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
 _COMMA_AMOUNT = re.compile(r"-?[0-9]+(?:,[0-9]{1,2})?")  # an amount in a semicolon-separated file
 _THOUSANDS = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?")  # 1.512,30: Dutch thousands separators
@@ -716,11 +718,14 @@ def _product(r: Row) -> Product | None:
     if "iwmo_product_code" in r.cells and (code := r.ident("iwmo_product_code", required=False)) is not None:
         if not _IWMO_PRODUCT_CODE.fullmatch(code):
             r.bad("iwmo_product_code", f"{show(code)} is not an iWmo product code (1 to 5 letters or digits)")
+    taakveld = r.text("taakveld", required=False)
+    if taakveld is not None and not _TAAKVELD.fullmatch(taakveld):
+        r.bad("taakveld", f"{show(taakveld)} is not an Iv3 taakveld such as 6.81a")
     bw = BOOLEANS.get(flag or "")
     if bw and domain in ("MO", "WMO"):
         r.bad("bw_definition", f"a {domain} product cannot have the BW definition; "
                                f"bw_definition true is only allowed for domain BW")
-    return Product(product, name, domain, bw, unit, category, code) if r.ok else None  # type: ignore[arg-type]
+    return Product(product, name, domain, bw, unit, category, code, taakveld) if r.ok else None  # type: ignore[arg-type]
 
 
 def _tariff(r: Row) -> Tariff | None:
@@ -836,7 +841,7 @@ def _ruling(r: Row) -> Ruling | None:
 #: The version of the canonical form (see `canonical_tables`) that the newest declaration uses: a
 #: table or a field added to the exchange format is declared with the next version (`since`).
 CANONICAL_VERSION = 4  # 2: placements.contractor; 3: disputes.csv, rulings.csv;
-# 4: placements.toewijzing, products.iwmo_product_code (settlement.iwmo)
+# 4: placements.toewijzing, products.iwmo_product_code (settlement.iwmo), products.taakveld
 
 
 @dataclass(frozen=True)
@@ -904,9 +909,9 @@ INPUTS: tuple[InputFile, ...] = (
     _input("region_members.csv", "members", RegionMember, "region_member", "region,municipality,valid_from,valid_to",
            _member, frame=True),
     _input("products.csv", "products", Product, "product", "product,name,domain,bw_definition,unit,iwmo_category",
-           _product, key="product", frame=True, optional_columns=("iwmo_product_code",),
+           _product, key="product", frame=True, optional_columns=("iwmo_product_code", "taakveld"),
            record=("product", "name", "domain", "bw_definition", "unit", "iwmo_category"),
-           later=(("iwmo_product_code", 4),)),
+           later=(("iwmo_product_code", 4), ("taakveld", 4))),
     _input("tariffs.csv", "tariffs", Tariff, "tariff", "product,region,valid_from,valid_to,price", _tariff,
            amounts=True),
     _input("clients.csv", "clients", Client, "client", "client,bsn", _client, key="client", identifiers=(_PSEUDONYM,)),

@@ -507,3 +507,49 @@ NO_SOURCE = "geen bron in de regionale documenten: een keuze van de regio, vastg
 DISPUTE_STATE = {"open": "aanhangig (nog geen uitspraak)", "ruled": "beslist"}
 MONTH_STATE = {"final": "definitief", "corrected": "definitief, gecorrigeerd", "draft": "concept (nog niet definitief)",
                "none": "nog niet afgerekend"}
+# Spreadsheets for reconciliation (`settle export --format xlsx|csv`, a statement's specification)
+
+# Iv3 taakveld (BBV) -> its name: where a municipality books the costs (a product's `taakveld`,
+# by default its domain's: facts.TAAKVELD_BY_DOMAIN)
+TAAKVELD = {
+    "6.71": "Maatwerkdienstverlening 18+",
+    "6.81a": "Geëscaleerde zorg 18+: beschermd wonen",
+    "6.81b": "Geëscaleerde zorg 18+: maatschappelijke opvang",
+}
+
+
+def taakveld_nl(taakveld: str | None) -> str:
+    return TAAKVELD.get(taakveld or "", "")
+
+
+# sheet -> (the xlsx sheet's name, the end of a CSV file's name)
+SHEETS = {"lines": ("Regels", "regels"), "pools": ("Pools", "pools"), "invoices": ("Facturen", "facturen"),
+          "totals": ("Totalen", "totalen")}
+
+# a column's header; "(woorden)" beside a code is the code in words
+COLUMNS = {
+    "month": "Maand", "run": "Run", "run_kind": "Soort run",
+    "placement": "Plaatsing", "client": "Cliënt (pseudoniem)", "product": "Product", "product_name": "Productnaam",
+    "taakveld": "Taakveld", "taakveld_name": "Taakveld (naam)", "region": "Zorgregio", "days": "Dagen",
+    "amount": "Bedrag", "status": "Status", "status_nl": "Status (woorden)", "basis": "Grondslag",
+    "basis_nl": "Grondslag (woorden)", "payer": "Betaler", "payer_name": "Betaler (naam)", "pool": "Pool",
+    "creditor": "Schuldeiser", "creditor_name": "Schuldeiser (naam)", "flags": "Kenmerken",
+    "flags_nl": "Kenmerken (woorden)", "invoice": "Factuurnummer", "invoice_kind": "Soort factuur",
+    "invoice_kind_nl": "Soort factuur (woorden)",
+    "agreement": "Afspraak", "agreement_name": "Afspraak (naam)", "costs": "Kosten pool", "budget": "Budgetdeel",
+    "total": "Resultaat pool", "municipality": "Gemeente", "municipality_name": "Gemeente (naam)",
+    "share": "Aandeel", "corrects": "Corrigeert", "debtor": "Debiteur", "debtor_name": "Debiteur (naam)",
+    "payable": "Te betalen", "receivable": "Te ontvangen", "net": "Saldo (te ontvangen − te betalen)",
+}
+
+
+def specification_title(month: str, name: str | None = None) -> str:
+    """'Specificatie afrekening maart 2024' (– Gemeente Zwolle): an xlsx's title."""
+    return f"Specificatie afrekening {month_nl(month)}" + (f" – {name}" if name else "")
+
+
+def run_kind_nl(kind: str, final: bool = True) -> str:
+    """A run's kind in words: 'definitief', 'correctie', 'correctie (concept)', 'concept (nog niet definitief)'."""
+    if kind == "correction" and not final:
+        return f"{RUN_KIND['correction']} (concept)"
+    return RUN_KIND.get(kind, kind)

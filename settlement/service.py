@@ -336,20 +336,40 @@ def export_month(engine: SAEngine, month: Month) -> str:
     (of a final run: the one its receipt holds, with the invoice numbers), `settlement-export/2`;
     for a run written before format 2, the `settlement-export/1` it recorded."""
     with engine.connect() as conn:
-        run = store.latest_run(conn, str(month))
-        if run is None:
-            raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
-        lines = store.read_lines(conn, run.id)  # type: ignore[arg-type]
-        pools = store.read_pools(conn, run.id)  # type: ignore[arg-type]
-        codes = store.municipality_codes(conn, run.snapshot_id)
-        numbered = ([i for i in store.read_invoices(conn, str(month)) if i.run_id == run.id]
-                    if run.finalized_at is not None else [])
+        return _export_of(conn, month)[1]
+
+
+def _export_of(conn, month: Month) -> tuple[db.Run, str]:
+    run = store.latest_run(conn, str(month))
+    if run is None:
+        raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
+    lines = store.read_lines(conn, run.id)  # type: ignore[arg-type]
+    pools = store.read_pools(conn, run.id)  # type: ignore[arg-type]
+    codes = store.municipality_codes(conn, run.snapshot_id)
+    numbered = ([i for i in store.read_invoices(conn, str(month)) if i.run_id == run.id]
+                if run.finalized_at is not None else [])
     text, matched = export.stored(run, lines, pools, codes, numbered)
     if matched is None:  # a stored row changed since the run was written: never hand out what it no longer proves
         raise UserError(f"the stored rows of run {run.id} of {month} no longer give the export its receipt records "
                         f"({run.export_hash}); nothing was written: `settle verify --month {month}` shows what "
                         f"differs")
-    return text
+    return run, text
+
+
+def export_book(engine: SAEngine, month: Month):
+    """The month's latest run as a spreadsheet (`settle export --format xlsx|csv`): the sheets of
+    the export `export_month` writes, with the names, taakvelden and words beside its codes; the
+    workbook dated by the run (its finalisation, else its calculation), never by the clock."""
+    import json
+    from . import nl, spreadsheet
+    from .documents.build import sheet_context
+    with engine.connect() as conn:
+        run, text = _export_of(conn, month)
+        ctx = sheet_context(conn, [run.snapshot_id])
+    part = spreadsheet.Part(json.loads(text), run.id, run.kind, run.finalized_at is not None)  # type: ignore[arg-type]
+    stamp = (run.finalized_at or run.calculated_at).astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return spreadsheet.Book(nl.specification_title(str(month)), f"settlement {run.engine_version}", stamp,
+                            spreadsheet.sheets([part], ctx))
 
 
 def client_lines(engine: SAEngine, month: Month, client: str):

@@ -7,7 +7,8 @@ real addition would: version 5 of the canonical form adds an optional file `revi
 table) and an optional column `order_number` on `placements.csv` (a new field), with their
 declarations, a parser, a fact class and the database columns a migration would add. (Version 2,
 3 and 4 are real: `placements.contractor`, `disputes.csv` and `rulings.csv` (INTERFACE.md v2), and
-`placements.toewijzing` and `products.iwmo_product_code` (settlement.iwmo), added the same way.) Data that
+`placements.toewijzing`, `products.iwmo_product_code` (settlement.iwmo) and `products.taakveld`,
+added the same way.) Data that
 use neither hash exactly as before, and a month made final before the addition still verifies
 after it; data that use them hash differently."""
 

@@ -18,18 +18,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields, replace
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import bsn, db, disputes as disputes_mod, loader, nl, store
+from .. import bsn, db, disputes as disputes_mod, export, loader, nl, spreadsheet, store
 from ..agreements import PoolResult
 from ..engine import BASES, Line
+from ..facts import Dataset, taakveld
 from ..rules.ruling import CONTESTED
-from ..facts import Dataset
 from ..periods import Month, covers
 from .model import (Invoice, InvoiceLine, OpenDispute, Party, PoolShare, Position, Receivable, Statement,
                     StatementLine)
@@ -58,6 +58,8 @@ class _Facts:
         self.bsn: dict[tuple[int, str], str] = {}  # filled by read_bsns: only the BSNs shown are decrypted
         self.product_names: dict[tuple[int, str], str] = {
             (sid, p.product): p.name for sid, ds in frames.items() for p in ds.products.values()}
+        self.taakvelden: dict[tuple[int, str], str | None] = {
+            (sid, p.product): taakveld(p.domain, p.taakveld) for sid, ds in frames.items() for p in ds.products.values()}
         self.members: dict[tuple[int, str], list[tuple[str, date, date | None]]] = defaultdict(list)
         for sid, ds in frames.items():
             for m in ds.members:
@@ -79,6 +81,23 @@ class _Facts:
 
     def is_member(self, snapshot_id: int, municipality: str, region: str, day: date) -> bool:
         return any(r == region and covers(lo, hi, day) for r, lo, hi in self.members.get((snapshot_id, municipality), ()))
+
+    def sheet_context(self, snapshot_ids: list[int]) -> spreadsheet.Context:
+        """The names and taakvelden a spreadsheet shows beside the codes; a later snapshot's words win."""
+        names: dict[str, str] = {}
+        products: dict[str, tuple[str, str | None]] = {}
+        agreements: dict[str, str] = {}
+        for sid in snapshot_ids:
+            names.update({c: p.name for c, p in self.parties[sid].items()})
+            products.update({code: (name, self.taakvelden[(s, code)])
+                             for (s, code), name in self.product_names.items() if s == sid})
+            agreements.update({a.id: a.name for a in self.agreements.get(sid, {}).values() if getattr(a, "name", None)})
+        return spreadsheet.Context(names, products, agreements)
+
+
+def sheet_context(conn: Connection, snapshot_ids: list[int]) -> spreadsheet.Context:
+    """The spreadsheet's context of the snapshots (`_Facts.sheet_context`)."""
+    return _Facts(conn, snapshot_ids).sheet_context(snapshot_ids)
 
 
 def _frames(conn: Connection, snapshot_ids: list[int]) -> dict[int, Dataset]:
@@ -209,6 +228,15 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
         if state.ruling is None and d.raised_on <= m.last:
             raised[d.raised_by].append(OpenDispute(d.dispute, d.placement, state.client, d.subject, d.raised_on,
                                                    state.total))
+    # Each statement's specification (an xlsx in its PDF): the month's finalised runs as the export
+    # has them, the municipality's own rows only (spreadsheet.specifications).
+    parts = [spreadsheet.Part(export.build(month, r.engine_version, r.input_hash, lines_of[r.id],  # type: ignore[index]
+                                           pools_of[r.id], sorted(facts.parties[r.snapshot_id]),  # type: ignore[index]
+                                           export.head_of(r), [i for i in invoices if i.run_id == r.id]),
+                              r.id, r.kind, True)  # type: ignore[arg-type]
+             for r in runs]
+    specs = spreadsheet.specifications(parts, facts.sheet_context([r.snapshot_id for r in runs]), codes)
+    created = datetime(document_date.year, document_date.month, document_date.day)
 
     statements = []
     for code in codes:
@@ -225,7 +253,9 @@ def build_month(conn: Connection, month: str) -> tuple[list[Statement], list[Inv
             receivable=sum(receivable_from[code].values()),
             receivables=tuple(row for *_, row in sorted(receivables_of.get(code, ()), key=lambda x: x[:3])),
             agreement_names=agreement_names,
-            open_disputes=tuple(sorted(raised.get(code, ()), key=lambda o: o.dispute))))
+            open_disputes=tuple(sorted(raised.get(code, ()), key=lambda o: o.dispute)),
+            specification=spreadsheet.Book(nl.specification_title(month, parties[code].name),
+                                           f"settlement {latest.engine_version}", created, specs[code])))
 
     run_by_id = {r.id: r for r in runs}
 

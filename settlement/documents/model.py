@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..spreadsheet import Book
+
 
 @dataclass(frozen=True)
 class Party:
@@ -134,6 +136,9 @@ class Statement:
     agreement_names: tuple[tuple[str, str], ...] = ()
     # the disputes this municipality raised that are open at the end of the month, by dispute number
     open_disputes: tuple[OpenDispute, ...] = ()
+    # its specification, the xlsx embedded in the PDF: the month's finalised runs, this municipality's
+    # rows only (settlement.spreadsheet.specifications); None: the PDF has no attachment
+    specification: Book | None = None
 
 
 @dataclass(frozen=True)

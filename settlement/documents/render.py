@@ -413,8 +413,26 @@ def statement_html(st: Statement) -> str:
 
 
 def render_statement_pdf(st: Statement) -> bytes:
-    """The afrekening of one municipality for one month, as PDF/A-3b bytes."""
-    return pdf(statement_html(st))
+    """The afrekening of one municipality for one month, as PDF/A-3b bytes, with its specification
+    (an xlsx of its own rows) embedded beside the printed pages."""
+    return pdf(statement_html(st), specification_attachments(st))
+
+
+def specification_filename(st: Statement) -> str:
+    return _safe(f"specificatie-{st.month}-{st.municipality.code}.xlsx")
+
+
+def specification_attachments(st: Statement) -> list:
+    """The statement's specification as a PDF/A-3 associated file (relationship /Supplement),
+    dated by the document date as the xlsx itself is: the same statement, the same bytes."""
+    if st.specification is None:
+        return []
+    from settlement.spreadsheet import to_xlsx
+    weasyprint, _, _ = _weasy()
+    stamp = datetime(st.document_date.year, st.document_date.month, st.document_date.day)
+    return [weasyprint.Attachment(
+        file_obj=io.BytesIO(to_xlsx(st.specification)), name=specification_filename(st),
+        description=st.specification.title, created=stamp, modified=stamp, relationship="Supplement")]
 
 
 # ---------------------------------------------------------------------------------------------
