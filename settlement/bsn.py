@@ -5,13 +5,20 @@ The database never holds a BSN in plain text. Per client row it holds
   and looking up which clients had a BSN (`store.clients_by_bsn`);
 - `bsn_enc`: the BSN encrypted with AES-256-GCM, a random 96-bit nonce, the client's pseudonym as
   associated data (a ciphertext moved to another client does not decrypt), as
-  `v1:<key id>:<base64url(nonce + ciphertext + tag)>`, for the documents that must show it.
+  `v2:<key id>:<base64url(nonce + ciphertext + tag)>`, for the documents that must show it.
 
-Both keys are derived from one secret, `SETTLEMENT_BSN_KEY`, with HKDF-SHA256 (separate `info`
-per purpose), and so is the key id: 8 hex digits that say which key encrypted a BSN without
-revealing anything of it. During a rotation the earlier secrets are in `SETTLEMENT_BSN_OLD_KEYS`
-(separated by commas or white space); decryption picks the key by its id (the current one, then
-the old ones), and `settle rekey` re-encrypts and re-hashes everything with the current key.
+Both keys are derived from one secret, `SETTLEMENT_BSN_KEY`: a slow, salted scrypt of it (about
+50 ms and 16 MB, once per process) and from that HKDF-SHA256 (separate `info` per purpose), and so
+is the key id: 8 hex digits that say which key encrypted a BSN. Testing a guessed secret against a
+stolen database (its key id, a ciphertext's tag or a keyed hash) costs a scrypt per guess. A
+secret must look generated: at least 32 characters, 20 of them different, none a quarter of it,
+and no white space or comma, which separate the earlier secrets of a rotation in
+`SETTLEMENT_BSN_OLD_KEYS`; decryption picks the key by its id (the current one, then the old
+ones), and `settle rekey` re-encrypts and re-hashes everything with the current key.
+
+Format v1 (before 2026-12) derived the keys by HKDF alone, so its key id let a dictionary attack
+test a guess in microseconds: v1 values are still read (with any of the keys) and `settle rekey`
+rewrites them as v2. A weak secret is accepted only in SETTLEMENT_BSN_OLD_KEYS, to rotate away.
 
 Nothing here puts a BSN in an exception or a message: errors name the key, the client's pseudonym
 at most, never the number.
@@ -38,7 +45,9 @@ from .errors import UserError
 KEY_ENV = "SETTLEMENT_BSN_KEY"
 OLD_KEYS_ENV = "SETTLEMENT_BSN_OLD_KEYS"
 MIN_KEY_LENGTH = 32
-FORMAT = "v1"
+FORMAT = "v2"
+LEGACY = "v1"
+MIN_DISTINCT = 20                   # different characters in a secret (a generated one has about 31)
 NONCE_BYTES = 12
 HMAC_LENGTH = 64  # hex digits of HMAC-SHA256
 ENC_LENGTH = 120  # room for "v1:" + 8 + ":" + base64url of 12 + 9 + 16 bytes (52 characters)
@@ -51,7 +60,8 @@ HIDDEN = "[BSN not decrypted]"
 
 GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # Debian 12 has no `python`
 _SALT = b"settlement/bsn/1"
-_SPLIT = re.compile(r"[\s,]+")
+_SCRYPT_SALT = b"settlement/bsn/2 scrypt"
+_SPLIT = re.compile(r"[\s,]+")  # a valid secret holds neither
 
 
 def _error(message: str) -> Exception:
@@ -59,24 +69,38 @@ def _error(message: str) -> Exception:
     return UserError(message)
 
 
-def _derive(secret: str, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=b"settlement bsn " + purpose).derive(
-        secret.encode("utf-8"))
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=b"settlement bsn " + purpose).derive(secret)
+
+
+def _stretch(secret: str) -> bytes:
+    """The slow, salted master key of format v2 (scrypt, N=2^14, r=8: 16 MB)."""
+    return hashlib.scrypt(secret.encode("utf-8"), salt=_SCRYPT_SALT, n=1 << 14, r=8, p=1, maxmem=64 << 20, dklen=32)
 
 
 @dataclass(frozen=True)
 class Key:
-    """One secret's derived keys."""
+    """One secret's derived keys, in one format (v2: stretched by scrypt; v1: HKDF alone)."""
 
     id: str
     mac_key: bytes
     aead: AESGCM
+    format: str = FORMAT
 
     @staticmethod
     @lru_cache(maxsize=16)
     def derive(secret: str) -> "Key":
-        return Key(_derive(secret, b"key id").hex()[:8], _derive(secret, b"hmac-sha256"),
-                   AESGCM(_derive(secret, b"aes-256-gcm")))
+        master = _stretch(secret)
+        return Key(_derive(master, b"key id").hex()[:8], _derive(master, b"hmac-sha256"),
+                   AESGCM(_derive(master, b"aes-256-gcm")), FORMAT)
+
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def legacy(secret: str) -> "Key":
+        """The keys format v1 derived from `secret`, to read what was stored before v2."""
+        raw = secret.encode("utf-8")
+        return Key(_derive(raw, b"key id").hex()[:8], _derive(raw, b"hmac-sha256"),
+                   AESGCM(_derive(raw, b"aes-256-gcm")), LEGACY)
 
     def digest(self, bsn: str) -> str:
         return hmac.new(self.mac_key, bsn.encode("ascii"), hashlib.sha256).hexdigest()
@@ -91,14 +115,18 @@ class Keyring:
 
     def __init__(self, current: str, old: tuple[str, ...] = ()):
         self.current = Key.derive(current)
-        self.keys = {self.current.id: self.current}
+        #: (format, key id) -> key: every secret in both formats (v1 values are read until rekeyed)
+        self.keys = {(FORMAT, self.current.id): self.current}
         for secret in old:
             k = Key.derive(secret)
-            self.keys.setdefault(k.id, k)
+            self.keys.setdefault((FORMAT, k.id), k)
+        for secret in (current, *old):
+            k = Key.legacy(secret)
+            self.keys.setdefault((LEGACY, k.id), k)
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return tuple(self.keys)
+        return tuple(f"{fmt}:{i}" for fmt, i in self.keys)
 
     def digest(self, bsn: str) -> str:
         """The keyed hash of a BSN with the current key: what `bsn_hmac` holds."""
@@ -113,23 +141,23 @@ class Keyring:
         sealed = self.current.aead.encrypt(nonce, bsn.encode("ascii"), _aad(client))
         return f"{FORMAT}:{self.current.id}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii').rstrip('=')}"
 
-    def key_id(self, token: str) -> str | None:
+    def key_id(self, token: str) -> tuple[str, str] | None:
         parts = token.split(":")
-        return parts[1] if len(parts) == 3 and parts[0] == FORMAT else None
+        return (parts[0], parts[1]) if len(parts) == 3 and parts[0] in (FORMAT, LEGACY) else None
 
     def knows(self, token: str) -> bool:
         return self.key_id(token) in self.keys
 
     def is_current(self, token: str) -> bool:
-        return self.key_id(token) == self.current.id
+        return self.key_id(token) == (FORMAT, self.current.id)
 
     def decrypt(self, token: str, client: str) -> str:
         """The BSN; a one-sentence error (naming the key, never a number) when it cannot be read."""
         parts = token.split(":")
-        if len(parts) != 3 or parts[0] != FORMAT:
+        if len(parts) != 3 or parts[0] not in (FORMAT, LEGACY):
             raise _error(f"the stored BSN of client {client} is not in the form {FORMAT}:<key id>:<data>; "
                          f"was the database altered?")
-        key = self.keys.get(parts[1])
+        key = self.keys.get((parts[0], parts[1]))
         if key is None:
             raise _error(wrong_key_message())
         try:
@@ -165,6 +193,28 @@ def _secret(value: str, name: str) -> str:
     return value
 
 
+def weakness(secret: str) -> str | None:
+    """Why `secret` is not a key of enough entropy (the form the generator prints), or None."""
+    if _SPLIT.search(secret):
+        return (f"it holds white space or a comma, which separate the keys in {OLD_KEYS_ENV} (a passphrase, "
+                f"not a generated key)")
+    if len(set(secret)) < MIN_DISTINCT:
+        return f"it has {len(set(secret))} different characters (a generated key has about 30; at least {MIN_DISTINCT})"
+    top = max(secret.count(c) for c in set(secret))
+    if top * 4 > len(secret):
+        return "one character makes up more than a quarter of it"
+    return None
+
+
+def _strong(value: str) -> str:
+    """SETTLEMENT_BSN_KEY, refused when weak: it hashes and encrypts every new BSN."""
+    why = weakness(value)
+    if why is not None:
+        raise _error(f"{KEY_ENV} is too weak to protect BSNs: {why}; make a new key ({GENERATE}), and if this "
+                     f"database holds BSNs stored with the weak one, put that in {OLD_KEYS_ENV} and run `settle rekey`")
+    return value
+
+
 def has_key() -> bool:
     return bool(os.environ.get(KEY_ENV, "").strip())
 
@@ -178,7 +228,7 @@ def keyring(purpose: str, new_database: bool = False) -> Keyring:
     if not current:
         raise _error(missing_key_message(purpose, new_database))
     old = tuple(s for s in _SPLIT.split(os.environ.get(OLD_KEYS_ENV, "")) if s)
-    return _keyring(_secret(current, KEY_ENV), tuple(_secret(s, OLD_KEYS_ENV) for s in old))
+    return _keyring(_strong(_secret(current, KEY_ENV)), tuple(_secret(s, OLD_KEYS_ENV) for s in old))
 
 
 @lru_cache(maxsize=8)

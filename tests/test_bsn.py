@@ -22,9 +22,9 @@ from settlement.documents.build import build_month
 from settlement.loader import load_dir
 
 MONTH = "2024-03"
-KEY_A = "key-A-" + "a" * 40
-KEY_B = "key-B-" + "b" * 40
-KEY_C = "key-C-" + "c" * 40
+KEY_A = "key-A-Q7mZp2Lx9Vt4Rk8Wn3Hs6Jd1Fg5Bc0Ye"
+KEY_B = "key-B-h3Ty8Ur5Ko2Pl9Mn6Bv1Cx4Za7Sd0Fg"
+KEY_C = "key-C-w2Er7Ty4Ui9Op1As6Df3Gh8Jk5Lz0Xc"
 
 
 def demo_bsns(directory: Path = DATA) -> dict[str, str]:
@@ -106,7 +106,7 @@ def key_ids(db_url: str) -> set[str]:
 def test_keyring_hashes_encrypts_and_binds_each_bsn_to_its_client():
     keys = bsn.Keyring(KEY_A)
     token = keys.encrypt("999994943", "C0001")
-    assert token.startswith(f"v1:{keys.current.id}:") and "999994943" not in token and len(token) <= bsn.ENC_LENGTH
+    assert token.startswith(f"v2:{keys.current.id}:") and "999994943" not in token and len(token) <= bsn.ENC_LENGTH
     assert keys.encrypt("999994943", "C0001") != token  # a random nonce per encryption
     assert keys.decrypt(token, "C0001") == "999994943"
     assert keys.digest("999994943") == keys.digest("999994943") != bsn.Keyring(KEY_B).digest("999994943")
@@ -131,7 +131,8 @@ def test_key_from_the_environment(monkeypatch):
         bsn.keyring("this test")
     use_key(monkeypatch, KEY_B, f"{KEY_A}, {KEY_C}")
     keys = bsn.keyring("this test")
-    assert keys.current.id == bsn.Key.derive(KEY_B).id and len(keys.ids) == 3
+    # three secrets, each in format v2 and (to read what the engine stored before v2) in v1
+    assert keys.current.id == bsn.Key.derive(KEY_B).id and len(keys.ids) == 6
 
 
 def test_demo_uses_a_labelled_demonstration_key_when_none_is_set(monkeypatch, tmp_path):
@@ -160,7 +161,7 @@ def test_a_raw_copy_of_the_database_holds_no_bsn(db_url):
     assert len(numbers) >= 100
     dump = raw_dump(db_url)
     # the dump is real: it holds the pseudonyms and the ciphertexts
-    assert "C0001" in dump and f"v1:{bsn.keyring('the test').current.id}:" in dump
+    assert "C0001" in dump and f"v2:{bsn.keyring('the test').current.id}:" in dump
     leaked = sorted(c for c, n in numbers.items() if n in dump)
     assert leaked == [], f"{len(leaked)} BSNs in plain text, e.g. of client {leaked[:1]}"
     # the keyed hash matches and finds; the statements still show the paying municipality's BSNs

@@ -123,7 +123,7 @@ def test_a_huge_file_without_a_line_break_is_refused_after_its_first_mebibyte(tm
 def _sqlite_demo(tmp_path, monkeypatch):
     from settlement.demo.run import DATA
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SETTLEMENT_BSN_KEY", "k" + "Zx8q" * 10)
+    monkeypatch.setenv("SETTLEMENT_BSN_KEY", "hardening-test-key-0123456789-ABCDEFGH")
     url = f"sqlite:///{tmp_path / 's.db'}"
     for args in (("init",), ("load", str(DATA)), ("run", "--month", "2024-03")):
         r = settle("--db", url, *args)
@@ -197,3 +197,83 @@ def test_a_file_of_another_format_is_refused_without_quoting_it(tmp_path):
     assert ("clients.csv:1: -: the first line names none of the columns of clients.csv: it is not a file of the "
             "exchange format; expected the header client,bsn") in text
     assert "root" not in text and "topsecret" not in text
+
+
+# --- keys (probe 9) -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("weak,why", [
+    ("a" * 32, "it has 1 different characters"),
+    ("correct horse battery staple settlement", "it holds white space or a comma"),
+    ("abcdefghij,klmnopqrstuvwxyz0123456789", "it holds white space or a comma"),
+    ("abababababababababababababababab1234", "it has 6 different characters"),
+    ("zzzzzzzzzzzzabcdefghijklmnopqrstuvwxyz", "one character makes up more than a quarter of it"),
+])
+def test_a_weak_key_is_refused_as_the_current_key(monkeypatch, weak, why):
+    from settlement import bsn
+    monkeypatch.setenv(bsn.KEY_ENV, weak)
+    with pytest.raises(bsn.UserError) as e:
+        bsn.keyring("the test")
+    assert f"SETTLEMENT_BSN_KEY is too weak to protect BSNs: {why}" in str(e.value)
+    assert "SETTLEMENT_BSN_OLD_KEYS and run `settle rekey`" in str(e.value)
+
+
+def test_generated_keys_are_accepted():
+    import secrets
+
+    from settlement import bsn
+    assert all(bsn.weakness(secrets.token_urlsafe(32)) is None for _ in range(2000))
+    assert bsn.weakness(bsn.DEMO_KEY) is None
+
+
+def test_testing_a_guess_against_the_key_id_costs_a_scrypt():
+    from settlement import bsn
+    bsn.Key.derive.cache_clear()
+    started = time.perf_counter()
+    for i in range(5):
+        bsn.Key.derive(f"guess-{i}-abcdefghijklmnopqrstuvwxyz0123")
+    slow = (time.perf_counter() - started) / 5
+    started = time.perf_counter()
+    for i in range(5):
+        bsn.Key.legacy(f"guess-{i}-abcdefghijklmnopqrstuvwxyz0123")
+    fast = (time.perf_counter() - started) / 5
+    assert slow > 0.01 and slow > 20 * fast  # about 50 ms against 50 µs
+
+
+def test_a_database_of_format_v1_is_read_and_rekeyed_to_v2(db_url, monkeypatch, tmp_path):
+    """A database whose BSNs were stored by the engine before v2 (keys by HKDF alone): read with the
+    same secret, and `settle rekey` rewrites every value as v2 with the same BSNs."""
+    import sqlalchemy as sa
+
+    from settlement import bsn, db, service, store
+    from settlement.demo.run import DATA
+    secret = "test-key-of-the-settlement-tests-not-secret-0123456789"
+    monkeypatch.setenv(bsn.KEY_ENV, secret)
+    service.init(db_url)
+    engine = db.make_engine(db_url)
+    service.load(engine, DATA)
+    keys = bsn.keyring("the test")
+    v1 = bsn.Key.legacy(secret)
+    t = db.ClientRow.__table__
+    with engine.begin() as conn:  # write the clients as the v1 engine stored them
+        rows = conn.execute(sa.select(t.c.snapshot_id, t.c.client, t.c.bsn_enc)).all()
+        olds = []
+        for sid, client, token in rows:
+            plain = keys.decrypt(token, client)
+            nonce = b"\x00" * 11 + bytes([len(olds) % 256])
+            sealed = v1.aead.encrypt(nonce, plain.encode(), bsn._aad(client))
+            import base64
+            enc = "v1:" + v1.id + ":" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+            olds.append({"_s": sid, "_c": client, "_h": v1.digest(plain), "_e": enc, "plain": plain})
+        conn.execute(sa.update(t).where(t.c.snapshot_id == sa.bindparam("_s"), t.c.client == sa.bindparam("_c"))
+                     .values(bsn_hmac=sa.bindparam("_h"), bsn_enc=sa.bindparam("_e")), olds)
+    with engine.connect() as conn:  # v1 values read, and found by BSN
+        ds, _ = store.read_dataset(conn, store.current_snapshot(conn), with_bsn=True)
+        assert {c.client: c.bsn for c in ds.clients.values()} == {o["_c"]: o["plain"] for o in olds}
+        assert store.clients_by_bsn(conn, olds[0]["plain"], keys) if hasattr(store, "clients_by_bsn") else True
+    assert service.rekey(engine) == (len(olds), 1)
+    with engine.connect() as conn:
+        tokens = [tok for (tok,) in conn.execute(sa.select(t.c.bsn_enc))]
+        ds, _ = store.read_dataset(conn, store.current_snapshot(conn), with_bsn=True)
+    assert all(tok.startswith(f"v2:{keys.current.id}:") for tok in tokens)
+    assert {c.client: c.bsn for c in ds.clients.values()} == {o["_c"]: o["plain"] for o in olds}
+    engine.dispose()
