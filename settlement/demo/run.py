@@ -19,10 +19,12 @@ municipality.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import time
-from datetime import date
 from collections import defaultdict
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -65,6 +67,33 @@ def take_over(out: Path) -> None:
     names += [f"{kind}-{m}.{ext}" for m in months()
               for kind, ext in (("export", "json"), ("summary", "txt"), ("correction", "json"))]
     outputs.claim(out, names + ["documents", BUDGET_PDF, STAGED], COMMAND)
+
+
+#: the day of the month after a month on which the demo's finance office finalises it (invented)
+FINALISED_ON_DAY = 10
+#: days after a ruling was decided on which the demo finalises the corrections it causes (invented)
+CORRECTED_AFTER = timedelta(days=7)
+
+
+@contextmanager
+def on_day(day: date):
+    """The engine's clock (SETTLEMENT_NOW) at 09:00 UTC on `day` while the demo finalises: its
+    invoices carry the dates an office that finalises every month would give them, and the demo's
+    documents are the same whatever day it runs."""
+    saved = os.environ.get("SETTLEMENT_NOW")
+    os.environ["SETTLEMENT_NOW"] = f"{day.isoformat()}T09:00:00+00:00"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SETTLEMENT_NOW", None)
+        else:
+            os.environ["SETTLEMENT_NOW"] = saved
+
+
+def finalised_on(m: Month) -> date:
+    """The day the demo finalises month `m`: the FINALISED_ON_DAY of the month after it."""
+    return (m.last + timedelta(days=1)).replace(day=FINALISED_ON_DAY)
 
 
 def rulings_known(data: Path) -> tuple[date, date] | None:
@@ -125,7 +154,8 @@ def run_demo(out: Path, echo: Callable[[str], None] = print, documents: list[Mon
         again = [m for m in before if m.last >= known[1]]
         for o in service.run_months(engine, again):
             if o.kind == "correction":
-                corrections.append((o, service.finalize(engine, o.result.month)))
+                with on_day(known[0] + CORRECTED_AFTER):
+                    corrections.append((o, service.finalize(engine, o.result.month)))
     after = months()[len(before):]
     outcomes += service.run_months(engine, after)
     invoices += finalise(engine, after, out)
@@ -191,7 +221,8 @@ def finalise(engine, ms: list[Month], out: Path) -> int:
     becomes its latest); the number of invoices given out."""
     n = 0
     for m in ms:
-        n += len(service.finalize(engine, m).invoices)
+        with on_day(finalised_on(m)):
+            n += len(service.finalize(engine, m).invoices)
         (out / f"export-{m}.json").write_text(service.export_month(engine, m), encoding="utf-8")
     return n
 
