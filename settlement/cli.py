@@ -732,7 +732,8 @@ def statements(obj, month: Month | None, year: int | None, municipality: str | N
         if bar:
             bar(done, of)
     try:
-        paths, n_statements, n_invoices = service.write_documents(engine, month, out, processes, progress)
+        paths, n_statements, n_invoices = service.write_documents(
+            engine, month, out, processes, progress, warn=lambda sentence: click.echo(f"warning: {sentence}", err=True))
     except KeyboardInterrupt:
         written = len(_pdfs(out).items() - before.items())  # each written whole (a temporary file, renamed)
         _interrupted(f"{written} of {total[0]} PDF(s) were written to {out}/, each one whole; "

@@ -689,7 +689,10 @@ def _municipality(r: Row) -> Municipality | None:
             r.bad("iban", f"{show(iban_raw)} is not a valid IBAN: {reason[0].lower() + reason[1:]}")
     street, postcode, city = r.text("street"), r.text("postcode"), r.text("city")
     oin = r.text("oin", required=False)
-    if oin is not None and not _OIN.fullmatch(oin):
+    if oin is None:  # optional in version 1 of the interface: snapshots stored then keep None
+        r.bad("oin", "is required (INTERFACE.md v2): the municipality's OIN of 20 digits, which its "
+                     "e-invoices name it by (NLCIUS BR-NL-1 and BR-NL-10)")
+    elif not _OIN.fullmatch(oin):
         r.bad("oin", f"{show(oin)} is not an OIN of 20 digits")
     if not r.ok:
         return None

@@ -414,6 +414,6 @@ def to_pdf(mon: b.Monitor, info: dict[str, Any]) -> bytes:
     from .documents.render import jinja, pdf, templates_dir
     css = (templates_dir() / "budget.css").read_text(encoding="utf-8")
     html = jinja().get_template("budget.html").render(css=css, **pdf_context(mon, info))
-    return pdf(html)
+    return pdf(html, day=info["date"])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.engine import Engine as SAEngine
 
@@ -389,13 +389,22 @@ def municipality_names(conn, snapshot_id: int) -> dict[str, str]:
 
 
 def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | None = None,
-                    progress=None, command: str = "settle statements") -> tuple[list[Path], int, int]:
+                    progress=None, command: str = "settle statements",
+                    warn: Callable[[str], None] | None = None) -> tuple[list[Path], int, int]:
     """Render the month's statements and invoices from its finalised runs (a process pool); never
-    over a file that no settle command wrote (`command` refuses then, settlement.outputs)."""
+    over a file that no settle command wrote (`command` refuses then, settlement.outputs).
+    `warn(sentence)`: told of the invoices whose parties have no OIN in their run's snapshot (one
+    loaded before INTERFACE.md v2 required it): their e-invoices fail NLCIUS BR-NL-1/BR-NL-10."""
     from .documents.build import build_month
     from .documents.render import render_all
     with engine.connect() as conn:
         statements, invoices = build_month(conn, str(month))
+    without = sorted({p.code for inv in invoices for p in (inv.creditor, inv.debtor) if not p.oin})
+    if warn is not None and without:
+        numbers = [inv.number for inv in invoices if not (inv.creditor.oin and inv.debtor.oin)]
+        warn(f"{len(numbers)} e-invoice(s) of {month} ({', '.join(numbers[:3])}{', ...' if len(numbers) > 3 else ''}) "
+             f"name a municipality without an OIN ({', '.join(without)}) in the snapshot their run was "
+             f"computed on, loaded before the OIN was required: they fail NLCIUS BR-NL-1 or BR-NL-10")
     children_die_with_this_process()
     paths = render_all(statements, invoices, out, processes=processes, progress=progress, command=command)
     return paths, len(statements), len(invoices)

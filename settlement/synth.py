@@ -18,7 +18,7 @@ What is real and what is invented
   written from knowledge (12 provinces: 10+18+12+25+6+51+26+44+50+13+56+31 = 342; the module
   asserts the count and that codes are unique). Inhabitants are rounded approximations (about
   2023/2024), good enough as weights, not statistics. Addresses, postcodes, IBANs (BNG Bank, check
-  digits computed mod 97) and OINs are synthetic.
+  digits computed mod 97) and OINs (every municipality has one) are synthetic.
 - ``REGIONS``: 43 BW-regions whose centrumgemeenten are the 43 centrumgemeenten beschermd wonen as
   best recalled (Alkmaar, Almelo, Almere, Amersfoort, Amsterdam, Apeldoorn, Arnhem, Assen, Bergen op
   Zoom, Breda, Den Helder, Deventer, Doetinchem, Dordrecht, Ede, Eindhoven, Emmen, Enschede, Gouda,
@@ -656,10 +656,12 @@ def municipality_iban(code: str) -> str:
 
 
 def municipality_oin(code: str) -> str:
-    """00000001 + a synthetic RSIN (8 + CBS code + 4 digits, passing the 11-proef) + 000."""
+    """An invented OIN of the form of a Dutch government body's, 00000001 + RSIN + 000, where a
+    municipality's RSIN begins with 0: 000000010 + CBS code + 3 digits + an 11-proef check digit +
+    000. Every municipality has one (INTERFACE.md v2)."""
     n = int(code) * 13 % 1000
     while True:
-        base = f"8{code}{n:03d}"
+        base = f"0{code}{n:03d}"
         for last in range(10):
             if bsn_valid(base + str(last)):
                 return f"00000001{base}{last}000"
@@ -819,9 +821,8 @@ class _Generator:
     def master(self, w: dict[str, Any]) -> None:
         for m in MUNICIPALITIES:
             postcode = f"{_POSTCODE_BASE[m.province]}{int(m.code) % 100:02d} AA"
-            oin = municipality_oin(m.code) if int(m.code) % 7 else ""
             w["municipalities.csv"].writerow((m.code, m.name, municipality_iban(m.code), "Raadhuisplein 1",
-                                              postcode, m.name.split(" (")[0], oin))
+                                              postcode, m.name.split(" (")[0], municipality_oin(m.code)))
         for slug in sorted(REGIONS):
             name, cg, _, year, members = REGIONS[slug]
             w["regions.csv"].writerow((slug, name, cg, f"{year}-01-01"))

@@ -175,39 +175,39 @@ SCENARIOS: dict[str, str] = {
 
 # --------------------------------------------------------------------------- master data
 
-# code, name, street, postcode, city, approximate inhabitants (2022), has an OIN
-MUNICIPALITIES: list[tuple[str, str, str, str, str, int, bool]] = [
-    ("0193", "Zwolle", "Grote Kerkplein 15", "8011 PK", "Zwolle", 130000, True),
-    ("0148", "Dalfsen", "Raadhuisplein 1", "7721 AA", "Dalfsen", 28900, True),
-    ("0160", "Hardenberg", "Raadhuisplein 1", "7772 AA", "Hardenberg", 61500, True),
-    ("0166", "Kampen", "Burgemeester Berghuisplein 1", "8261 DD", "Kampen", 54800, True),
-    ("0175", "Ommen", "Raadhuisplein 1", "7731 AA", "Ommen", 18100, True),
-    ("0180", "Staphorst", "Raadhuisplein 1", "7951 AA", "Staphorst", 17700, False),
-    ("1708", "Steenwijkerland", "Raadhuisplein 1", "8331 AA", "Steenwijk", 44600, True),
-    ("1896", "Zwartewaterland", "Raadhuisplein 1", "8061 AA", "Hasselt", 23000, False),
-    ("0114", "Emmen", "Raadhuisplein 1", "7811 AP", "Emmen", 107000, True),
-    ("0109", "Coevorden", "Kasteel 1", "7741 GC", "Coevorden", 35400, True),
-    ("1681", "Borger-Odoorn", "Raadhuisplein 1", "7875 AA", "Exloo", 25700, True),
-    ("0106", "Assen", "Noordersingel 33", "9401 JW", "Assen", 68800, True),
-    ("1680", "Aa en Hunze", "Raadhuisplein 1", "9461 AA", "Gieten", 25800, True),
-    ("1731", "Midden-Drenthe", "Raadhuisplein 1", "9411 AA", "Beilen", 33800, True),
-    ("1699", "Noordenveld", "Raadhuisplein 1", "9301 AA", "Roden", 32600, True),
-    ("1730", "Tynaarlo", "Raadhuisplein 1", "9481 AA", "Vries", 34500, True),
-    ("0118", "Hoogeveen", "Raadhuisplein 24", "7901 BW", "Hoogeveen", 55800, True),
-    ("0119", "Meppel", "Raadhuisplein 1", "7941 AA", "Meppel", 34500, True),
-    ("1690", "De Wolden", "Raadhuisplein 1", "7921 AA", "Zuidwolde", 24600, True),
-    ("1701", "Westerveld", "Raadhuisplein 1", "7991 AA", "Dwingeloo", 19900, False),
-    ("0014", "Groningen", "Kreupelstraat 1", "9712 HW", "Groningen", 235000, True),
-    ("1966", "Het Hogeland", "Raadhuisplein 1", "9951 AA", "Winsum", 48000, True),
-    ("1969", "Westerkwartier", "Raadhuisplein 1", "9801 AA", "Zuidhorn", 65000, True),
-    ("0080", "Leeuwarden", "Oldehoofsterkerkhof 2", "8911 DH", "Leeuwarden", 125000, True),
-    ("0090", "Smallingerland", "Raadhuisplein 1", "9201 AA", "Drachten", 56000, True),
-    ("0074", "Heerenveen", "Raadhuisplein 1", "8441 AA", "Heerenveen", 51000, True),
-    ("0546", "Leiden", "Stadhuisplein 1", "2311 EJ", "Leiden", 125000, True),
-    ("0547", "Leiderdorp", "Raadhuisplein 1", "2351 AA", "Leiderdorp", 27800, True),
-    ("0579", "Oegstgeest", "Raadhuisplein 1", "2341 AA", "Oegstgeest", 26000, True),
-    ("0626", "Voorschoten", "Raadhuisplein 1", "2251 AA", "Voorschoten", 25800, True),
-    ("0638", "Zoeterwoude", "Raadhuisplein 1", "2381 AA", "Zoeterwoude", 9300, False),
+# code, name, street, postcode, city, approximate inhabitants (2022); every one has an OIN (_municipality_oin)
+MUNICIPALITIES: list[tuple[str, str, str, str, str, int]] = [
+    ("0193", "Zwolle", "Grote Kerkplein 15", "8011 PK", "Zwolle", 130000),
+    ("0148", "Dalfsen", "Raadhuisplein 1", "7721 AA", "Dalfsen", 28900),
+    ("0160", "Hardenberg", "Raadhuisplein 1", "7772 AA", "Hardenberg", 61500),
+    ("0166", "Kampen", "Burgemeester Berghuisplein 1", "8261 DD", "Kampen", 54800),
+    ("0175", "Ommen", "Raadhuisplein 1", "7731 AA", "Ommen", 18100),
+    ("0180", "Staphorst", "Raadhuisplein 1", "7951 AA", "Staphorst", 17700),
+    ("1708", "Steenwijkerland", "Raadhuisplein 1", "8331 AA", "Steenwijk", 44600),
+    ("1896", "Zwartewaterland", "Raadhuisplein 1", "8061 AA", "Hasselt", 23000),
+    ("0114", "Emmen", "Raadhuisplein 1", "7811 AP", "Emmen", 107000),
+    ("0109", "Coevorden", "Kasteel 1", "7741 GC", "Coevorden", 35400),
+    ("1681", "Borger-Odoorn", "Raadhuisplein 1", "7875 AA", "Exloo", 25700),
+    ("0106", "Assen", "Noordersingel 33", "9401 JW", "Assen", 68800),
+    ("1680", "Aa en Hunze", "Raadhuisplein 1", "9461 AA", "Gieten", 25800),
+    ("1731", "Midden-Drenthe", "Raadhuisplein 1", "9411 AA", "Beilen", 33800),
+    ("1699", "Noordenveld", "Raadhuisplein 1", "9301 AA", "Roden", 32600),
+    ("1730", "Tynaarlo", "Raadhuisplein 1", "9481 AA", "Vries", 34500),
+    ("0118", "Hoogeveen", "Raadhuisplein 24", "7901 BW", "Hoogeveen", 55800),
+    ("0119", "Meppel", "Raadhuisplein 1", "7941 AA", "Meppel", 34500),
+    ("1690", "De Wolden", "Raadhuisplein 1", "7921 AA", "Zuidwolde", 24600),
+    ("1701", "Westerveld", "Raadhuisplein 1", "7991 AA", "Dwingeloo", 19900),
+    ("0014", "Groningen", "Kreupelstraat 1", "9712 HW", "Groningen", 235000),
+    ("1966", "Het Hogeland", "Raadhuisplein 1", "9951 AA", "Winsum", 48000),
+    ("1969", "Westerkwartier", "Raadhuisplein 1", "9801 AA", "Zuidhorn", 65000),
+    ("0080", "Leeuwarden", "Oldehoofsterkerkhof 2", "8911 DH", "Leeuwarden", 125000),
+    ("0090", "Smallingerland", "Raadhuisplein 1", "9201 AA", "Drachten", 56000),
+    ("0074", "Heerenveen", "Raadhuisplein 1", "8441 AA", "Heerenveen", 51000),
+    ("0546", "Leiden", "Stadhuisplein 1", "2311 EJ", "Leiden", 125000),
+    ("0547", "Leiderdorp", "Raadhuisplein 1", "2351 AA", "Leiderdorp", 27800),
+    ("0579", "Oegstgeest", "Raadhuisplein 1", "2341 AA", "Oegstgeest", 26000),
+    ("0626", "Voorschoten", "Raadhuisplein 1", "2251 AA", "Voorschoten", 25800),
+    ("0638", "Zoeterwoude", "Raadhuisplein 1", "2381 AA", "Zoeterwoude", 9300),
 ]
 MUNI = {m[0]: m for m in MUNICIPALITIES}
 
@@ -426,14 +426,17 @@ def _municipality_iban(code: str) -> str:
 
 
 def _municipality_oin(code: str) -> str:
-    """OIN of a government body with an RSIN: 00000001 + RSIN + 000. The RSIN here is synthetic
-    (8 + CBS code + 4 digits, passing the 11-proef)."""
+    """The OIN of a municipality, INVENTED: no seed gives the real ones. It has the form of a Dutch
+    government body's OIN, 00000001 + its RSIN + 000, and a municipality's RSIN begins with 0: so
+    000000010 + CBS code + 3 digits + an 11-proef check digit + 000 (20 digits). Plausible, not
+    real: a real e-invoice needs the municipality's OIN from the OIN register (Logius)."""
     n = int(code) * 13 % 1000
     while True:
-        base = f"8{code}{n:03d}"
+        base = f"0{code}{n:03d}"
         for last in range(10):
             if bsn_valid(base + str(last)):
                 return f"00000001{base}{last}000"
+        n = (n + 1) % 1000
         n = (n + 1) % 1000
 
 
@@ -1323,9 +1326,8 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, clients: int = N_CLIENTS) 
     _self_check(ds, tariffs, budgets)
 
     _write_csv(out_dir / "municipalities.csv", ["code", "name", "iban", "street", "postcode", "city", "oin"],
-               [(code, name, _municipality_iban(code), street, pc, city,
-                 _municipality_oin(code) if has_oin else "")
-                for code, name, street, pc, city, _inh, has_oin in MUNICIPALITIES])
+               [(code, name, _municipality_iban(code), street, pc, city, _municipality_oin(code))
+                for code, name, street, pc, city, _inh in MUNICIPALITIES])
     _write_csv(out_dir / "regions.csv", ["region", "name", "centrumgemeente", "cutover"],
                [(slug, name, centrum, _iso(cut)) for slug, name, centrum, cut in REGIONS])
     _write_csv(out_dir / "region_members.csv", ["region", "municipality", "valid_from", "valid_to"],
@@ -1365,7 +1367,8 @@ def _self_check(ds: Dataset, tariffs: list, budgets: list) -> None:  # noqa: C90
     for code, *_ in MUNICIPALITIES:
         assert len(code) == 4 and code.isdigit()
         assert iban_valid(_municipality_iban(code)), code
-        assert len(_municipality_oin(code)) == 20
+        oin = _municipality_oin(code)
+        assert len(oin) == 20 and oin.startswith("000000010") and bsn_valid(oin[8:17]), code
     assert len({_municipality_iban(c) for c in codes}) == len(codes)
 
     # regions and members

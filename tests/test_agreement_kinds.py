@@ -33,9 +33,9 @@ from settlement.rules.base import Share, Step
 
 FILES = {
     "municipalities.csv": """code,name,iban,street,postcode,city,oin
-0106,Assen,NL96BNGH0285010622,Noordersingel 33,9401 JW,Assen,
-1680,Aa en Hunze,NL04BNGH0285168060,Raadhuisplein 1,9461 AA,Gieten,
-1730,Tynaarlo,NL20BNGH0285173010,Raadhuisplein 1,9481 AA,Vries,
+0106,Assen,NL96BNGH0285010622,Noordersingel 33,9401 JW,Assen,00000001001063789000
+1680,Aa en Hunze,NL04BNGH0285168060,Raadhuisplein 1,9461 AA,Gieten,00000001016808411000
+1730,Tynaarlo,NL20BNGH0285173010,Raadhuisplein 1,9481 AA,Vries,00000001017304908000
 """,
     "regions.csv": """region,name,centrumgemeente,cutover
 noord,Noord,0106,2023-01-01

@@ -279,10 +279,10 @@ def test_build_reads_each_table_once(final):
 SMALL = {
     "municipalities.csv": """code,name,iban,street,postcode,city,oin
 0106,Assen,NL96BNGH0285010622,Noordersingel 33,9401 JW,Assen,00000001801063784000
-0109,Coevorden,NL41BNGH0285010933,Kasteel 1,7741 GC,Coevorden,
-0114,Emmen,NL41BNGH0285011418,Raadhuisplein 1,7811 AP,Emmen,
-1680,Aa en Hunze,NL04BNGH0285168060,Raadhuisplein 1,9461 AA,Gieten,
-1730,Tynaarlo,NL20BNGH0285173010,Raadhuisplein 1,9481 AA,Vries,
+0109,Coevorden,NL41BNGH0285010933,Kasteel 1,7741 GC,Coevorden,00000001001094178000
+0114,Emmen,NL41BNGH0285011418,Raadhuisplein 1,7811 AP,Emmen,00000001001144820000
+1680,Aa en Hunze,NL04BNGH0285168060,Raadhuisplein 1,9461 AA,Gieten,00000001016808411000
+1730,Tynaarlo,NL20BNGH0285173010,Raadhuisplein 1,9481 AA,Vries,00000001017304908000
 """,
     "regions.csv": """region,name,centrumgemeente,cutover
 noord,Noord,0106,2023-01-01

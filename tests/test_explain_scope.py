@@ -80,7 +80,7 @@ def outputs(url: str, subject: str, key: str, months: list[Month], monkeypatch, 
            "html": render_html(sel).encode()}
     if pdf:
         with monkeypatch.context() as m:
-            m.setattr(dossier, "pdf", lambda html: html.encode())
+            m.setattr(dossier, "pdf", lambda html, day: html.encode())
             out["pdf-html"] = render_pdf(sel)
         out["pdf"] = render_pdf(sel)
     return out
@@ -133,7 +133,7 @@ def test_the_pdf_is_the_same(demo, monkeypatch):
     questions = [("client", "C0013", [M("2024-03")]), ("placement", "P00033", PERIODS[-1]),
                  ("municipality", "0166", [M("2024-04")])]
     with monkeypatch.context() as m:
-        m.setattr(dossier, "pdf", lambda html: html.encode())
+        m.setattr(dossier, "pdf", lambda html, day: html.encode())
         assert same_as_reading_everything(demo, questions, monkeypatch) == 9
         for subject, key, months in questions:
             now = render_pdf(gather(service.open_db(demo), subject, key, months))
@@ -245,7 +245,7 @@ def test_progress_of_a_period_and_of_a_municipality(demo):
     assert calls == [("reading", i, 7) for i in range(8)]
     calls.clear()
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(dossier, "pdf", lambda html: b"%PDF")
+        m.setattr(dossier, "pdf", lambda html, day: b"%PDF")
         render_pdf(sel, progress=lambda *a: calls.append(a))
     explaining = [c for c in calls if c[0] == "explaining"]
     steps = 1 + len(sel.entries)  # the client's facts, then each line

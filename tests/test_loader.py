@@ -9,6 +9,7 @@ import io
 import random
 import re
 import time
+from dataclasses import replace
 from unittest import mock
 from pathlib import Path
 from typing import Callable
@@ -35,11 +36,11 @@ def base_data() -> tuple[Data, str]:
     data: Data = {
         "municipalities.csv": [
             ["code", "name", "iban", "street", "postcode", "city", "oin"],
-            ["0193", "Zwolle", IBANS[0], "Grote Kerkplein 1", "8011 PK", "Zwolle", ""],
+            ["0193", "Zwolle", IBANS[0], "Grote Kerkplein 1", "8011 PK", "Zwolle", "00000001001935094000"],
             ["0166", "Kampen", IBANS[1], "Burgwal 47", "8261 EP", "Kampen", "00000001001234567000"],
-            ["0148", "Dalfsen", IBANS[2], "Prinsenstraat 1", "7721 JD", "Dalfsen", ""],
-            ["0114", "Emmen", IBANS[3], "Raadhuisplein 1", "7811 AP", "Emmen", ""],
-            ["0109", "Coevorden", IBANS[4], "Kasteel 1", "7741 GC", "Coevorden", ""],
+            ["0148", "Dalfsen", IBANS[2], "Prinsenstraat 1", "7721 JD", "Dalfsen", "00000001001489240000"],
+            ["0114", "Emmen", IBANS[3], "Raadhuisplein 1", "7811 AP", "Emmen", "00000001001144820000"],
+            ["0109", "Coevorden", IBANS[4], "Kasteel 1", "7741 GC", "Coevorden", "00000001001094178000"],
         ],
         "regions.csv": [
             ["region", "name", "centrumgemeente", "cutover"],
@@ -177,7 +178,7 @@ def test_valid_dataset_loads(tmp_path):
     assert [a.id for a in agreements] == ["eagle", "ijv-solidariteit-historisch"]
     assert ds.municipalities["0193"].iban == IBANS[0]
     assert ds.municipalities["0166"].oin == "00000001001234567000"
-    assert ds.municipalities["0193"].oin is None
+    assert ds.municipalities["0193"].oin == "00000001001935094000"
     assert ds.products["BW-INTRA"].bw_definition is True and ds.products["WMO-THUIS"].iwmo_category is None
     assert {t.price for t in ds.tariffs} == {10000, 10550, 9875, 8000, 150000}
     assert ds.declarations[0].amount == 300000 and ds.declarations[0].month == "2023-03"
@@ -403,7 +404,8 @@ CASES = [
      "2023-07 lies outside placement P2 (2023-01-10..2023-06-30)"),
     ("declaration-unknown-placement", cell("declarations.csv", 1, "placement", "P99"),
      "declarations.csv:2: placement:", "unknown placement P99"),
-    ("duplicate-municipality", add("municipalities.csv", "0193", "Zwolle 2", IBANS[0], "x", "y", "z", ""),
+    ("duplicate-municipality", add("municipalities.csv", "0193", "Zwolle 2", IBANS[0], "x", "y", "z",
+                                     "00000001000000000000"),
      "municipalities.csv:7: code:", "duplicate municipality code (first on line 2)"),
     ("duplicate-region", add("regions.csv", "ijssel-vecht", "Again", "0193", "2023-01-01"),
      "regions.csv:4: region:", "duplicate region (first on line 2)"),
@@ -462,6 +464,8 @@ CASES = [
      "notifications.csv:2: placement:", "unknown placement P0"),
     ("budget-year", cell("budgets.csv", 1, "year", "24"), "budgets.csv:2: year:", "is not a year"),
     ("oin", cell("municipalities.csv", 1, "oin", "123"), "municipalities.csv:2: oin:", "is not an OIN"),
+    ("oin-missing", cell("municipalities.csv", 2, "oin", ""), "municipalities.csv:3: oin:",
+     "is required (INTERFACE.md v2): the municipality's OIN of 20 digits"),
     ("field-too-long", cell("municipalities.csv", 1, "street", "x" * 1001), "municipalities.csv:2: street:",
      "field is longer than 1000 characters"),
     ("leading-space-id", cell("placements.csv", 1, "client", " C1"), "placements.csv:2: client:",
@@ -808,12 +812,57 @@ PINNED_INPUT_HASH = "sha256:d50221a4e70d39e2120fc9eaeb6929538fe4c17a8477f257c590
 PINNED_AGREEMENTS_HASH = "sha256:b6280738ec58559b988f21360b908ca3b50b50a1d6229f7d7a9f9f29e0b6b15a"
 
 
+PLACEHOLDER_OIN = "00000001000000000000"
+
+
+def with_oins(d: Path) -> tuple[Path, set[str]]:
+    """A copy of the dataset directory `d` (written under INTERFACE.md v1, when a municipality's
+    OIN was optional) with PLACEHOLDER_OIN in each empty `oin` cell, which v2 loads; and the codes
+    of the municipalities that had none."""
+    import shutil
+    copy = d.with_name(f"{d.name}-oins")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(d, copy)
+    path = copy / "municipalities.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    oin = rows[0].index("oin")
+    without = {r[0] for r in rows[1:] if r[oin] == ""}
+    for r in rows[1:]:
+        r[oin] = r[oin] or PLACEHOLDER_OIN
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return copy, without
+
+
+def load_v1(d: Path):
+    """(dataset, agreements) of the dataset directory `d` written under INTERFACE.md v1, as a
+    snapshot loaded then holds it: OINs None where the file has none. The loader of v2 refuses such
+    data, so `with_oins(d)` is loaded (the loader's hash of it checked against the general
+    definition), the placeholders are set back to None, and the dataset's hashes are what `settle
+    verify` recomputes from such a snapshot's stored rows (`dataset_hashes`)."""
+    copy, without = with_oins(d)
+    with as_loaded_before():  # and the line break in a name, refused since
+        ds, agreements = load_dir(copy)
+    assert (ds.input_hash, ds.agreements_hash) == dataset_hashes(ds, agreements)
+    ds.municipalities = {c: replace(m, oin=None) if c in without else m for c, m in ds.municipalities.items()}
+    ds.input_hash, ds.agreements_hash = dataset_hashes(ds, agreements)
+    return ds, agreements
+
+
 def test_input_hash_is_pinned(tmp_path):
+    """pinned_data() are data of INTERFACE.md v1: four of its municipalities have no OIN, which v2
+    refuses (line 2 is the first); stored as a snapshot then, they hash to the pinned values."""
     data, toml = pinned_data()
-    with as_loaded_before():
-        ds, agreements = load_dir(write(tmp_path / "d", data, toml))
-    assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
-    # the general definition (what `settle verify` recomputes from stored rows) gives the same
+    d = write(tmp_path / "d", data, toml)
+    with pytest.raises(LoadError) as e:
+        load_dir(d)
+    assert [p.split(" (")[0] for p in e.value.problems] == [
+        f"municipalities.csv:{line}: oin: is required" for line in (2, 4, 5, 6)] + [
+        "regions.csv:3: name: 'Zuidoost-\\nDrenthe' contains a line break or a tab; a name or text is one line"]
+    ds, agreements = load_v1(d)
+    assert sorted(c for c, m in ds.municipalities.items() if m.oin is None) == ["0114", "0148", "0193", "1900"]
+    # the general definition (what `settle verify` recomputes from stored rows) gives the pinned hashes
     assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert dataset_hashes(ds, ds.agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     canon = canonical_tables(ds, agreements)

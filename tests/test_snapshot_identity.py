@@ -26,7 +26,7 @@ from settlement import db, loader, store
 from settlement.demo.run import DATA
 from settlement.facts import Dataset, Placement
 from settlement.loader import canonical_tables, dataset_hashes, hash_of, load_dir
-from tests.test_loader import PINNED_AGREEMENTS_HASH, PINNED_INPUT_HASH, as_loaded_before, pinned_data, write
+from tests.test_loader import PINNED_AGREEMENTS_HASH, PINNED_INPUT_HASH, load_v1, pinned_data, write
 from tests.test_verify import MONTH, final_month, settle
 
 # the canonical record of a placement (v1, frozen)
@@ -39,8 +39,7 @@ V1_TABLES = ["applications", "budgets", "clients", "declarations", "members", "m
 
 def test_the_pinned_hashes_are_canonical_form_v1(tmp_path):
     data, toml = pinned_data()
-    with as_loaded_before():
-        ds, agreements = load_dir(write(tmp_path / "d", data, toml))
+    ds, agreements = load_v1(write(tmp_path / "d", data, toml))  # data of INTERFACE.md v1, without OINs
     assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     canon = canonical_tables(ds, agreements)
@@ -159,8 +158,7 @@ def test_growing_keeps_the_hash_of_data_that_do_not_use_it(tmp_path, monkeypatch
     pinned = write(tmp_path / "pinned", data, toml)
     before, _ = load_dir(DATA)
     grow(monkeypatch)
-    with as_loaded_before():
-        ds, agreements = load_dir(pinned)
+    ds, agreements = load_v1(pinned)  # data of INTERFACE.md v1, without OINs
     assert (ds.input_hash, ds.agreements_hash) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert dataset_hashes(ds, agreements) == (PINNED_INPUT_HASH, PINNED_AGREEMENTS_HASH)
     assert hash_of(canonical_tables(ds)["input"]) == PINNED_INPUT_HASH

@@ -4,6 +4,7 @@ and it loads and settles."""
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 from itertools import pairwise
@@ -136,6 +137,11 @@ def test_identifiers_and_intervals_are_valid(large):
     bsns = [c["bsn"] for c in rows(large, "clients.csv")]
     assert len(set(bsns)) == LARGE and all(bsn.is_valid(b) and synth.bsn_valid(b) for b in bsns)
     assert all(synth.iban_valid(m["iban"]) for m in rows(large, "municipalities.csv"))
+    # every municipality an OIN (INTERFACE.md v2) of a municipality's form: 00000001, an RSIN that begins
+    # with 0 and passes the 11-proef, 000; each its own
+    oins = [m["oin"] for m in rows(large, "municipalities.csv")]
+    assert len(set(oins)) == 342 and all(re.fullmatch(r"000000010[0-9]{8}000", o) and bsn.is_valid(o[8:17])
+                                         for o in oins)
 
     def no_overlaps(intervals):
         intervals = sorted(intervals)

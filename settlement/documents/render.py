@@ -5,7 +5,13 @@
 - Reproducible: the same Statement or Invoice gives the same bytes. The dates in the Info
   dictionary and the XMP metadata come from the model (`dcterms.created`/`modified` in the HTML),
   the attachment's dates from the issue date, and the file identifier /ID is WeasyPrint's hash of
-  the content. Nothing reads the clock and nothing is random.
+  the content. Nothing reads the clock and nothing is random. The one clock outside our hands:
+  where HarfBuzz's subsetter (Debian's libharfbuzz-subset0) is missing, WeasyPrint subsets the
+  fonts with fontTools, which stamps each subset's `head.modified` with the current time unless
+  SOURCE_DATE_EPOCH is set; so `pdf` sets it, while it renders, to midnight UTC of the document's
+  own date (`day`: the date the document shows, the run's finalisation date for a final month's
+  statements and invoices, for a draft's dossier the date the draft was computed), and restores
+  the variable as it was.
 - `render_all` renders many documents with a process pool, one worker per core, each with the
   cyclic garbage collector tuned for WeasyPrint (`start_worker`).
 """
@@ -18,9 +24,10 @@ import multiprocessing
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from datetime import date, datetime
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -92,17 +99,42 @@ def _dedupe_associated_files(document, pdf_document) -> None:
         af.extend(unique)
 
 
-def pdf(html: str, attachments: Sequence = ()) -> bytes:
-    """HTML (laid out with templates/documents.css) as reproducible PDF/A-3b bytes."""
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+def epoch(day: date) -> int:
+    """Midnight UTC of `day`, in seconds since 1970-01-01 (SOURCE_DATE_EPOCH's unit)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+
+
+@contextmanager
+def source_date_epoch(day: date) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH = `epoch(day)` while the block runs; then as it was (or unset again).
+    The environment is the process's: documents are rendered one at a time per process."""
+    previous = os.environ.get(SOURCE_DATE_EPOCH)
+    os.environ[SOURCE_DATE_EPOCH] = str(epoch(day))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SOURCE_DATE_EPOCH, None)
+        else:
+            os.environ[SOURCE_DATE_EPOCH] = previous
+
+
+def pdf(html: str, attachments: Sequence = (), *, day: date) -> bytes:
+    """HTML (laid out with templates/documents.css) as reproducible PDF/A-3b bytes; `day`: the
+    document's date, which a font subset made by fontTools records (module docstring)."""
     weasyprint, fonts, css = _weasy()
     document = weasyprint.HTML(string=html, base_url=str(templates_dir()) + os.sep)
-    return document.write_pdf(
-        stylesheets=[css],
-        font_config=fonts,
-        pdf_variant=PDF_VARIANT,
-        attachments=list(attachments),
-        finisher=_dedupe_associated_files,
-    )
+    with source_date_epoch(day):
+        return document.write_pdf(
+            stylesheets=[css],
+            font_config=fonts,
+            pdf_variant=PDF_VARIANT,
+            attachments=list(attachments),
+            finisher=_dedupe_associated_files,
+        )
 
 
 def _iso(d: date) -> str:
@@ -415,7 +447,7 @@ def statement_html(st: Statement) -> str:
 def render_statement_pdf(st: Statement) -> bytes:
     """The afrekening of one municipality for one month, as PDF/A-3b bytes, with its specification
     (an xlsx of its own rows) embedded beside the printed pages."""
-    return pdf(statement_html(st), specification_attachments(st))
+    return pdf(statement_html(st), specification_attachments(st), day=st.document_date)
 
 
 def specification_filename(st: Statement) -> str:
@@ -494,7 +526,7 @@ def render_invoice_pdf(inv: Invoice) -> bytes:
         modified=stamp,
         relationship="Alternative",
     )
-    return pdf(invoice_html(inv), [attachment])
+    return pdf(invoice_html(inv), [attachment], day=inv.issue_date)
 
 
 # ---------------------------------------------------------------------------------------------

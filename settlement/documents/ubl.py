@@ -7,6 +7,19 @@ category O ("niet onderworpen aan BTW"), with a TaxTotal of 0.00. A credit note 
 negative amount is expressed as quantity -1 at a positive price (EN 16931 BR-27: the item price
 is never negative).
 
+The Dutch rules (NLCIUS, SI-UBL 2.0 validation artefact 2.0.3.x) it keeps, beside EN 16931's:
+both parties carry their OIN (schemeID 0190) as electronic address, party identifier and legal
+entity identifier (BR-NL-1, BR-NL-10; BR-CO-26), both addresses street, city and postcode
+(BR-NL-3, BR-NL-4), a buyer reference (BR-NL-2), payment means 58 with an IBAN (BR-NL-12, BR-61)
+and none of what NLCIUS does not recommend: no name on the payment means code (BR-NL-29) or on
+the payee account (BR-NL-30), no issue date of a preceding invoice (BR-NL-24), no tax exemption
+reason code (BR-NL-35), no empty element. A credit note or an additional invoice that corrects an
+invoice names it (BillingReference, by number); a credit note without a preceding invoice (a
+final month's negative pool share) has none, which NLCIUS allows (BR-NL-9 asks it of type 384
+only). A municipality without an OIN exists only in snapshots loaded before INTERFACE.md v2 made it
+required: its party is written without identifiers, and `settle statements` says which invoices
+those are (they fail BR-NL-1 or BR-NL-10; nothing is invented).
+
 The XML is built with ElementTree from prefixed names (the default namespace for the document,
 `cac:` and `cbc:` for the components) so that nothing depends on ElementTree's global namespace
 registry, and the output is the same bytes for the same invoice.
@@ -28,7 +41,8 @@ NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:nen.nl:nlcius:v1.0"
 PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-OIN_SCHEME = "0190"
+OIN_SCHEME = "0190"  # ISO 6523 ICD and EAS code of the OIN
+PAYMENT_MEANS_SEPA = "58"  # UNCL 4461: SEPA credit transfer
 CURRENCY = "EUR"
 TAX_CATEGORY = "O"
 TAX_EXEMPTION_REASON = "Niet onderworpen aan BTW"
@@ -116,19 +130,21 @@ def invoice_xml(inv: Invoice) -> bytes:
     period = _cac(root, "InvoicePeriod")
     _cbc(period, "StartDate", _date(inv.period_from))
     _cbc(period, "EndDate", _date(inv.period_to))
-    if inv.corrects:
+    if inv.corrects:  # the invoice's number only: its issue date would be BR-NL-24 (not recommended)
         _cbc(_cac(_cac(root, "BillingReference"), "InvoiceDocumentReference"), "ID", inv.corrects)
     _party(root, "AccountingSupplierParty", inv.creditor)
     _party(root, "AccountingCustomerParty", inv.debtor)
 
     means = _cac(root, "PaymentMeans")
-    _cbc(means, "PaymentMeansCode", "58", name="SEPA credit transfer")
+    _cbc(means, "PaymentMeansCode", PAYMENT_MEANS_SEPA)  # no name: BR-NL-29
     if credit:
-        _cbc(means, "PaymentDueDate", _date(inv.due_date))
+        _cbc(means, "PaymentDueDate", _date(inv.due_date))  # BT-9 of a credit note (UBL-CR-412 allows it)
     _cbc(means, "PaymentID", inv.number)
+    # the account paid into: the creditor's for an invoice; for a credit note the creditor pays the
+    # amount back to the debtor's account, as its payment terms (nl.payment_text) say
+    payee = inv.debtor if credit else inv.creditor
     account = _cac(means, "PayeeFinancialAccount")
-    _cbc(account, "ID", inv.creditor.iban.replace(" ", ""))
-    _cbc(account, "Name", inv.creditor.name)
+    _cbc(account, "ID", payee.iban.replace(" ", ""))  # no account name: BR-NL-30
     _cbc(_cac(root, "PaymentTerms"), "Note", nl.payment_text(inv))
 
     tax = _cac(root, "TaxTotal")

@@ -351,7 +351,7 @@ def year_html(ys: YearStatement) -> str:
 def render_year_pdf(ys: YearStatement) -> bytes:
     """The jaaroverzicht of one municipality, as PDF/A-3b bytes (same statement, same bytes)."""
     from .render import pdf
-    return pdf(year_html(ys))
+    return pdf(year_html(ys), day=ys.document_date)
 
 
 def year_filename(ys: YearStatement) -> str:

@@ -10,6 +10,7 @@ environment and reproducible WeasyPrint rendering (`settlement.documents.render`
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from ..documents.render import jinja, pdf, templates_dir
 from .build import dossier_context
@@ -37,10 +38,11 @@ def render_html(sel: Selection, with_bsn: bool = False, progress: Progress | Non
 def render_pdf(sel: Selection, with_bsn: bool = False, progress: Progress | None = None) -> bytes:
     """The dossier as PDF/A-3b; the same run(s) give the same bytes (dates from the runs, no clock).
     `progress`: as `render_html`, then "writing the PDF" 0 and 1 of 1 around the layout."""
-    html = jinja().get_template("dossier.html").render(**dossier_context(sel, with_bsn, _css(CSS), progress))
+    context = dossier_context(sel, with_bsn, _css(CSS), progress)
+    html = jinja().get_template("dossier.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html)
+    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data

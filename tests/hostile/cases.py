@@ -367,6 +367,10 @@ CASES: list[Case] = [
       "is not a valid IBAN"),
     C("iban-garbage", "identity", SetCell(M, 2, "iban", "NL00"), "municipalities.csv:2: iban:", "is not a valid IBAN"),
     C("oin-short", "identity", SetCell(M, 3, "oin", "123"), "municipalities.csv:3: oin:", "is not an OIN of 20 digits"),
+    C("oin-missing", "identity", SetCell(M, 4, "oin", ""), "municipalities.csv:4: oin:",
+      "is required (INTERFACE.md v2): the municipality's OIN of 20 digits, which its e-invoices name it by"),
+    C("oin-letters", "identity", SetCell(M, 2, "oin", "0000000100193ABC1000"), "municipalities.csv:2: oin:",
+      "is not an OIN of 20 digits"),
 
     # --- codes ----------------------------------------------------------------------------------
     C("unknown-municipality", "codes", SetCell(B, 2, "municipality", "0999"), "brp.csv:2: municipality:",
@@ -438,7 +442,8 @@ CASES: list[Case] = [
     # (a centrumgemeente that is not a member of its region is accepted since RULES.md v2 §2)
 
     # --- duplicate keys -------------------------------------------------------------------------
-    C("duplicate-municipality", "keys", AddRow(M, ("0193", "Zwolle", "NL38BNGH0285012345", "x", "y", "z", "")),
+    C("duplicate-municipality", "keys", AddRow(M, ("0193", "Zwolle", "NL38BNGH0285012345", "x", "y", "z",
+                                                        "00000001000000000000")),
       "municipalities.csv:7: code:", "duplicate municipality code (first on line 2)"),
     C("duplicate-region", "keys", AddRow(R, ("ijssel-vecht", "Again", "0193", "2023-01-01")),
       "regions.csv:4: region:", "duplicate region (first on line 2)"),
