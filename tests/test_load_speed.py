@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.nl import bsn
 
-from settlement import cli, db, service, store
+from settlement import cli, db, loader, service, store
 from settlement.demo.run import DATA
 from settlement.facts import (
     Budget,
@@ -94,8 +94,7 @@ def test_bsn_check_is_stdnums_eleven_test():
 
 # -- storing ------------------------------------------------------------------------------------------
 
-TABLES = ("municipalities", "regions", "members", "products", "tariffs", "clients", "registrations",
-          "applications", "placements", "notifications", "declarations", "budgets")
+TABLES = tuple(i.attr for i in loader.INPUTS)  # every table of the exchange format (disputes and rulings too)
 
 
 def _records(ds: Dataset) -> int:
