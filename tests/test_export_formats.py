@@ -246,6 +246,10 @@ def test_each_statement_carries_its_own_rows_only_and_renders_the_same_bytes(fin
 
     attachments, books = _specification(pdfs["1730"])
     assert list(attachments) == ["specificatie-2024-03-1730.xlsx"]
+    # the printed pages say it is there (a controller need not find the viewer's attachment panel)
+    from settlement.documents.render import statement_html
+    assert "Bijlage in dit PDF-bestand: de specificatie als spreadsheet, specificatie-2024-03-1730.xlsx" in \
+        " ".join(statement_html(by_code["1730"]).split())
     wb = books["specificatie-2024-03-1730.xlsx"]
     assert wb.sheetnames == ["Regels", "Pools", "Facturen", "Totalen"]
     _, lines = rows(wb["Regels"])

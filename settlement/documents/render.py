@@ -290,6 +290,7 @@ def statement_context(st: Statement) -> dict:
         "month": nl.month_nl(st.month),
         "period": nl.range_nl(st.period_from, st.period_to),
         "document_date": nl.date_nl(st.document_date),
+        "specification": specification_filename(st) if st.specification is not None else None,
         "summary": summary,
         "summary_total": summary_total,
         "groups": groups,
