@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 import weakref
 from datetime import date, datetime
 from pathlib import Path
@@ -80,6 +81,21 @@ def scrub(message: str, url: "str | SAEngine") -> str:
         if len(secret) >= 3:
             message = message.replace(secret, "***")
     return message
+
+
+@contextmanager
+def reading(engine: SAEngine):
+    """A connection whose reads are one consistent snapshot of the database: on PostgreSQL a
+    REPEATABLE READ transaction, so an export or the documents read while `run` rewrites a draft
+    (or `finalize` numbers a correction) see the run whole or not at all, never lines without their
+    pools. SQLite lets one writer in at a time and a read sees each statement's committed state."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            with conn.begin():
+                yield conn
+    else:
+        with engine.connect() as conn:
+            yield conn
 
 
 _ENGINES: "weakref.WeakSet[SAEngine]" = weakref.WeakSet()

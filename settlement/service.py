@@ -335,7 +335,7 @@ def export_month(engine: SAEngine, month: Month) -> str:
     """The month's latest run as `settle export` writes it: the export whose hash the run records
     (of a final run: the one its receipt holds, with the invoice numbers), `settlement-export/2`;
     for a run written before format 2, the `settlement-export/1` it recorded."""
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         return _export_of(conn, month)[1]
 
 
@@ -363,7 +363,7 @@ def export_book(engine: SAEngine, month: Month):
     import json
     from . import nl, spreadsheet
     from .documents.build import sheet_context
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         run, text = _export_of(conn, month)
         ctx = sheet_context(conn, [run.snapshot_id])
     part = spreadsheet.Part(json.loads(text), run.id, run.kind, run.finalized_at is not None)  # type: ignore[arg-type]
@@ -373,7 +373,7 @@ def export_book(engine: SAEngine, month: Month):
 
 
 def client_lines(engine: SAEngine, month: Month, client: str):
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         run = store.latest_run(conn, str(month))
         if run is None:
             raise UserError(f"no run for {month}: run `settle run --month {month}` first", status=2)
@@ -397,7 +397,7 @@ def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | 
     loaded before INTERFACE.md v2 required it): their e-invoices fail NLCIUS BR-NL-1/BR-NL-10."""
     from .documents.build import build_month
     from .documents.render import render_all
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         statements, invoices = build_month(conn, str(month))
     without = sorted({p.code for inv in invoices for p in (inv.creditor, inv.debtor) if not p.oin})
     if warn is not None and without:
@@ -415,7 +415,7 @@ def write_year_statements(engine: SAEngine, year: int, out: Path, municipalities
     """Render the year statements (jaaroverzichten) of `year` from its final runs and finalised
     corrections; never over a file that no settle command wrote (settlement.outputs)."""
     from .documents.year import build_year, render_years
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         statements = build_year(conn, year, municipalities)
     children_die_with_this_process()
     return render_years(statements, out, processes=processes, command=command)

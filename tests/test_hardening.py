@@ -277,3 +277,36 @@ def test_a_database_of_format_v1_is_read_and_rekeyed_to_v2(db_url, monkeypatch, 
     assert all(tok.startswith(f"v2:{keys.current.id}:") for tok in tokens)
     assert {c.client: c.bsn for c in ds.clients.values()} == {o["_c"]: o["plain"] for o in olds}
     engine.dispose()
+
+
+# --- one consistent snapshot per read of a run (probe 4) ---------------------------------------
+
+def test_export_and_documents_read_one_snapshot_on_postgresql(db_url, monkeypatch):
+    """PostgreSQL: `export` while `run` rewrote the draft returned lines without pools (1 of 45
+    exports, exit 0). Every read of a run is now one REPEATABLE READ transaction: the statements it
+    sends run in one transaction that sees the database as it was at its first statement."""
+    import sqlalchemy as sa
+
+    from settlement import service, store
+    from settlement.demo.run import DATA
+    from settlement.periods import Month
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time; the snapshot isolation is PostgreSQL's")
+    monkeypatch.setenv("SETTLEMENT_BSN_KEY", "hardening-test-key-0123456789-ABCDEFGH")
+    engine = service.init(db_url)
+    service.load(engine, DATA)
+    service.run_months(engine, [Month.parse("2024-03")])
+    seen = []
+    real = store.read_pools
+
+    def spy(conn, *args, **kw):
+        seen.append((conn.get_isolation_level(), conn.in_transaction()))
+        # another process rewrites the month between the read of the lines and of the pools
+        with engine.begin() as other:
+            other.execute(sa.text("DELETE FROM pool_share WHERE run_id IN (SELECT id FROM run)"))
+        return real(conn, *args, **kw)
+    monkeypatch.setattr(store, "read_pools", spy)
+    text = service.export_month(engine, Month.parse("2024-03"))
+    assert seen == [("REPEATABLE READ", True)]
+    assert '"pools": [' in text and '"pools": []' not in text  # the pools as they were when the read began
+    engine.dispose()

@@ -213,7 +213,7 @@ def gather(engine: SAEngine, subject: str, key: str, months: list[Month], mode: 
     and one for the facts.
     Raises errors.UserError for a month without a run or a key the data do not know."""
     assert subject in SUBJECTS and mode in ("dossier", "latest")
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         per_month = [(m, *_runs_of_month(conn, m, mode)) for m in months]
         ids = [r.id for _, runs, _ in per_month for r in runs]
         latest = max((r for _, runs, _ in per_month for r in runs), key=lambda r: r.id)
