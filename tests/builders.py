@@ -224,3 +224,21 @@ ADDITIONAL = replace(
            InvoiceLine("Correctie herinstroom (1 regel)", "reentry", 1, -5000)),
     total=15000,
 )
+
+
+#: A pool of the historic BW clients of region noord (the world() above), weights 2:1:1 over
+#: Assen (0106), Aa en Hunze (1680) and Tynaarlo (1730), as agreements.toml text.
+NOORD_HISTORIC_POOL = """
+[[agreement]]
+id = "noord-historisch"
+name = "Solidariteit Noord historisch"
+kind = "pool"
+region = "noord"
+valid_from = 2023-01-01
+clients = "historic"
+domains = ["BW"]
+[agreement.weights]
+"0106" = 2
+"1680" = 1
+"1730" = 1
+"""

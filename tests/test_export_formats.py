@@ -40,7 +40,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from builders import world
+from builders import NOORD_HISTORIC_POOL as POOL, world
 from settlement import loader, service, store
 from settlement.cli import main
 from settlement.demo.run import DATA
@@ -307,20 +307,6 @@ def test_products_csv_may_name_a_taakveld(tmp_path):
     assert refused.value.problems == ["products.csv:3: taakveld: 681a is not an Iv3 taakveld such as 6.81a"]
 
 
-POOL = """
-[[agreement]]
-id = "noord-historisch"
-name = "Solidariteit Noord historisch"
-kind = "pool"
-region = "noord"
-valid_from = 2023-01-01
-clients = "historic"
-domains = ["BW"]
-[agreement.weights]
-"0106" = 2
-"1680" = 1
-"1730" = 1
-"""
 
 
 @pytest.fixture

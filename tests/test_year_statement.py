@@ -12,27 +12,13 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from builders import world
+from builders import NOORD_HISTORIC_POOL as POOL, world
 from settlement import service, store
 from settlement.cli import main
 from settlement.documents.year import build_year, months_nl
 from settlement.facts import Budget, Declaration
 from settlement.periods import Month
 
-POOL = """
-[[agreement]]
-id = "noord-historisch"
-name = "Solidariteit Noord historisch"
-kind = "pool"
-region = "noord"
-valid_from = 2023-01-01
-clients = "historic"
-domains = ["BW"]
-[agreement.weights]
-"0106" = 2
-"1680" = 1
-"1730" = 1
-"""
 
 
 def dataset(corrected: bool = False):
