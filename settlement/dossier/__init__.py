@@ -56,10 +56,11 @@ def render_dispute_html(dsel: DisputeSelection, with_bsn: bool = False, progress
 
 def render_dispute_pdf(dsel: DisputeSelection, with_bsn: bool = False, progress: Progress | None = None) -> bytes:
     """The dossier of one dispute as PDF/A-3b, reproducible as `render_pdf`."""
-    html = jinja().get_template("dispute.html").render(**dispute_context(dsel, with_bsn, _css(CSS), progress))
+    context = dispute_context(dsel, with_bsn, _css(CSS), progress)
+    html = jinja().get_template("dispute.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html)
+    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data
