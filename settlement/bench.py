@@ -285,7 +285,7 @@ def in_process_month(url: str, month_text: str, profile_dir: Path | None = None)
     def read():
         with engine.connect() as conn:
             snapshot = store.current_snapshot(conn)
-            ds, agreements = store.read_dataset(conn, snapshot)
+            ds, agreements = store.read_dataset(conn, snapshot, period=(month.first, month.last))  # as `settle run`
         return snapshot, ds, agreements
 
     snapshot, ds, agreements = timed("read_s", read)

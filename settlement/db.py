@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint, event, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, LargeBinary, MetaData, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -382,6 +382,18 @@ class TracePart(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id", primary_key=True)
     key: str = Field(primary_key=True, max_length=17)
     body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class TraceBundle(SQLModel, table=True):
+    """A run's trace parts as one compressed text (settlement.trace.bundle): the parts' lines,
+    each its key and its canonical JSON, sorted by key, compressed with zlib. Since migration
+    0011; a run written before holds its parts in `trace_part`."""
+
+    __tablename__ = "trace_bundle"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    encoding: str = Field(max_length=32)
+    parts: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Invoice(SQLModel, table=True):

@@ -20,6 +20,7 @@ import json
 from json.encoder import encode_basestring
 from typing import Any, Iterable
 
+from . import jsontext
 from .agreements import PoolResult
 from .engine import Line, MonthResult, totals_and_invoices
 from .money import format_cents
@@ -140,7 +141,12 @@ def _indented(value: Any, pad: str, out: list[str]) -> None:
 
 def dumps(doc: dict[str, Any]) -> str:
     """The export's bytes: stable key order as in INTERFACE.md, two-space indent, final newline
-    (exactly `json.dumps(doc, indent=2, ensure_ascii=False) + "\\n"`)."""
+    (exactly `json.dumps(doc, indent=2, ensure_ascii=False) + "\\n"`), made by orjson; a document
+    orjson does not take (a key that is not a string) by the standard library's scalars."""
+    try:
+        return jsontext.indented(doc) + "\n"
+    except TypeError:
+        pass
     out: list[str] = []
     _indented(doc, "", out)
     out.append("\n")

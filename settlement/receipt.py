@@ -19,12 +19,9 @@ from typing import Any, Iterable
 
 from .agreements import PoolResult
 from .engine import Line
-from . import trace as _trace
+from . import jsontext, trace as _trace
 
 FORMAT = "settlement-receipt/1"
-
-
-_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def trace_text(trace: dict[str, Any]) -> str:
@@ -50,7 +47,7 @@ def _sha(chunks: Iterable[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_compact_bytes = jsontext.compact_bytes  # what json.JSONEncoder(ensure_ascii=False, separators=(",", ":")) writes
 
 
 def line_record(line: Line, trace: str | None = None) -> list[Any]:
@@ -62,7 +59,7 @@ def line_record(line: Line, trace: str | None = None) -> list[Any]:
 
 def line_chunk(line: Line, trace: str | None = None) -> bytes:
     """What `lines_hash` hashes of one line: its record as compact JSON and a newline, in UTF-8."""
-    return (_compact(line_record(line, trace)) + "\n").encode("utf-8")
+    return _compact_bytes(line_record(line, trace)) + b"\n"
 
 
 def pool_record(pool: PoolResult) -> list[Any]:
@@ -84,9 +81,9 @@ def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Itera
     for line, trace in zip(lines, traces if traces is not None else repeat(None)):
         h.update(line.chunk or line_chunk(line, trace))
     for pool in sorted(pools, key=lambda p: p.agreement):
-        h.update((_compact(pool_record(pool)) + "\n").encode("utf-8"))
+        h.update(_compact_bytes(pool_record(pool)) + b"\n")
     for key in sorted(parts or ()):
-        h.update((_compact([key, parts[key]]) + "\n").encode("utf-8"))  # type: ignore[index]
+        h.update(_compact_bytes([key, parts[key]]) + b"\n")  # type: ignore[index]
     return "sha256:" + h.hexdigest()
 
 

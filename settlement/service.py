@@ -156,11 +156,15 @@ def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None
         except ValueError as e:
             raise UserError(str(e)) from None
 
+    # Of the facts about clients, only those of clients with a placement in the months (no rule
+    # reads another client's facts): a month reads about half the snapshot's rows.
+    period = (min(m.first for m in months), max(m.last for m in months)) if months else None
+
     def read(in_worker: bool, whole: bool) -> Engine:
         if in_worker:  # a forked worker: its own connections, never the parent's
             engine.dispose(close=False)
         with engine.connect() as conn:
-            ds, agreements = store.read_dataset(conn, snapshot, frame=not whole)
+            ds, agreements = store.read_dataset(conn, snapshot, frame=not whole, period=period)
         return Engine(ds, agreements)
 
     info = engine_info()

@@ -14,7 +14,7 @@ from itertools import chain
 from operator import attrgetter
 from types import SimpleNamespace
 from dataclasses import dataclass, fields as dataclass_fields
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -259,7 +259,8 @@ _IN_LIMIT = 2000  # values of a WHERE ... IN; more are filtered after one read o
 
 def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False,
                  purpose: str = "reading the BSNs", frame: bool = False,
-                 clients: Collection[str] | None = None) -> tuple[Dataset, list[Agreement]]:
+                 clients: Collection[str] | None = None,
+                 period: tuple[date, date] | None = None) -> tuple[Dataset, list[Agreement]]:
     """Rebuild the snapshot's Dataset and agreements: one query per table.
 
     `frame`: only municipalities, regions, members and products (and the agreements); no client,
@@ -270,6 +271,11 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     applications and placements, and those placements' notifications and declarations (a WHERE
     on each table); no tariff and no budget. What explaining their lines needs (`settle explain`),
     not enough to settle anything. A client the snapshot does not know is simply absent.
+
+    `period` (first day, last day): every table, but of the facts about clients only those of the
+    clients with a placement overlapping the period (a subquery on the placements, so the others
+    are never read): what settling the period needs, since every rule reads the facts of the
+    placement's own client only (`Engine.lines_of` settles the placements overlapping a month).
 
     BSNs are decrypted only `with_bsn` (which needs SETTLEMENT_BSN_KEY, else a UserError naming
     it; `purpose` says who asks): for what must show them, or recompute the input hash (verify).
@@ -284,6 +290,8 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
             kwargs[attr] = {} if spec.key is not None else []
             continue
         where = [t.c.snapshot_id == snapshot.id]
+        if period is not None and attr in _OF_CLIENTS:
+            where.append(_active(snapshot.id, period, _OF_CLIENTS[attr], t))
         wanted: set[str] | None = None
         if clients is not None and attr in _OF_CLIENTS:
             column = _OF_CLIENTS[attr]
@@ -317,6 +325,17 @@ def read_dataset(conn: Connection, snapshot: db.Snapshot, with_bsn: bool = False
     agreements = loader.parse_agreements_text(snapshot.agreements_toml, ds)  # the loader owns their validation
     ds.agreements = [a.canonical() for a in agreements]
     return ds, agreements
+
+
+def _active(snapshot_id: int, period: tuple[date, date], column: str, t: Any) -> Any:
+    """WHERE `t`'s client (or placement) is of a client with a placement overlapping `period`."""
+    p = db.PlacementRow.__table__
+    first, last = period
+    clients = select(p.c.client).where(p.c.snapshot_id == snapshot_id, p.c.start <= last,
+                                       or_(p.c.end.is_(None), p.c.end >= first))
+    if column == "client":
+        return t.c.client.in_(clients)
+    return t.c[column].in_(select(p.c.placement).where(p.c.snapshot_id == snapshot_id, p.c.client.in_(clients)))
 
 
 def client_of_placement(conn: Connection, snapshot_id: int, placement: str) -> str | None:
@@ -365,6 +384,7 @@ def delete_unfinalised(conn: Connection, month: str) -> list[int]:
         conn.execute(delete(lines).where(lines.c.run_id.in_(old)))
         conn.execute(delete(shares).where(shares.c.run_id.in_(old)))
         conn.execute(delete(_PARTS).where(_PARTS.c.run_id.in_(old)))
+        conn.execute(delete(_BUNDLES).where(_BUNDLES.c.run_id.in_(old)))
         conn.execute(delete(runs).where(runs.c.id.in_(old)))
     return old
 
@@ -396,21 +416,25 @@ def write_run(conn: Connection, snapshot: db.Snapshot, result: MonthResult, info
     if pending:
         values["export_hash"] = export_hash(run_id)  # type: ignore[operator]
         conn.execute(update(runs).where(runs.c.id == run_id).values(export_hash=values["export_hash"], **sealed()))
-    if result.lines:
-        conn.execute(insert(lines), [
-            {"run_id": run_id, "seq": i, "placement": l.placement, "client": l.client, "product": l.product,
-             "region": l.region, "days": l.days, "amount": l.amount, "status": l.status, "basis": l.basis,
-             "payer": l.payer, "pool": l.pool, "creditor": l.creditor, "flags": ",".join(l.flags),
-             "trace": trace}
-            for i, (l, trace) in enumerate(zip(result.lines, traces))])
-    if parts:
-        conn.execute(insert(_PARTS), [{"run_id": run_id, "key": k, "body": v} for k, v in sorted(parts.items())])
-    share_rows = [{"run_id": run_id, "agreement": p.agreement, "municipality": code, "creditor": p.creditor,
-                   "total": p.total, "weight": str(dict(p.weights)[code]), "share": share, "budget": p.budget}
+    converted: dict[tuple[str, str], dict[Any, Any]] = {}
+    if result.lines:  # the database's bulk path (many rows per INSERT; COPY on PostgreSQL)
+        _insert_rows(conn, lines, _LINE_COLUMNS, [
+            (run_id, i, l.placement, l.client, l.product, l.region, l.days, l.amount, l.status, l.basis, l.payer,
+             l.pool, l.creditor, ",".join(l.flags), trace)
+            for i, (l, trace) in enumerate(zip(result.lines, traces))], converted)
+    if parts:  # one row: the parts compressed together (schema 0011)
+        conn.execute(insert(_BUNDLES).values(run_id=run_id, encoding=_trace.BUNDLE, parts=len(parts),
+                                             body=_trace.bundle(parts)))
+    share_rows = [(run_id, p.agreement, code, p.creditor, p.total, str(dict(p.weights)[code]), share, p.budget)
                   for p in result.pools for code, share in p.shares.items()]
     if share_rows:
-        conn.execute(insert(shares), share_rows)
+        _insert_rows(conn, shares, _SHARE_COLUMNS, share_rows, converted)
     return run_id
+
+
+_LINE_COLUMNS = ("run_id", "seq", "placement", "client", "product", "region", "days", "amount", "status", "basis",
+                 "payer", "pool", "creditor", "flags", "trace")
+_SHARE_COLUMNS = ("run_id", "agreement", "municipality", "creditor", "total", "weight", "share", "budget")
 
 
 def allocate_numbers(conn: Connection, creditor: str, year: int, count: int) -> int:
@@ -490,19 +514,28 @@ def read_lines(conn: Connection, run_id: int, client: str | None = None, with_tr
 
 
 _PARTS = db.TracePart.__table__
+_BUNDLES = db.TraceBundle.__table__
 _KEYS_PER_QUERY = 500  # part keys per IN list: far below every database's limit on parameters
 
 
 def read_run_parts(conn: Connection, run_ids: list[int], keys: Collection[str] | None = None) -> dict[int, dict[str, str]]:
-    """The trace parts (key -> text) of several runs, with one query (or one per 500 keys when only
-    `keys` are wanted): every part of each run, or only those `keys`."""
+    """The trace parts (key -> text) of several runs: every part of each run, or only those `keys`.
+    A run written since schema 0011 holds them in one compressed row (`trace_bundle`, one query for
+    all runs); one written before, a row per part (`trace_part`: one query, or one per 500 keys
+    when only `keys` are wanted)."""
     out: dict[int, dict[str, str]] = {r: {} for r in run_ids}
     if not run_ids or (keys is not None and not keys):
         return out
     where = [_PARTS.c.run_id.in_(run_ids)]
     batches = [None] if keys is None else [sorted(keys)[i:i + _KEYS_PER_QUERY]
                                           for i in range(0, len(keys), _KEYS_PER_QUERY)]
-    for batch in batches:
+    bundled = conn.execute(select(_BUNDLES.c.run_id, _BUNDLES.c.encoding, _BUNDLES.c.body)
+                           .where(_BUNDLES.c.run_id.in_(run_ids))).all()
+    for run_id, encoding, body in bundled:  # runs written since schema 0011
+        out[run_id].update(_trace.unbundle(encoding, bytes(body), keys))
+    if len(bundled) == len(run_ids):
+        return out
+    for batch in batches:  # runs written before: a row per part
         q = select(_PARTS.c.run_id, _PARTS.c.key, _PARTS.c.body).where(
             *where, *([_PARTS.c.key.in_(batch)] if batch is not None else []))
         for run_id, key, body in conn.execute(q):

@@ -339,7 +339,8 @@ def test_traces_contain_no_bsn(demo):
     engine = create_engine(demo)
     with engine.connect() as conn:
         traces = [t for (t,) in conn.execute(text("SELECT trace FROM line"))]
-        parts = [b for (b,) in conn.execute(text("SELECT body FROM trace_part"))]  # the steps, stored once
+        parts = [b for (e, z) in conn.execute(text("SELECT encoding, body FROM trace_bundle"))  # the steps, once
+                 for b in trace.unbundle(e, bytes(z)).values()]
     engine.dispose()
     bsns = set(BSNS.values())
     assert traces and parts

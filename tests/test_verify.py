@@ -32,6 +32,27 @@ def sql(db_url, statement, **params):
     return rows
 
 
+def stored_parts(db_url):
+    """The trace parts of the database's runs (key -> text), as their bundles hold them."""
+    from settlement import trace
+    parts = {}
+    for encoding, body in sql(db_url, "SELECT encoding, body FROM trace_bundle"):
+        parts.update(trace.unbundle(encoding, bytes(body)))
+    return parts
+
+
+def forge_part(db_url, key, body):
+    """Rewrite one stored part in its run's bundle, as someone with write access to the database could."""
+    from settlement import trace
+    for run_id, encoding, stored in sql(db_url, "SELECT run_id, encoding, body FROM trace_bundle"):
+        parts = trace.unbundle(encoding, bytes(stored))
+        if key in parts:
+            parts[key] = body
+            sql(db_url, "UPDATE trace_bundle SET body = :b WHERE run_id = :r", b=trace.bundle(parts), r=run_id)
+            return
+    raise AssertionError(f"no bundle holds {key}")
+
+
 def final_month(db_url, data=DATA):
     settle(db_url, "init")
     settle(db_url, "load", str(data))
@@ -68,12 +89,12 @@ def test_an_altered_amount_is_found_and_named(db_url):
 def test_an_altered_trace_is_found_even_with_its_hash_rewritten(db_url):
     final_month(db_url)
     (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 0")
-    # the line's steps are stored once per run (table trace_part) and named by their keys
+    # the line's steps are stored once per run (the run's bundle of parts) and named by their keys
     keys = json.loads(trace)["steps"]
-    bodies = dict(sql(db_url, "SELECT key, body FROM trace_part"))
+    bodies = stored_parts(db_url)
     key = next(k for k in keys if '"applies":true' in bodies[k])
     forged = bodies[key].replace('"applies":true', '"applies":false', 1)
-    sql(db_url, "UPDATE trace_part SET body = :b WHERE key = :k", b=forged, k=key)
+    forge_part(db_url, key, forged)
     out = settle(db_url, "verify", "--month", MONTH, code=1)
     assert "line 1 (" in out and "stored trace differs" in out and ".applies" in out
     assert "stored lines, traces or pool shares were altered" in out
@@ -83,8 +104,7 @@ def test_a_trace_naming_another_part_is_found(db_url):
     final_month(db_url)
     (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 0")
     t = json.loads(trace)
-    (other,), = sql(db_url, "SELECT key FROM trace_part WHERE key NOT IN (%s) ORDER BY key LIMIT 1"
-                    % ",".join(f"'{k}'" for k in t["steps"]))
+    other = min(k for k in stored_parts(db_url) if k not in t["steps"])
     t["steps"][1] = other  # a step of some other line in its place
     forged = json.dumps(t, sort_keys=True, separators=(",", ":"))
     sql(db_url, "UPDATE line SET trace = :t WHERE seq = 0", t=forged)
