@@ -32,21 +32,37 @@ RULE_MODULES = {
 }
 
 
+_MODULE_OF: dict[tuple[str, str | None], Any] = {}  # (rule, kind) -> its module (None: no module claims it)
+
+
 def version_of(rule: str, kind: str | None = None) -> str:
     """The current version of a rule (by its id), or of an agreement kind: its module's VERSION,
-    read when asked (RULES_VERSION for a rule no module claims)."""
+    read when asked (RULES_VERSION for a rule no module claims). Which module that is is found once
+    per (rule, kind); its VERSION is read on every call."""
+    try:
+        module = _MODULE_OF[rule, kind]
+    except KeyError:
+        module, known = _module_of(rule, kind)
+        if known:  # a kind not registered yet is looked up again when asked again
+            _MODULE_OF[rule, kind] = module
+    return RULES_VERSION if module is None else str(getattr(module, "VERSION", RULES_VERSION))
+
+
+def _module_of(rule: str, kind: str | None) -> tuple[Any, bool]:
+    """The module whose VERSION the rule (or kind) carries, or None; and whether that is final."""
+    known = True
     if kind:  # the module of the kind's registered class (a kind may live in any module)
         cls = getattr(sys.modules.get("settlement.agreements.base"), "KINDS", {}).get(kind)
+        known = cls is not None
         name = cls.__module__ if cls is not None else f"settlement.agreements.{kind}"
     else:
         name = RULE_MODULES.get(rule)
     if name is None:
-        return RULES_VERSION
+        return None, known
     try:
-        module = sys.modules.get(name) or importlib.import_module(name)
+        return sys.modules.get(name) or importlib.import_module(name), known
     except ModuleNotFoundError:
-        return RULES_VERSION
-    return str(getattr(module, "VERSION", RULES_VERSION))
+        return None, False
 
 
 @dataclass(eq=False)
