@@ -9,7 +9,7 @@ writers of a month's runs and invoices first take the month's lock (`lock_month`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from itertools import chain
 from operator import attrgetter
 from types import SimpleNamespace
@@ -545,8 +545,12 @@ def read_run_parts(conn: Connection, run_ids: list[int], keys: Collection[str] |
 
 def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = False, *, client: str | None = None,
                    placement: str | None = None, payer: str | None = None,
-                   pools: Collection[str] = (), placements: Collection[str] = ()) -> dict[int, list[Line]]:
+                   pools: Collection[str] = (), placements: Collection[str] = (),
+                   lazy: Mapping[int, Mapping[str, str]] | None = None) -> dict[int, list[Line]]:
     """The lines of several runs with one query, per run in line order.
+
+    `lazy` (with_trace): the runs' parts, already read (`read_run_parts`); each line then carries
+    its stored text and its run's parts, and its trace is read only when asked (`Line.trace_dict`).
 
     Only some, when asked (a WHERE on the line table, so the others are never read): `client`'s
     (the index on run_id, client), `placement`'s, or those `payer` pays and those one of `pools`
@@ -567,6 +571,14 @@ def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = Fals
     if either:
         where.append(or_(*either))
     rows = [r._mapping for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq))]
+    if with_trace and lazy is not None:
+        shared = {r: _trace.Parts(lazy.get(r, {})) for r in run_ids}
+        for m in rows:
+            out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"],
+                                         m["amount"], m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
+                                         tuple(f for f in m["flags"].split(",") if f), None, m["trace"],
+                                         parts=shared[m["run_id"]]))
+        return out
     if with_trace:
         # the parts the lines name: all of each run's when every line is read, else only theirs
         whole = client is None and placement is None and not placements and not either

@@ -187,21 +187,37 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
         runs = [r for r in store.month_runs(conn, m) if r.finalized_at is not None]
         if not runs:
             raise UserError(f"{m} has no final run to verify: `settle finalize --month {m}` makes one")
-        total = 1 + 4 * len(runs)
-        if progress is not None:
-            progress(0, total)
-        ids = [r.id for r in runs]
-        stored_lines = store.read_run_lines(conn, ids, with_trace=True)  # type: ignore[arg-type]
-        stored_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
-        stored_parts = store.read_run_parts(conn, ids)  # type: ignore[arg-type]
-        stored_invoices: dict[int, list[Any]] = {i: [] for i in ids}  # type: ignore[misc]
-        for inv in store.read_invoices(conn, m):
-            stored_invoices.setdefault(inv.run_id, []).append(inv)
         snapshots = {r.snapshot_id: store.snapshot_by_id(conn, r.snapshot_id) for r in runs}
-        datasets = {sid: store.read_dataset(conn, snap, with_bsn=True,  # type: ignore[arg-type]
-                                            purpose="`settle verify` (it hashes the snapshot's facts, BSNs included)")
-                    for sid, snap in snapshots.items()}
-    step()
+        placements = sum(store.count_placements(conn, snap) for snap in snapshots.values())  # type: ignore[arg-type]
+    total = 1 + 4 * len(runs)
+    if progress is not None:
+        progress(0, total)
+    ids = [r.id for r in runs]
+    recompute = _Recompute(engine, snapshots, month, placements)
+    with recompute:  # a worker (forked first) reads and settles part of the month while this process reads
+        with engine.connect() as conn:
+            datasets = recompute.datasets
+            stored_pools = store.read_run_pools(conn, ids)  # type: ignore[arg-type]
+            stored_parts = store.read_run_parts(conn, ids)  # type: ignore[arg-type]
+            # each trace parsed only when a difference is looked for (trace_dict)
+            stored_lines = store.read_run_lines(conn, ids, with_trace=True, lazy=stored_parts)  # type: ignore[arg-type]
+            stored_invoices: dict[int, list[Any]] = {i: [] for i in ids}  # type: ignore[misc]
+            for inv in store.read_invoices(conn, m):
+                stored_invoices.setdefault(inv.run_id, []).append(inv)
+        step()
+        report = _verify_runs(report, runs, snapshots, datasets, stored_lines, stored_pools, stored_parts,
+                              stored_invoices, recompute, month, step, correction)
+    if progress is not None and done < total:  # stopped at a difference: the bar is ended all the same
+        progress(total, total)
+    return report
+
+
+def _verify_runs(report: Report, runs: list[Any], snapshots: dict[int, Any], datasets: dict[int, Any],
+                 stored_lines: dict[int, list[Line]], stored_pools: dict[int, list[Any]],
+                 stored_parts: dict[int, dict[str, str]], stored_invoices: dict[int, list[Any]],
+                 recompute: "_Recompute", month: Month, step: Callable[[], None], correction: Callable[..., Any]
+                 ) -> Report:
+    m = str(month)
     current = engine_info()
     earlier: list[tuple[Any, list[Line], list[Any]]] = []
     for run in runs:
@@ -225,14 +241,25 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             report.checked.append(f"{label}: computed by engine {run.engine_version} (rules {run.rules_version}), "
                                   f"recomputed by {current['engine_version']} (rules {current['rules_version']})")
         codes = sorted(ds.municipalities)
-        result: MonthResult | None = Engine(ds, agreements).settle(month)
+        content = receipt.lines_hash(lines, pools, parts=stored_parts[run.id])  # type: ignore[index]
+        settled = recompute.settle(run.snapshot_id)
+        result: MonthResult | None = settled
         if run.kind == "correction":
             result = correction(result, earlier, codes)  # type: ignore[arg-type]
         again_lines = result.lines if result else []
         again_pools = result.pools if result else []
-        pool_diff = (["the pool shares differ from the recomputed ones"]
-                     if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools) else [])
-        diffs = _differences(lines, again_lines, 1 if same_rules else LISTED) + pool_diff
+        if result is not None and _content_hash(result) == content:
+            diffs = []  # the same bytes, traces included: the same evidence, and no step to compare
+        else:  # look for what differs, trace by trace (the recomputed traces made in this process)
+            if settled is not None and any(l.trace is None for l in settled.lines):
+                result = Engine(ds, agreements).settle(month)
+                if run.kind == "correction":
+                    result = correction(result, earlier, codes)  # type: ignore[arg-type]
+                again_lines = result.lines if result else []
+                again_pools = result.pools if result else []
+            pool_diff = (["the pool shares differ from the recomputed ones"]
+                         if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools) else [])
+            diffs = _differences(lines, again_lines, 1 if same_rules else LISTED) + pool_diff
         changed = _changed_versions(lines, again_lines) if diffs else []  # rules with a new version
         if changed and same_rules:  # listed as for a new rules version
             diffs = _differences(lines, again_lines, LISTED) + pool_diff
@@ -245,7 +272,6 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
                                   f"recomputed identically from snapshot {snap.id}")  # type: ignore[union-attr]
         step()
         # 3. integrity: the stored content and the receipt
-        content = receipt.lines_hash(lines, pools, parts=stored_parts[run.id])  # type: ignore[index]
         if run.lines_hash is None:
             report.checked.append(f"{label}: written before receipts existed; its content is checked by recomputation only")
         elif content != run.lines_hash:
@@ -275,6 +301,67 @@ def verify_month(engine: SAEngine, month: Month, progress: Callable[[int, int], 
             report.checked.append(f"{label}: export {run.export_hash} ({fmt}, written before format 2)")
         step()
         earlier.append((run, lines, pools))
-    if progress is not None and done < total:  # stopped at a difference: the bar is ended all the same
-        progress(total, total)
     return report
+
+
+def _content_hash(result: MonthResult) -> str:
+    """The lines hash of a recomputed month, as `store.write_run` would seal it."""
+    texts, parts = receipt.stored_traces(result)
+    return receipt.lines_hash(result.lines, result.pools, texts, parts)
+
+
+class _Recompute:
+    """The snapshots' datasets (with their BSNs: the input hash covers them) and the month settled
+    on each. For a national month of one snapshot on a machine that forks, a worker process is
+    started first: it reads the month's facts itself and settles part of the placements while
+    this process reads the snapshot and settles the rest (settlement.workers, the same bytes as
+    one process); otherwise the month is settled in this process."""
+
+    def __init__(self, engine: SAEngine, snapshots: dict[int, Any], month: Month, placements: int):
+        from .workers import processes_wanted
+        self.engine, self.snapshots, self.month = engine, snapshots, month
+        self.datasets: dict[int, Any] = {}
+        self.results: dict[int, MonthResult] = {}
+        try:
+            processes = processes_wanted(placements) if len(snapshots) == 1 else 1
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        self.workers: Any = None
+        if processes > 1:
+            from .workers import Workers
+            self.workers = Workers(self._load, processes, one_month=True)
+
+    def _read(self, snapshot: Any) -> Any:
+        with self.engine.connect() as conn:
+            return store.read_dataset(conn, snapshot, with_bsn=True,
+                                      purpose="`settle verify` (it hashes the snapshot's facts, BSNs included)")
+
+    def _load(self, in_worker: bool, whole: bool) -> Engine:
+        (sid, snapshot), = self.snapshots.items()
+        if in_worker:  # a forked worker: its own connections, no BSN; the whole snapshot, as this
+            # process reads it, so that both cut the same placements into the same parts
+            self.engine.dispose(close=False)
+            with self.engine.connect() as conn:
+                return Engine(*store.read_dataset(conn, snapshot))
+        self.datasets[sid] = self._read(snapshot)
+        return Engine(*self.datasets[sid])
+
+    def __enter__(self) -> "_Recompute":
+        if self.workers is not None:
+            self.workers.__enter__()
+        for sid, snapshot in sorted(self.snapshots.items()):
+            if sid not in self.datasets:
+                self.datasets[sid] = self._read(snapshot)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.workers is not None:
+            self.workers.__exit__(*exc)
+
+    def settle(self, snapshot_id: int) -> MonthResult:
+        if snapshot_id not in self.results:
+            if self.workers is not None:
+                (self.results[snapshot_id],) = list(self.workers.settle([self.month]))
+            else:
+                self.results[snapshot_id] = Engine(*self.datasets[snapshot_id]).settle(self.month)
+        return self.results[snapshot_id]

@@ -116,7 +116,8 @@ class Workers:
     several, processes-1 workers settle while this one completes and writes the month before (on
     two cores: one worker settles, this process writes). With 1, all in this process.
 
-    `load(in_worker, whole)` reads the data and returns an Engine on them: in a worker the whole
+    `load(in_worker, whole)` reads the data and returns an Engine on them (the same placements in
+    every process that settles: each cuts them into the same parts): in a worker the whole
     snapshot; in this process the whole snapshot when it settles placements itself, else only its
     frame (municipalities, regions, products, agreements), which is all that completing a month
     needs. The workers are forked before this process reads, and each reads the snapshot itself,

@@ -141,3 +141,22 @@ def test_verify_needs_a_final_month(db_url):
     settle(db_url, "run", "--month", MONTH)
     out = settle(db_url, "verify", "--month", MONTH, code=1)
     assert "no final run" in out
+
+
+def test_verify_with_a_worker_recomputes_the_same_and_finds_an_altered_trace(db_url, monkeypatch):
+    """A national month is recomputed on two processes (a worker reads and settles part of it):
+    the same verdicts as in one process, on an untouched month and on a forged step."""
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        import pytest
+        pytest.skip("worker processes are forked")
+    final_month(db_url)
+    monkeypatch.setenv("SETTLEMENT_WORKERS", "2")
+    out = settle(db_url, "verify", "--month", MONTH)
+    assert f"{MONTH} verifies" in out and "recomputed identically" in out
+    (trace,), = sql(db_url, "SELECT trace FROM line WHERE seq = 3")
+    bodies = stored_parts(db_url)
+    key = next(k for k in json.loads(trace)["steps"] if '"applies":true' in bodies[k])
+    forge_part(db_url, key, bodies[key].replace('"applies":true', '"applies":false', 1))
+    out = settle(db_url, "verify", "--month", MONTH, code=1)
+    assert "line 4 (" in out and "stored trace differs" in out and ".applies" in out
