@@ -349,7 +349,7 @@ def count_pages(directory: Path) -> tuple[int, int]:
 
 
 def bench_db(url: str, data: Path, clients: int, month: str, workdir: Path, repeat: int, statements: bool,
-             profile_dir: Path | None, echo: Callable[[str], None]) -> Result:
+             profile_dir: Path | None, echo: Callable[[str], None], twelve_processes: bool = True) -> Result:
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     res = Result(url, dialect, clients, month)
     env = _env(url)
@@ -415,9 +415,9 @@ def bench_db(url: str, data: Path, clients: int, month: str, workdir: Path, repe
     fig["growth_bytes"] = (database_bytes(url) - size_before) / 11  # eleven more drafts (the month's was there)
     echo(f"  database growth         {fig['growth_bytes'] / MB:.1f} MB per settled month")
     total = 0.0
-    for m in range(1, 13):
+    for m in range(1, 13 if twelve_processes else 1):
         total += child(f"twelve_cli_{m:02d}", "run", "--month", f"{year}-{m:02d}").wall
-    fig["twelve_cli_s"] = total
+    fig["twelve_cli_s"] = total if twelve_processes else None
     echo(f"  twelve months (12 settle run processes) {total:.2f} s")
 
     child("finalize", "finalize", "--month", month)
@@ -521,7 +521,8 @@ def report(results: list[Result], generation: dict[str, Any], clients: int, comp
          [f["month_floor_cpu_ratio"] for f in F])
     line("month / floor (in process)", None, [f"{f['month_floor_ratio_in_process']:.1f} x" for f in F])
     line("twelve months, `settle run --from --to` (process)", "twelve_s", [s(f["twelve_s"]) for f in F], [f["twelve_s"] for f in F])
-    line("twelve months, 12 x `settle run` (processes)", None, [s(f["twelve_cli_s"]) for f in F])
+    line("twelve months, 12 x `settle run` (processes)", None,
+         [s(f["twelve_cli_s"]) if f.get("twelve_cli_s") else "-" for f in F])
     line("database growth per settled month", "growth_bytes", [f"{f['growth_bytes'] / MB:.1f} MB" for f in F],
          [f["growth_bytes"] for f in F])
     line("`settle verify --month` (process)", None, [s(f["verify_s"]) for f in F])
@@ -578,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", default="2024-03")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the one-month process (median)")
     parser.add_argument("--no-statements", dest="statements", action="store_false")
+    parser.add_argument("--no-twelve-processes", dest="twelve_processes", action="store_false",
+                        help="skip the twelve months as twelve `settle run` processes")
     parser.add_argument("--json", type=Path, default=None, help="write every figure to FILE")
     parser.add_argument("--compare", type=Path, default=None, help="JSON of an earlier SQLite run (PostgreSQL ratio)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the data and databases here")
@@ -620,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             create_database(url)
             created = url.startswith("postgresql")
             results.append(bench_db(url, data, args.clients, args.month, workdir, args.repeat, args.statements,
-                                    args.profile, echo))
+                                    args.profile, echo, args.twelve_processes))
         except Failed as e:
             echo(f"FAILED: {e}")
             code = 1
