@@ -145,6 +145,11 @@ class Keyring:
         parts = token.split(":")
         return (parts[0], parts[1]) if len(parts) == 3 and parts[0] in (FORMAT, LEGACY) else None
 
+    def key_of(self, token: str) -> Key | None:
+        """The key that encrypted a stored BSN (by the id in its token), None when unknown."""
+        found = self.key_id(token)
+        return self.keys.get(found) if found is not None else None
+
     def knows(self, token: str) -> bool:
         return self.key_id(token) in self.keys
 

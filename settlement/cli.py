@@ -607,15 +607,20 @@ def _explain_dispute(engine, dispute: str, fmt: str, out: Path | None, with_bsn:
 
 @main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
 @click.option("--month", required=True, callback=_month, help="The final month to verify, YYYY-MM.")
+@click.option("--receipt", "receipts", multiple=True, metavar="sha256:HASH",
+              help="A receipt hash `settle finalize` printed for the month: it must be that of one of its "
+                   "finalised runs (repeatable).")
 @click.pass_obj
 @_without_cycle_collector
-def verify(obj, month: Month) -> None:
+def verify(obj, month: Month, receipts: tuple[str, ...]) -> None:
     """Prove the month's final run(s) untouched (integrity: exit 1 if not) and recompute them from
     their snapshot, comparing the evidence (reproduction: exit 1 if it differs under the run's own
-    rules version, 3 if only because the rules changed since the run)."""
+    rules version, 3 if only because the rules changed since the run). With --receipt, the
+    receipts printed at finalisation must be the runs' own: a database re-sealed since fails."""
     from . import service
     from .verify import verify_month
-    report = verify_month(service.open_db(obj["db"]), month, progress=_progress_bar(f"{month} verify"))
+    report = verify_month(service.open_db(obj["db"]), month, progress=_progress_bar(f"{month} verify"),
+                          receipts=receipts)
     for line in report.checked:
         click.echo(f"ok: {line}")
     for line in report.integrity:
@@ -630,8 +635,8 @@ def verify(obj, month: Month) -> None:
     if report.status != 0:
         _fail(f"{month} is intact, but the rules changed since its run: {len(report.rules_changed)} "
               f"difference(s) in the recomputation, listed above", report.status)
-    click.echo(f"{month} verifies: every stored line, trace, pool share and hash is intact and the recomputed "
-               f"evidence is identical")
+    click.echo(f"{month} verifies: every stored line, trace, pool share, invoice and hash is intact and the "
+               f"recomputed evidence is identical")
 
 
 @main.command(epilog=_environment("SETTLEMENT_DB"))
@@ -733,7 +738,8 @@ def statements(obj, month: Month | None, year: int | None, municipality: str | N
             bar(done, of)
     try:
         paths, n_statements, n_invoices = service.write_documents(
-            engine, month, out, processes, progress, warn=lambda sentence: click.echo(f"warning: {sentence}", err=True))
+            engine, month, out, processes, progress, warn=lambda sentence: click.echo(f"warning: {sentence}", err=True),
+            failed=lambda sentence: click.echo(f"integrity: FAILED: {sentence}", err=True))
     except KeyboardInterrupt:
         written = len(_pdfs(out).items() - before.items())  # each written whole (a temporary file, renamed)
         _interrupted(f"{written} of {total[0]} PDF(s) were written to {out}/, each one whole; "

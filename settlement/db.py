@@ -329,6 +329,9 @@ class Run(SQLModel, table=True):
     lines_hash: Optional[str] = Field(default=None, max_length=80)  # see settlement.receipt
     receipt: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     receipt_hash: Optional[str] = Field(default=None, max_length=80)
+    # the seal of the run's invoices and credit notes, set at finalisation and held by the final
+    # receipt (settlement.receipt.invoices_hash); None for a run finalised before 0012, or not final
+    invoices_hash: Optional[str] = Field(default=None, max_length=80)
     # the checks on run exist on PostgreSQL only (SQLite cannot add them without copying `run`,
     # which other tables reference; see migrations 0002 and 0004); the index on both
     __table_args__ = (CheckConstraint("kind IN ('draft', 'final', 'correction')", name="kind"),

@@ -7,6 +7,10 @@ that of the run's `settlement-export/2`, which names the run; at finalisation th
 (its kind, the invoice numbers) and the final receipt holds the final export's hash, the one
 `settle export` of the month gives. The receipt's own hash is printed at finalisation, so a judge
 can hold it beside the documents without re-running anything; `settle verify` recomputes all of it.
+
+Since migration 0012 the final receipt also holds `invoices_hash`, the seal of the run's invoices
+and credit notes (`invoices_hash`): the receipt hash then fixes every number, amount and issue
+date as well. A receipt written before has no such key and is rebuilt as it was.
 """
 
 from __future__ import annotations
@@ -87,6 +91,25 @@ def lines_hash(lines: Iterable[Line], pools: Iterable[PoolResult], traces: Itera
     return "sha256:" + h.hexdigest()
 
 
+def invoice_record(invoice: Any) -> list[Any]:
+    """What the invoices seal takes of one invoice or credit note (a db.Invoice, or anything with
+    its columns): number, creditor, debtor, year, seq, kind, amount in cents, corrects (the number
+    of the invoice it corrects, or null), issue date (YYYY-MM-DD) and the settled month."""
+    issued = invoice.issue_date
+    return [invoice.number, invoice.creditor, invoice.debtor, invoice.year, invoice.seq, invoice.kind,
+            invoice.amount, invoice.corrects, issued.isoformat() if hasattr(issued, "isoformat") else str(issued),
+            invoice.month]
+
+
+def invoices_hash(invoices: Iterable[Any]) -> str:
+    """The seal of a run's invoices and credit notes: SHA-256 over each one's `invoice_record` as
+    compact JSON and a newline (UTF-8), in number order. Set at finalisation (`run.invoices_hash`)
+    and held by the final receipt, so that the receipt hash fixes every invoice's number, parties,
+    amount, kind, correction and issue date; a run without invoices is sealed too (the hash of
+    nothing: none may be added)."""
+    return _sha(jsontext.compact(invoice_record(i)) for i in sorted(invoices, key=lambda i: i.number))
+
+
 def _instant(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -117,6 +140,9 @@ def build(run: Any, content_hash: str, wording: dict[str, str] | None = None) ->
            "finalized_at": _instant(run.finalized_at), "export_hash": run.export_hash, "lines_hash": content_hash}
     if wording is not None:
         out["wording"] = wording
+    sealed = getattr(run, "invoices_hash", None)
+    if sealed is not None:  # finalised since 0012: the seal of its invoices (none for older receipts)
+        out["invoices_hash"] = sealed
     return out
 
 

@@ -394,15 +394,30 @@ def municipality_names(conn, snapshot_id: int) -> dict[str, str]:
 
 def write_documents(engine: SAEngine, month: Month, out: Path, processes: int | None = None,
                     progress=None, command: str = "settle statements",
-                    warn: Callable[[str], None] | None = None) -> tuple[list[Path], int, int]:
+                    warn: Callable[[str], None] | None = None,
+                    failed: Callable[[str], None] | None = None) -> tuple[list[Path], int, int]:
     """Render the month's statements and invoices from its finalised runs (a process pool); never
     over a file that no settle command wrote (`command` refuses then, settlement.outputs).
     `warn(sentence)`: told of the invoices whose parties have no OIN in their run's snapshot (one
-    loaded before INTERFACE.md v2 required it): their e-invoices fail NLCIUS BR-NL-1/BR-NL-10."""
+    loaded before INTERFACE.md v2 required it): their e-invoices fail NLCIUS BR-NL-1/BR-NL-10.
+
+    First the integrity part of `settle verify` (settlement.verify.integrity: the snapshot's facts
+    and keyed BSN hashes, the stored lines, receipts, invoices with their seal, the counters and
+    the export; the month is not settled again): when anything fails, `failed(sentence)` is told
+    each finding and nothing is written (a UserError naming the first, exit status 1)."""
     from .documents.build import build_month
     from .documents.render import render_all
+    from .verify import integrity
     with db.reading(engine) as conn:
-        statements, invoices = build_month(conn, str(month))
+        statements, invoices = build_month(conn, str(month))  # refuses a month that is not final
+    report = integrity(engine, month)
+    if report.integrity:
+        for sentence in report.integrity:
+            if failed is not None:
+                failed(sentence)
+        raise UserError(f"{month} does not verify, so no document was written: {report.integrity[0]}"
+                        + (f" (and {len(report.integrity) - 1} more finding(s), listed above)"
+                           if len(report.integrity) > 1 else ""))
     without = sorted({p.code for inv in invoices for p in (inv.creditor, inv.debtor) if not p.oin})
     if warn is not None and without:
         numbers = [inv.number for inv in invoices if not (inv.creditor.oin and inv.debtor.oin)]

@@ -463,7 +463,8 @@ def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetim
     `export_hash`: given the numbered invoices, the hash of the run's final export (its kind and
     invoice numbers change at finalisation); it becomes the run's export hash before the final
     receipt is built, so that the receipt holds the export with its numbers. None keeps the
-    export hash recorded when the run was written."""
+    export hash recorded when the run was written. The final receipt also holds the seal of the
+    numbered invoices (`run.invoices_hash`, settlement.receipt.invoices_hash)."""
     t = db.Invoice.__table__
     runs = db.Run.__table__
     by_creditor: dict[str, list[dict[str, Any]]] = {}
@@ -480,11 +481,13 @@ def finalise_run(conn: Connection, run_id: int, kind: str, finalized_at: datetim
     numbered = [db.Invoice(**r) for r in rows]
     row = conn.execute(select(runs).where(runs.c.id == run_id)).one()._mapping
     final_hash = row["export_hash"] if export_hash is None else export_hash(numbered)
+    sealed = receipt.invoices_hash(numbered)  # the final receipt holds the seal of the invoices
     final_receipt = receipt.build(SimpleNamespace(**{**row, "kind": kind, "finalized_at": finalized_at,
-                                                     "export_hash": final_hash}), row["lines_hash"],
+                                                     "export_hash": final_hash, "invoices_hash": sealed}),
+                                  row["lines_hash"],
                                   receipt.wording_of(row["receipt"]))  # the wording its traces were written with
     done = conn.execute(update(runs).where(runs.c.id == run_id, runs.c.finalized_at.is_(None))
-                        .values(kind=kind, finalized_at=finalized_at, export_hash=final_hash,
+                        .values(kind=kind, finalized_at=finalized_at, export_hash=final_hash, invoices_hash=sealed,
                                 receipt=receipt.text(final_receipt), receipt_hash=receipt.digest(final_receipt)))
     if done.rowcount != 1:  # pragma: no cover - the month lock makes this impossible
         raise RuntimeError(f"run {run_id} was finalised meanwhile")
@@ -501,6 +504,46 @@ def read_invoices(conn: Connection, month: str) -> list[db.Invoice]:
     """The month's invoices and credit notes, in the order they were numbered."""
     t = db.Invoice.__table__
     return [db.Invoice(**r._mapping) for r in conn.execute(select(t).where(t.c.month == month).order_by(t.c.id))]
+
+
+def read_invoices_of_runs(conn: Connection, run_ids: Collection[int]) -> dict[int, list[db.Invoice]]:
+    """The invoices and credit notes of several runs, whatever month they claim, with one query:
+    run id -> its invoices in the order they were numbered."""
+    t = db.Invoice.__table__
+    out: dict[int, list[db.Invoice]] = {r: [] for r in run_ids}
+    if run_ids:
+        for r in conn.execute(select(t).where(t.c.run_id.in_(sorted(run_ids))).order_by(t.c.id)):
+            out.setdefault(r.run_id, []).append(db.Invoice(**r._mapping))
+    return out
+
+
+def read_numbering(conn: Connection, creditors: Collection[str], years: Collection[int]
+                   ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], list[tuple[int, str]]]]:
+    """The invoice counters and the numbers given of those creditors in those years, two queries:
+    ((creditor, year) -> the counter's last, (creditor, year) -> [(seq, number)] by seq)."""
+    c, t = db.InvoiceCounter.__table__, db.Invoice.__table__
+    if not creditors or not years:
+        return {}, {}
+    counters = {(r.creditor, r.year): r.last for r in conn.execute(
+        select(c.c.creditor, c.c.year, c.c.last).where(c.c.creditor.in_(sorted(creditors)), c.c.year.in_(sorted(years))))}
+    given: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    for creditor, year, seq, number in conn.execute(
+            select(t.c.creditor, t.c.year, t.c.seq, t.c.number)
+            .where(t.c.creditor.in_(sorted(creditors)), t.c.year.in_(sorted(years))).order_by(t.c.creditor, t.c.year, t.c.seq)):
+        given.setdefault((creditor, year), []).append((seq, number))
+    return counters, given
+
+
+def client_hmacs(conn: Connection, snapshot_ids: Collection[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """Per snapshot its clients' (client, bsn_hmac, bsn_enc), one query, by client."""
+    t = db.ClientRow.__table__
+    out: dict[int, list[tuple[str, str, str]]] = {s: [] for s in snapshot_ids}
+    if snapshot_ids:
+        for sid, client, mac, enc in conn.execute(
+                select(t.c.snapshot_id, t.c.client, t.c.bsn_hmac, t.c.bsn_enc)
+                .where(t.c.snapshot_id.in_(sorted(snapshot_ids))).order_by(t.c.snapshot_id, t.c.client)):
+            out[sid].append((client, mac, enc))
+    return out
 
 
 def latest_run(conn: Connection, month: str) -> db.Run | None:
