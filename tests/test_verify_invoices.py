@@ -248,3 +248,18 @@ def test_statements_refuse_an_altered_invoice(db_url, tmp_path):
     assert "integrity: FAILED: final run 1: invoice 0193-2024-00002 (0193 to 0160): issue date stored 2024-04-01" \
         in r.output
     assert not (tmp_path / "d").exists() or not list((tmp_path / "d").iterdir())
+
+
+def test_a_counter_set_far_ahead_lists_twenty_numbers_and_counts_the_rest(db_url):
+    final_month(db_url)
+    (given,), = sql(db_url, "SELECT last FROM invoice_counter WHERE creditor = '0546'")
+    assert given == 4  # 0546-2024-00001 .. -00004
+    sql(db_url, "UPDATE invoice_counter SET last = 2000000000 WHERE creditor = '0546'")
+    found = [l for l in failures(settle(db_url, "verify", "--month", MONTH, code=1)) if "0546 for 2024" in l]
+    assert len(found) == 21
+    assert found[0].endswith("stands at 2000000000, but invoice 0546-2024-00005 is not stored: a number given "
+                             "was deleted or altered after finalisation")
+    assert found[19].endswith("but invoice 0546-2024-00024 is not stored: a number given was deleted or altered "
+                              "after finalisation")
+    assert found[-1].endswith("invoice counter of 0546 for 2024: 1999999976 more numbers up to 2000000000 are "
+                              "not stored")  # 2,000,000,000 - 4 given - 20 listed
