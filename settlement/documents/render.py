@@ -177,6 +177,29 @@ def _line_row(line: StatementLine, names: dict[str, str]) -> dict:
     }
 
 
+# The identifiers of a line row (pseudonym, BSN where shown, placement, product code) share one
+# monospaced cell: a table cell costs WeasyPrint about as much to lay out as its text, and a line
+# row had nine (docs/PERFORMANCE.md, "Documents, third round"). Each identifier is padded to the
+# widest of its table, so they stand in columns under a header padded alike.
+MONO_MM = 1233 / 2048 * 7.5 * 25.4 / 72  # DejaVu Sans Mono's advance at 7.5pt, in mm (1.593)
+ID_GAP = 2  # spaces between two identifiers
+ID_FIELDS = (("client", "Cliënt"), ("bsn", "BSN"), ("placement", "Plaatsing"), ("product", "Product"))
+ID_MAX = 64  # characters; the column is no wider than this, a longer row of identifiers wraps
+
+
+def _ids(rows: list[dict], show_bsn: bool) -> dict:
+    """Sets each row's `ids`; returns the identifier cell's header text and its column's width."""
+    fields = [(key, label) for key, label in ID_FIELDS if show_bsn or key != "bsn"]
+    widths = [max([len(label)] + [len(r[key] or "") for r in rows]) for key, label in fields]
+
+    def join(values: list[str]) -> str:
+        return (" " * ID_GAP).join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+    for r in rows:
+        r["ids"] = join([r[key] or "" for key, _ in fields])
+    chars = min(sum(widths) + ID_GAP * (len(widths) - 1), ID_MAX)
+    return {"head": join([label for _, label in fields]), "width": f"{chars * MONO_MM + 3:.1f}mm"}
+
+
 def _groups(lines: Iterable[StatementLine], names: dict[str, str]) -> list[dict]:
     by_basis: dict[str, list[StatementLine]] = defaultdict(list)
     for line in lines:
@@ -188,8 +211,8 @@ def _groups(lines: Iterable[StatementLine], names: dict[str, str]) -> list[dict]
             "basis": basis,
             "label": nl.basis_label(basis),
             "explanation": nl.basis_explanation(basis),
-            "rows": [_line_row(line, names) for line in group],
-            "show_bsn": any(line.bsn for line in group),
+            "rows": (rows := [_line_row(line, names) for line in group]),
+            "ids": _ids(rows, any(line.bsn for line in group)),
             "count": len(group),
             "days": sum(line.days for line in group),
             "amount": sum(line.amount for line in group),
@@ -300,8 +323,8 @@ def statement_context(st: Statement) -> dict:
         "pool_total": sum(s.share for s in shares),
         "cross": cross_rows,
         "cross_total": {k: sum(r[k] for r in cross_rows) for k in ("count", "days", "amount")},
-        "corrections": [_line_row(line, names) for line in corrections],
-        "corrections_bsn": any(line.bsn for line in corrections),
+        "corrections": (correction_rows := [_line_row(line, names) for line in corrections]),
+        "corrections_ids": _ids(correction_rows, any(line.bsn for line in corrections)),
         "share_corrections": share_correction_rows,
         "corrections_days": sum(line.days for line in corrections),
         "corrections_lines_total": sum(line.amount for line in corrections),
@@ -316,6 +339,7 @@ def statement_context(st: Statement) -> dict:
         "creditor": creditor,
         "legend_bases": [(nl.basis_label(b), nl.basis_legend(b, nl.basis_explanation(b)))
                          for b in sorted(bases, key=_basis_key)],
+        "legend_products": sorted({(line.product, line.product_name) for line in st.lines}),
         "legend_flags": legend_flags,
         "open_disputes": open_disputes,
         "open_disputes_total": sum(o.at_stake for o in st.open_disputes),
