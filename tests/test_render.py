@@ -33,6 +33,8 @@ from settlement.documents.model import (
     StatementLine,
 )
 from settlement.documents.render import (
+    MONO_MM,
+    _ids,
     creditor_summary,
     render_all,
     render_invoice_pdf,
@@ -258,6 +260,39 @@ def test_statement_shows_municipality_period_figures_and_flags(rendered):
     assert "plaatsingen waarvan u crediteur bent" not in text  # not a centrumgemeente here
 
 
+def test_line_row_shows_identifiers_product_code_and_region_with_its_creditor(rendered):
+    """Per line: pseudonym, BSN, placement and product code in one monospaced cell, padded into
+    columns; the zorgregio with its centrumgemeente (the creditor) and the line's tags in the next;
+    the product's name in the legend 'Producten'. Every line still names all of them."""
+    text = pdftext(rendered["kampen"], layout=True)
+    assert "Cliënt BSN Plaatsing Product Zorgregio (crediteur), kenmerken Dagen Bedrag" in text
+    assert "C0001 123456782 P0001 BW-INTRA ijssel-vecht (Zwolle) 31 € 3.100,00" in text
+    assert "C0005 456789123 P0005 BW-INTRA zuidoost-drenthe (Emmen) 20 € 2.000,00 late melding buiten regio" in text
+    assert "C0006 567891234 P0006 BW-INTRA leiden (Leiden) 31 € 4.123,45 geen afspraak buiten regio" in text
+    assert "C0003 234567891 P0003 BW-AMB ijssel-vecht (Zwolle) 31 € 987,65 vangnet" in text
+    assert "C0004 345678912 P0004 WMO-TP ijssel-vecht (Zwolle) 15 € 450,00" in text
+    # the correction: its basis and the tag under the region
+    assert ("Cliënt BSN Plaatsing Product Zorgregio (crediteur), grondslag, kenmerken Dagen Bedrag "
+            "C0001 123456782 P0001 BW-INTRA ijssel-vecht (Zwolle) 0 -€ 50,00 Nieuwe cliënten: woonplaats correctie") in text
+    legend = text[text.index("Producten"):]
+    assert ("Producten BW-AMB Beschermd wonen ambulant BW-INTRA Beschermd wonen intramuraal "
+            "WMO-TP Thuis Plus") in legend  # the statement's three products, by code
+    assert "Beschermd wonen intramuraal" not in text[:text.index("Producten")]  # names only there
+    assert "Nachtopvang" not in text  # Zwolle's product, not on Kampen's statement
+
+
+def test_identifiers_are_padded_into_columns():
+    rows = [{"client": "C1", "bsn": "123456782", "placement": "P1-22", "product": "BW-INTRA"},
+            {"client": "C0036908", "bsn": None, "placement": "P2", "product": "MO"}]
+    ids = _ids(rows, show_bsn=True)
+    assert ids["head"] == "Cliënt    BSN        Plaatsing  Product"
+    assert rows[0]["ids"] == "C1        123456782  P1-22      BW-INTRA"
+    assert rows[1]["ids"] == "C0036908             P2         MO"
+    assert ids["width"] == f"{40 * MONO_MM + 3:.1f}mm" == "66.7mm"  # 8 + 9 + 9 + 8 characters, 3 gaps of 2
+    ids = _ids(rows, show_bsn=False)
+    assert ids["head"] == "Cliënt    Plaatsing  Product" and rows[1]["ids"] == "C0036908  P2         MO"
+
+
 def test_centrumgemeente_statement_summarises_creditor_lines_without_bsn(rendered):
     text = pdftext(rendered["zwolle"], layout=True)
     assert "Als centrumgemeente: plaatsingen waarvan u crediteur bent" in text
@@ -320,13 +355,29 @@ def test_long_statement_spans_pages_and_repeats_the_table_header(rendered):
     for page in range(2, n + 1):
         text = pdftext(path, page, layout=True)
         if "C0199" in text or page < n:  # every page that continues the table
-            assert "Cliënt Plaatsing Product Zorgregio Dagen Crediteur Kenmerken Bedrag" in text, page
+            assert "Cliënt Plaatsing Product Zorgregio (crediteur), kenmerken Dagen Bedrag" in text, page
         assert f"pagina {page} van {n}" in text
 
 
 def test_statement_that_does_not_add_up_is_refused():
     with pytest.raises(ValueError, match="payable"):
         statement_context(replace(KAMPEN_STATEMENT, payable=KAMPEN_STATEMENT.payable + 1))
+
+
+def test_the_lean_user_agent_stylesheet_changes_no_byte(monkeypatch):
+    """Statements and invoices are laid out with templates/documents-ua.css as the user-agent
+    stylesheet (faster); they come out byte for byte as with WeasyPrint's full HTML5 sheet."""
+    import weasyprint
+    from settlement.documents import render
+    assert render._lean_html() is not weasyprint.HTML  # in use (WeasyPrint has _ua_stylesheets)
+    empty = replace(KAMPEN_STATEMENT, lines=(), pool_shares=(), positions=(), payable=0)
+    statements = (KAMPEN_STATEMENT, ZWOLLE_STATEMENT, LONG_STATEMENT, empty)
+    invoices = (INVOICE, CREDIT_NOTE, ADDITIONAL)
+    lean = [render_statement_pdf(s) for s in statements] + [render_invoice_pdf(i) for i in invoices]
+    monkeypatch.setattr(render, "_lean_html", lambda: weasyprint.HTML)
+    full = [render_statement_pdf(s) for s in statements] + [render_invoice_pdf(i) for i in invoices]
+    assert [len(d) for d in lean] == [len(d) for d in full]
+    assert lean == full
 
 
 def test_empty_statement_renders(tmp_path):
