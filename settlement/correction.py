@@ -72,10 +72,10 @@ def correction(new: MonthResult, earlier: list[tuple[EarlierRun, list[Line], lis
                                  "days": line.days, "amount": format_cents(line.amount)})
             old_line[k] = line
     new_lines: dict[tuple, list[Line]] = defaultdict(list)
-    steps_of: dict[str, list[Any]] = {}
+    first_of: dict[str, Line] = {}  # a placement's first new line: its steps, read only for a line reversed
     for line in new.lines:
         new_lines[key(line)].append(line)
-        steps_of.setdefault(line.placement, line.trace_dict().get("steps", []))
+        first_of.setdefault(line.placement, line)
 
     out: list[Line] = []
     for k in sorted(set(old_amount) | set(new_lines)):
@@ -93,7 +93,7 @@ def correction(new: MonthResult, earlier: list[tuple[EarlierRun, list[Line], lis
         if now:
             trace = dict(now[0].trace_dict())  # the recomputed lines are not kept: sharing their parts is safe
         else:
-            steps = steps_of.get(k[0])
+            steps = first_of[k[0]].trace_dict().get("steps", []) if k[0] in first_of else None
             block["why"] = {"code": REVERSED, "params": {"cost_line": steps is not None}}
             trace = {"format": TRACE_FORMAT, "period": month, "placement": base.placement, "client": base.client,
                      "decision": {f"payer<{month}>": base.payer, f"basis<{month}>": base.basis,
