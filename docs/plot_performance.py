@@ -1,10 +1,10 @@
 """Draw docs/performance.png from the benchmark's JSON files (`python -m settlement.bench --json`).
 
-    PYTHONPATH=/tmp/mpl python docs/plot_performance.py bench-10k.json bench-40k.json bench-160k.json
+    python docs/plot_performance.py bench-10k.json bench-40k.json bench-160k.json
 
-matplotlib is not a dependency of the project: install it anywhere (`pip install --target /tmp/mpl
-matplotlib`). Left: seconds per step against the number of clients (log-log, with the targets at
-40,000); right: the peak memory of a step with its workers.
+matplotlib is a dependency of the project (the budget monitor's plots). Left: seconds per step
+against the number of clients (log-log, with the targets at 40,000); right: the peak memory of a
+step with its workers, and the database's growth per settled month.
 """
 
 from __future__ import annotations
