@@ -437,3 +437,28 @@ def test_every_reference_shows_the_catalogues_sources(demo):
     assert "Wet maatschappelijke ondersteuning 2015, art. 1.2.1 (geldig vanaf 1 januari 2015)" in plain(markup)
     assert '<a href="https://wetten.overheid.nl/BWBR0035362/">' in markup
     assert references.sources("rules/reentry")[0]["lid"] == "lid 1 sub a"
+
+
+def test_the_lean_user_agent_stylesheet_changes_no_byte_of_a_dossier(demo, monkeypatch, tmp_path):
+    """A dossier is laid out with templates/documents-ua.css as its user-agent stylesheet, as the
+    statements are: the same PDF bytes as with WeasyPrint's full HTML5 sheet, for a client's dossier
+    with a correction, a municipality's, and a dispute's."""
+    import weasyprint
+    from settlement.documents import render
+    questions = [("--month", "2024-01", "--client", "C0013"), ("--month", "2024-03", "--municipality", "0193"),
+                 ("--dispute", "G2024-01")]
+
+    def pdfs(tag):
+        out = []
+        for i, q in enumerate(questions):
+            path = tmp_path / f"{tag}-{i}.pdf"
+            ok(demo, *q, "--format", "pdf", "--out", str(path))
+            out.append(path.read_bytes())
+        return out
+
+    assert render._lean_html() is not weasyprint.HTML
+    lean = pdfs("lean")
+    monkeypatch.setattr(render, "_lean_html", lambda: weasyprint.HTML)
+    full = pdfs("full")
+    assert all(d.startswith(b"%PDF") for d in lean)
+    assert lean == full

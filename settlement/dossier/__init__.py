@@ -42,7 +42,7 @@ def render_pdf(sel: Selection, with_bsn: bool = False, progress: Progress | None
     html = jinja().get_template("dossier.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
+    data = pdf(html, day=date.fromisoformat(context["created"]), lean=True)  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data
@@ -60,7 +60,7 @@ def render_dispute_pdf(dsel: DisputeSelection, with_bsn: bool = False, progress:
     html = jinja().get_template("dispute.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
+    data = pdf(html, day=date.fromisoformat(context["created"]), lean=True)  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data
