@@ -13,11 +13,12 @@ import shutil
 from types import SimpleNamespace
 
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from settlement import receipt
 from settlement.cli import main
 from settlement.demo.run import DATA
+from tests.test_verify import sql
 
 MONTH = "2024-03"
 NOW = "2024-04-10T09:00:00"  # finalised on 2024-04-10: every issue date is that day
@@ -28,15 +29,6 @@ def settle(db_url, *args, code=0, env=None):
     assert r.exit_code == code, r.output
     assert "Traceback" not in r.output
     return r.output
-
-
-def sql(db_url, statement, **params):
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        rows = result.fetchall() if result.returns_rows else None
-    engine.dispose()
-    return rows
 
 
 def final_month(db_url):
