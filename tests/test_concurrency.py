@@ -337,3 +337,41 @@ def test_sqlite_busy_beyond_the_timeout_is_one_sentence(tmp_path):
     assert_one_sentence(err)
     assert "busy" in err and "nothing was stored" in err
     assert runs_of(db_url) == []
+
+
+# -- reads while a run rewrites the draft (red-team probe 4, as real processes) -----------------
+
+def test_exports_while_runs_rewrite_the_draft_are_whole_on_postgresql(loaded):
+    """PostgreSQL: `settle export` in one process while `settle run` rewrites the month's draft in
+    another returned a torn export with exit 0 (no lines, or lines without their pools: 1 of 45
+    through the CLI). Now every export made while four runs replace the draft one after another
+    is one whole run: the same lines, pools, invoices and totals as the export of a quiet moment
+    (the runs settle the same data), or a refusal in one sentence. Bounded: at most 16 exports,
+    120 s."""
+    if not loaded.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time and readers see a whole commit; the race is PostgreSQL's")
+    settle(loaded, "run", "--month", MONTH)
+
+    def content(text: str) -> dict:
+        doc = json.loads(text)
+        doc.pop("run")  # the draft's id differs from run to run
+        return doc
+    reference = content(settle(loaded, "export", "--month", MONTH))
+    assert reference["lines"] and reference["pools"]
+    runner = spawn(loaded, "run", "--month", MONTH)
+    runs, exports, started = 1, [], time.monotonic()
+    while len(exports) < 16 and time.monotonic() - started < 120:
+        if runner.poll() is not None:
+            assert runner.returncode == 0, runner.stderr.read()
+            if runs == 4:
+                break
+            runner, runs = spawn(loaded, "run", "--month", MONTH), runs + 1
+        (code, out, err), = finish([spawn(loaded, "export", "--month", MONTH)])
+        exports.append(code)
+        if code == 0:
+            assert content(out) == reference
+        else:
+            assert_one_sentence(err)
+    finish([runner])
+    assert exports.count(0) >= 1 and len(exports) >= 4
+    assert [r["kind"] for r in runs_of(loaded)] == ["draft"]
