@@ -605,7 +605,8 @@ def _explain_dispute(engine, dispute: str, fmt: str, out: Path | None, with_bsn:
         click.echo(f"wrote {out}")
 
 
-@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS"))
+@main.command(epilog=_environment("SETTLEMENT_DB", "SETTLEMENT_BSN_KEY", "SETTLEMENT_BSN_OLD_KEYS",
+                                  "SETTLEMENT_WORKERS"))
 @click.option("--month", required=True, callback=_month, help="The final month to verify, YYYY-MM.")
 @click.option("--receipt", "receipts", multiple=True, metavar="sha256:HASH",
               help="A receipt hash `settle finalize` printed for the month: it must be that of one of its "
