@@ -370,7 +370,8 @@ def test_statements_warn_of_e_invoices_whose_snapshot_has_a_municipality_without
     e-invoices fail NLCIUS for it. June 2023 of the budget pool, its only final month: the credit
     notes 0106-2023-00001 to 1680 and 0106-2023-00002 to 1730 (numbered in debtor order)."""
     import sqlalchemy as sa
-    from settlement import db
+    from settlement import db, store
+    from settlement.loader import dataset_hashes
     data = tmp_path / "data"
     data.mkdir()
     for name, text in budget.FILES.items():
@@ -380,9 +381,13 @@ def test_statements_warn_of_e_invoices_whose_snapshot_has_a_municipality_without
     settle(url, "init")
     settle(url, "load", str(data))
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        t = db.MunicipalityRow.__table__
+    with engine.begin() as conn:  # as a snapshot loaded under INTERFACE v1 holds it: no OIN, and
+        t = db.MunicipalityRow.__table__  # the hash its facts then have (what `verify` recomputes)
         conn.execute(t.update().where(t.c.code == "1730").values(oin=None))
+        snapshot = store.current_snapshot(conn)
+        input_hash, _ = dataset_hashes(*store.read_dataset(conn, snapshot, with_bsn=True))
+        conn.execute(db.Snapshot.__table__.update().where(db.Snapshot.__table__.c.id == snapshot.id)
+                     .values(input_hash=input_hash))
     engine.dispose()
     settle(url, "run", "--month", "2023-06")
     settle(url, "finalize", "--month", "2023-06")

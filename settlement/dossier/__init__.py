@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from ..documents.render import jinja, pdf, templates_dir
+from ..documents import render as _render
+from ..documents.render import jinja, templates_dir
 from .build import dossier_context
 from .dispute import DisputeSelection, dispute_context, gather_dispute
 from .gather import Selection, gather
@@ -29,6 +30,12 @@ def _css(*names: str) -> str:
     return "\n".join((templates_dir() / n).read_text(encoding="utf-8") for n in names)
 
 
+def pdf(html: str, day: date) -> bytes:
+    """A dossier's PDF, laid out with the statements' lean user-agent stylesheet (the same bytes
+    as WeasyPrint's own sheet gives: tests/test_dossier.py)."""
+    return _render.pdf(html, day=day, lean=True)
+
+
 def render_html(sel: Selection, with_bsn: bool = False, progress: Progress | None = None) -> str:
     """A self-contained HTML dossier (the house style and the dossier's style inline).
     `progress(phase, done, total)`: see `build.dossier_context`."""
@@ -42,7 +49,7 @@ def render_pdf(sel: Selection, with_bsn: bool = False, progress: Progress | None
     html = jinja().get_template("dossier.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html, day=date.fromisoformat(context["created"]), lean=True)  # the runs' date, as the dossier shows
+    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data
@@ -60,7 +67,7 @@ def render_dispute_pdf(dsel: DisputeSelection, with_bsn: bool = False, progress:
     html = jinja().get_template("dispute.html").render(**context)
     if progress is not None:
         progress("writing the PDF", 0, 1)
-    data = pdf(html, day=date.fromisoformat(context["created"]), lean=True)  # the runs' date, as the dossier shows
+    data = pdf(html, day=date.fromisoformat(context["created"]))  # the runs' date, as the dossier shows
     if progress is not None:
         progress("writing the PDF", 1, 1)
     return data
