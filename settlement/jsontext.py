@@ -25,11 +25,6 @@ def canonical(value: Any) -> str:
     return _dumps(value, option=_SORTED).decode("utf-8")
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """`canonical(value)` encoded in UTF-8, without making the text."""
-    return _dumps(value, option=_SORTED)
-
-
 def compact(value: Any) -> str:
     """Keys in their order, no spaces, UTF-8 text."""
     return _dumps(value).decode("utf-8")

@@ -152,7 +152,7 @@ def iter_run_months(engine: SAEngine, months: list[Month], processes: int | None
         placements = store.count_placements(conn, snapshot)
     if processes is None:
         try:
-            processes = processes_wanted(placements, len(months))
+            processes = processes_wanted(placements)
         except ValueError as e:
             raise UserError(str(e)) from None
 

@@ -614,26 +614,26 @@ def read_run_lines(conn: Connection, run_ids: list[int], with_trace: bool = Fals
     if either:
         where.append(or_(*either))
     rows = [r._mapping for r in conn.execute(select(*cols).where(*where).order_by(t.c.run_id, t.c.seq))]
-    if with_trace and lazy is not None:
-        shared = {r: _trace.Parts(lazy.get(r, {})) for r in run_ids}
-        for m in rows:
-            out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"],
-                                         m["amount"], m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
-                                         tuple(f for f in m["flags"].split(",") if f), None, m["trace"],
-                                         parts=shared[m["run_id"]]))
-        return out
-    if with_trace:
+    if with_trace and lazy is not None:  # each trace read when asked (Line.trace_dict)
+        parts = {r: _trace.Parts(lazy.get(r, {})) for r in run_ids}
+    elif with_trace:
         # the parts the lines name: all of each run's when every line is read, else only theirs
         whole = client is None and placement is None and not placements and not either
         parsed = [json.loads(m["trace"]) for m in rows]
         keys = None if whole else {k for p in parsed for k in _trace.part_keys(p)}
         parts = {r: _trace.Parts(texts) for r, texts in read_run_parts(conn, run_ids, keys).items()}
     for i, m in enumerate(rows):
+        if not with_trace:
+            trace: dict[str, Any] | None = {}
+        elif lazy is not None:
+            trace = None
+        else:
+            trace = _trace.read(parsed[i], parts[m["run_id"]])
         out[m["run_id"]].append(Line(m["placement"], m["client"], m["product"], m["region"], m["days"], m["amount"],
                                      m["status"], m["basis"], m["payer"], m["pool"], m["creditor"],
-                                     tuple(f for f in m["flags"].split(",") if f),
-                                     _trace.read(parsed[i], parts[m["run_id"]]) if with_trace else {},
-                                     m["trace"] if with_trace else None))
+                                     tuple(f for f in m["flags"].split(",") if f), trace,
+                                     m["trace"] if with_trace else None,
+                                     parts=parts[m["run_id"]] if trace is None else None))
     return out
 
 

@@ -395,8 +395,7 @@ def _verify_runs(report: Report, runs: list[Any], snapshots: dict[int, Any], dat
         codes = sorted(ds.municipalities)
         content = receipt.lines_hash(lines, pools, parts=stored_parts[run.id])  # type: ignore[index]
         if reproduce:  # 2. reproduction: recompute from the snapshot and compare the evidence
-            _reproduce(report, label, run, month, ds, agreements, lines, pools, earlier, codes, current, content,
-                       recompute, correction)
+            _reproduce(report, label, run, lines, pools, earlier, codes, current, content, recompute, correction)
             step()
         # 3. integrity: the stored content and the receipt
         if run.lines_hash is None:
@@ -447,7 +446,7 @@ def _verify_runs(report: Report, runs: list[Any], snapshots: dict[int, Any], dat
     return report
 
 
-def _reproduce(report: Report, label: str, run: Any, month: Month, ds: Any, agreements: Any, lines: list[Line],
+def _reproduce(report: Report, label: str, run: Any, lines: list[Line],
                pools: list[Any], earlier: list[tuple[Any, list[Line], list[Any]]], codes: list[str],
                current: dict[str, str], content: str, recompute: "_Recompute", correction: Callable[..., Any]) -> None:
     """Step 2: the current engine recomputes the run from its snapshot; the evidence is compared."""
@@ -464,13 +463,7 @@ def _reproduce(report: Report, label: str, run: Any, month: Month, ds: Any, agre
     pool_diff: list[str] = []
     if result is not None and _content_hash(result) == content:
         diffs: list[str] = []  # the same bytes, traces included: the same evidence, and no step to compare
-    else:  # look for what differs, trace by trace (the recomputed traces made in this process)
-        if settled is not None and any(l.trace is None for l in settled.lines):
-            result = Engine(ds, agreements).settle(month)
-            if run.kind == "correction":
-                result = correction(result, earlier, codes)
-            again_lines = result.lines if result else []
-            again_pools = result.pools if result else []
+    else:  # look for what differs, trace by trace (a line settled in a worker reads its text: trace_dict)
         pool_diff = (["the pool shares differ from the recomputed ones"]
                      if receipt.lines_hash([], pools) != receipt.lines_hash([], again_pools) else [])
         diffs = _differences(lines, again_lines, 1 if same_rules else LISTED) + pool_diff

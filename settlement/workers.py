@@ -38,7 +38,7 @@ def _partition(engine: Engine, n: int) -> list[list[Any]]:
     return [placements[len(placements) * i // n:len(placements) * (i + 1) // n] for i in range(n)]
 
 
-def processes_wanted(placements: int, months: int = 1) -> int:
+def processes_wanted(placements: int) -> int:
     """How many processes settle: SETTLEMENT_WORKERS when set (1 = in this process); else, for a
     dataset of at least MIN_PLACEMENTS placements, one per core where processes can be forked
     (at most 8), for one month or several: this process settles a part of each month itself
